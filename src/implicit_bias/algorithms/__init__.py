@@ -1,0 +1,48 @@
+"""Training algorithms plugged into :func:`implicit_bias.train`."""
+
+from ._base import (
+    AbstractAlgorithm as AbstractAlgorithm,
+    AbstractDiscreteAlgorithm as AbstractDiscreteAlgorithm,
+    Objective as Objective,
+)
+from ._discrete import (
+    SGD as SGD,
+    GradientDescent as GradientDescent,
+    MirrorDescent as MirrorDescent,
+    NormalizedGD as NormalizedGD,
+    Optax as Optax,
+    SteepestDescent as SteepestDescent,
+    parse_norm as parse_norm,
+)
+from ._flow import GradientFlow as GradientFlow
+
+__all__ = [
+    "AbstractAlgorithm",
+    "AbstractDiscreteAlgorithm",
+    "Objective",
+    "GradientFlow",
+    "GradientDescent",
+    "SGD",
+    "NormalizedGD",
+    "MirrorDescent",
+    "SteepestDescent",
+    "Optax",
+    "parse_norm",
+    "get_algorithm",
+]
+
+
+def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
+    """Algorithm from its CLI name (``flow``, ``gd``, ``sgd``, ``normalized-gd``, ``mirror``,
+    ``steepest``) and keyword hyperparameters."""
+    table = {
+        "flow": GradientFlow,
+        "gd": GradientDescent,
+        "sgd": SGD,
+        "normalized-gd": NormalizedGD,
+        "mirror": MirrorDescent,
+        "steepest": SteepestDescent,
+    }
+    if name not in table:
+        raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")
+    return table[name](**kwargs)

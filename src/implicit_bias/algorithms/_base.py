@@ -1,0 +1,78 @@
+"""Algorithm protocol and the objective the algorithms act on."""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..losses import AbstractLoss
+from ..models import AbstractModel
+
+__all__ = ["Objective", "AbstractAlgorithm", "AbstractDiscreteAlgorithm", "as_float"]
+
+
+def as_float(x):
+    """Converter for numeric hyperparameters: a float64 numpy scalar, so that jit treats it as
+    data and a new value does not trigger recompilation."""
+    return np.asarray(x, dtype=np.float64)
+
+
+class Objective(eqx.Module):
+    """The training objective ``L(params) = loss(model.apply(params, X), y)``.
+
+    Args:
+        model: the model.
+        loss: the loss (mean over samples, DESIGN.md conventions).
+        X: inputs ``(N, d)``; y: targets ``(N,)``.
+    """
+
+    model: AbstractModel
+    loss: AbstractLoss
+    X: jax.Array
+    y: jax.Array
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    def value(self, params):
+        """``L(params)``."""
+        return self.loss(self.model.apply(params, self.X), self.y)
+
+    def log_value(self, params):
+        """``log L(params)`` in log domain."""
+        return self.loss.log_loss(self.model.apply(params, self.X), self.y)
+
+    def batch_value(self, params, idx):
+        """Mean loss over the samples ``idx`` (a minibatch)."""
+        return self.loss(self.model.apply(params, self.X[idx]), self.y[idx])
+
+
+class AbstractAlgorithm(eqx.Module):
+    """A training algorithm plugged into :func:`implicit_bias.train`."""
+
+    name: ClassVar[str] = ""
+    continuous: ClassVar[bool] = False
+
+
+class AbstractDiscreteAlgorithm(AbstractAlgorithm):
+    """An iterative algorithm ``params_{k+1} = update(params_k)``.
+
+    Subclasses define ``init_state`` and ``step``. ``step`` returns the new parameters and
+    state and ``log L`` (full-batch, log domain) at the *input* parameters: the training loop
+    uses it to stop before stepping past a target, at no extra cost for full-batch methods.
+    One step advances the training time by ``lr`` (``time = lr * steps``).
+    """
+
+    def init_state(self, objective: Objective, params):
+        """Algorithm state carried across steps (default: none)."""
+        return ()
+
+    @abc.abstractmethod
+    def step(self, objective: Objective, params, state, key):
+        """One update: ``(params_new, state_new, log L(params))``."""

@@ -1,0 +1,231 @@
+"""Discrete first-order algorithms: GD, SGD, normalized GD, mirror descent, steepest descent."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ..potentials import AbstractPotential, get_potential
+from ._base import AbstractDiscreteAlgorithm, Objective, as_float
+
+__all__ = ["GradientDescent", "SGD", "NormalizedGD", "MirrorDescent", "SteepestDescent", "Optax", "parse_norm"]
+
+
+def _check_lr(name, lr):
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"{name}: learning rate lr must be a finite number > 0; received {float(lr)!r}")
+
+
+def _tree_axpy(a, x, y):
+    """``y + a x`` on pytrees."""
+    return jax.tree_util.tree_map(lambda xi, yi: yi + a * xi, x, y)
+
+
+class GradientDescent(AbstractDiscreteAlgorithm):
+    """Full-batch gradient descent ``theta_{k+1} = theta_k - lr * grad L(theta_k)``.
+
+    Args:
+        lr: step size ``eta > 0``. On the square loss GD is stable for ``eta < 2 / lambda_max``
+            of the Hessian (vardi2022 §5); past it the run is reported as ``diverged``.
+
+    Example:
+        >>> from implicit_bias.algorithms import GradientDescent
+        >>> GradientDescent(lr=0.1).name
+        'gd'
+    """
+
+    lr: np.ndarray = eqx.field(default=0.1, converter=as_float)
+    name: ClassVar[str] = "gd"
+
+    def __check_init__(self):
+        _check_lr("GradientDescent", self.lr)
+
+    def step(self, objective, params, state, key):
+        lv, g = jax.value_and_grad(objective.value)(params)
+        return _tree_axpy(-self.lr, g, params), state, jnp.log(lv)
+
+
+class SGD(AbstractDiscreteAlgorithm):
+    """Minibatch SGD: each step uses ``batch_size`` samples drawn without replacement.
+
+    ``theta_{k+1} = theta_k - lr * grad L_B(theta_k)`` with ``L_B`` the mean loss over a random
+    batch ``B`` (``|B| = batch_size``). The batch of step ``k`` is drawn from
+    ``fold_in(key, k)``: same seed, same batches. ``batch_size >= N`` is full-batch GD.
+    """
+
+    lr: np.ndarray = eqx.field(default=0.1, converter=as_float)
+    batch_size: int = eqx.field(default=1, static=True)
+    name: ClassVar[str] = "sgd"
+
+    def __check_init__(self):
+        _check_lr("SGD", self.lr)
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"SGD: batch_size must be a positive integer; received {self.batch_size!r}")
+
+    def step(self, objective, params, state, key):
+        n = objective.n
+        b = min(self.batch_size, n)
+        idx = jax.random.permutation(key, n)[:b]
+        g = jax.grad(objective.batch_value)(params, idx)
+        return _tree_axpy(-self.lr, g, params), state, objective.log_value(params)
+
+
+class NormalizedGD(AbstractDiscreteAlgorithm):
+    """Normalized GD: ``theta_{k+1} = theta_k - lr * grad L / L = theta_k - lr * grad log L``.
+
+    The gradient divided by the loss (moroshko2020 §6; Nacson et al. 2019), computed as the
+    gradient of the log-domain loss, so it stays exact when ``L`` underflows (training
+    accuracies ``-log L`` of 1e12 and beyond).
+    """
+
+    lr: np.ndarray = eqx.field(default=0.1, converter=as_float)
+    name: ClassVar[str] = "normalized-gd"
+
+    def __check_init__(self):
+        _check_lr("NormalizedGD", self.lr)
+
+    def step(self, objective, params, state, key):
+        lv, g = jax.value_and_grad(objective.log_value)(params)
+        return _tree_axpy(-self.lr, g, params), state, lv
+
+
+class MirrorDescent(AbstractDiscreteAlgorithm):
+    """Mirror descent: ``grad psi(w_{k+1}) = grad psi(w_k) - lr * grad L(w_k)``.
+
+    The dual iterate ``z = grad psi(w)`` is the state (no round trip through ``w``), and
+    ``w = (grad psi)^{-1}(z)`` elementwise on every parameter leaf. From ``w_0`` on an
+    underdetermined problem, MD reaches ``argmin D_psi(w, w_0)`` s.t. ``Xw = y``
+    (montufar2024, Thm 2).
+
+    Args:
+        lr: step size.
+        potential: an :class:`~implicit_bias.potentials.AbstractPotential` or its name
+            (``entropy``, ``quadratic``, ``lp:P``). The initial parameters must lie in its
+            domain (``w_0 > 0`` for ``entropy``).
+    """
+
+    lr: np.ndarray = eqx.field(default=0.1, converter=as_float)
+    potential: AbstractPotential = eqx.field(default="quadratic", converter=get_potential)
+    name: ClassVar[str] = "mirror"
+
+    def __check_init__(self):
+        _check_lr("MirrorDescent", self.lr)
+
+    def init_state(self, objective, params):
+        for k, v in params.items():
+            if not bool(jnp.all(self.potential.in_domain(v))):
+                raise ValueError(
+                    f"MirrorDescent: initial parameter {k!r} lies outside the domain of the {self.potential.name} potential"
+                    + (" (it needs w > 0); pass a positive initialization" if self.potential.name == "entropy" else "")
+                )
+        return jax.tree_util.tree_map(self.potential.grad, params)
+
+    def step(self, objective, params, z, key):
+        lv, g = jax.value_and_grad(objective.value)(params)
+        z = _tree_axpy(-self.lr, g, z)
+        return jax.tree_util.tree_map(self.potential.grad_inverse, z), z, jnp.log(lv)
+
+
+def parse_norm(norm) -> float:
+    """Norm spec -> p in [1, inf]: ``l1``, ``l2``, ``linf``, ``lp:P`` or a number."""
+    if isinstance(norm, (int, float, np.floating, np.integer)) and not isinstance(norm, bool):
+        p = float(norm)
+    else:
+        s = str(norm).strip().lower()
+        table = {"l1": 1.0, "l2": 2.0, "linf": np.inf, "l-inf": np.inf, "inf": np.inf}
+        if s in table:
+            p = table[s]
+        elif s.startswith("lp:"):
+            try:
+                p = float(s[3:])
+            except ValueError:
+                raise ValueError(f"norm {norm!r}: expected lp:P with a number P >= 1") from None
+        else:
+            raise ValueError(f"unknown norm {norm!r}: use l1, l2, linf or lp:P (P >= 1)")
+    if not p >= 1:
+        raise ValueError(f"norm: p must be >= 1 (or inf); received {p}")
+    return p
+
+
+def steepest_direction(g, p):
+    """``Delta = argmin <g, v> + ||v||_p^2 / 2 = -||g||_q * s`` with ``s`` the unit-``p`` vector
+    maximising ``<g, s>`` (q the dual exponent). Flat vectors."""
+    if p == 1.0:
+        # ||g||_inf times a signed coordinate vector at the largest |g_i| (coordinate descent).
+        i = jnp.argmax(jnp.abs(g))
+        return -jnp.zeros_like(g).at[i].set(jnp.sign(g[i]) * jnp.abs(g[i]))
+    if np.isinf(p):
+        return -jnp.sum(jnp.abs(g)) * jnp.sign(g)
+    q = p / (p - 1.0)
+    gq = jnp.linalg.norm(g, ord=q)
+    safe = jnp.where(gq > 0, gq, 1.0)
+    # s_i = sign(g_i) |g_i|^{q-1} / ||g||_q^{q-1};  Delta = -||g||_q s
+    return -jnp.sign(g) * jnp.abs(g) ** (q - 1.0) * safe ** (2.0 - q)
+
+
+class SteepestDescent(AbstractDiscreteAlgorithm):
+    """Steepest descent w.r.t. a norm: ``w_{k+1} = w_k + lr * Delta_k``,
+    ``Delta_k = argmin_v <grad L(w_k), v> + ||v||^2 / 2`` (montufar2024, Thm 4; Gunasekar et al. 2018a).
+
+    ``Delta = -||g||_* s`` with ``||s|| = 1`` maximising ``<g, s>``: coordinate descent for
+    ``l1``, sign descent scaled by ``||g||_1`` for ``l-infinity``, and
+    ``-sign(g)|g|^{q-1} ||g||_q^{2-q}`` for ``lp`` (``1/p + 1/q = 1``). The norm acts on all
+    parameters flattened into one vector.
+
+    Args:
+        lr: step size.
+        norm: ``l1``, ``l2``, ``linf``, ``lp:P`` or a number ``p >= 1``.
+        normalize: divide the gradient by the loss (use ``grad log L``), the normalized variant
+            whose margin converges at rate ``O(1/t)`` instead of ``O(1/log t)`` on separable
+            data with the exponential loss (Nacson et al. 2019). Recommended for classification.
+    """
+
+    lr: np.ndarray = eqx.field(default=0.1, converter=as_float)
+    norm: float = eqx.field(default=2.0, converter=parse_norm, static=True)
+    normalize: bool = eqx.field(default=False, static=True)
+    name: ClassVar[str] = "steepest"
+
+    def __check_init__(self):
+        _check_lr("SteepestDescent", self.lr)
+
+    def step(self, objective, params, state, key):
+        if self.normalize:
+            lv, g = jax.value_and_grad(objective.log_value)(params)
+        else:
+            v, g = jax.value_and_grad(objective.value)(params)
+            lv = jnp.log(v)
+        flat, unravel = ravel_pytree(g)
+        pflat, _ = ravel_pytree(params)
+        return unravel(pflat + self.lr * steepest_direction(flat, self.norm)), state, lv
+
+
+class Optax(AbstractDiscreteAlgorithm):
+    """Any optax gradient transformation as a training algorithm.
+
+    Args:
+        optimizer: an ``optax.GradientTransformation`` (e.g. ``optax.adam(1e-3)``).
+        lr: the step size used only to convert steps to training time (``time = lr * steps``).
+    """
+
+    optimizer: object = eqx.field(default=None, static=True)
+    lr: np.ndarray = eqx.field(default=1.0, converter=as_float)
+    name: ClassVar[str] = "optax"
+
+    def __check_init__(self):
+        if self.optimizer is None or not hasattr(self.optimizer, "update"):
+            raise ValueError("Optax: pass an optax.GradientTransformation, e.g. Optax(optax.adam(1e-3))")
+
+    def init_state(self, objective, params):
+        return self.optimizer.init(params)
+
+    def step(self, objective, params, state, key):
+        import optax
+
+        lv, g = jax.value_and_grad(objective.value)(params)
+        updates, state = self.optimizer.update(g, state, params)
+        return optax.apply_updates(params, updates), state, jnp.log(lv)

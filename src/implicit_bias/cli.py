@@ -1,0 +1,386 @@
+"""``ibias``: the command line of implicit-bias.
+
+Commands: ``list``, ``run``, ``verify``, ``fit``. Every user error prints one line
+``ibias: error: ...`` naming the problem and the fix, and exits with code 2; nothing prints a
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from enum import Enum
+from typing import Optional
+
+import typer
+
+try:  # typer >= 0.20 vendors click; older versions use the click package
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exc
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="implicit-bias: which zero-loss solution does gradient-based training find, and does the theory predict it?",
+)
+
+
+class UserError(Exception):
+    """A problem with the user's input: one line, exit code 2."""
+
+
+def _fail(msg: str, code: int = 2):
+    sys.stderr.write(f"ibias: error: {msg}\n")
+    raise typer.Exit(code)
+
+
+class ProfileName(str, Enum):
+    quick = "quick"
+    full = "full"
+
+
+# ------------------------------------------------------------------------------------ list
+
+
+@app.command("list")
+def list_cmd(
+    kind: Optional[str] = typer.Option(None, help="Only 'check' or 'figure'."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON array instead of lines."),
+):
+    """One line per experiment or check: id, kind, paper, where."""
+    from .experiments import registry
+
+    if kind is not None and kind not in ("check", "figure"):
+        raise UserError(f"--kind must be 'check' or 'figure'; received {kind!r}")
+    exps = registry.select(kind=kind)
+    if as_json:
+        print(json.dumps([{"id": e.id, "kind": e.kind, "paper": e.paper, "where": e.where, "title": e.title} for e in exps], indent=1))
+        return
+    w = max((len(e.id) for e in exps), default=10)
+    for e in exps:
+        print(f"{e.id:<{w}}  {e.kind:<6}  {e.paper:<13}  {e.where}")
+
+
+# ------------------------------------------------------------------------------ run/verify
+
+
+def _console():
+    from rich.console import Console
+
+    c = Console()
+    return c if c.is_terminal else Console(width=170)
+
+
+def _check_table(results, title):
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=False)
+    for col in ("check", "paper", "where", "measured", "predicted", "error", "tolerance", "result", "time (s)"):
+        t.add_column(col, overflow="fold")
+    for res in results:
+        for c in res.checks:
+            t.add_row(
+                c.id,
+                c.paper,
+                c.where,
+                f"{c.measured:.6g}",
+                f"{c.predicted:.6g}",
+                f"{c.error:.3g}",
+                f"{c.tolerance:.3g}",
+                "[green]PASS[/green]" if c.passed else "[red]FAIL[/red]",
+                f"{res.wall_time:.1f}",
+            )
+    return t
+
+
+def _run_many(exps, profile, out, quiet):
+    from rich.console import Console
+
+    from .experiments import registry
+
+    console = Console(stderr=True, quiet=quiet)
+    results = []
+    for e in exps:
+        with console.status(f"running {e.id} ({profile})"):
+            res = e.run(profile)
+        registry.save(res, out)
+        import matplotlib.pyplot as plt
+
+        plt.close(res.figure) if res.figure is not None else None
+        ok = "PASS" if res.passed else "FAIL"
+        console.print(f"{ok} {e.id}  ({res.wall_time:.1f} s)  -> {out}/{e.id}.png")
+        results.append(res)
+    return results
+
+
+@app.command("run")
+def run_cmd(
+    id: str = typer.Argument(..., help="Experiment id (see `ibias list`)."),
+    profile: ProfileName = typer.Option(ProfileName.quick, help="quick (CI-sized) or full (paper-sized)."),
+    out: str = typer.Option("ibias-results", help="Output folder for ID.png, ID.svg, ID.nc, ID.json."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+):
+    """Run one experiment; write ID.png, ID.svg, ID.nc and ID.json to --out."""
+    from rich.console import Console
+
+    from .experiments import registry
+
+    e = registry.get(id)
+    results = _run_many([e], profile.value, out, quiet)
+    _console().print(_check_table(results, f"{id} ({profile.value})"))
+    if not results[0].passed:
+        raise typer.Exit(1)
+
+
+@app.command("verify")
+def verify_cmd(
+    only: Optional[str] = typer.Option(None, help="Only ids matching this glob or substring."),
+    profile: ProfileName = typer.Option(ProfileName.quick, help="quick (CI-sized) or full (paper-sized)."),
+    out: str = typer.Option("ibias-results", help="Folder for the figures and results."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+):
+    """Run every check; print the table; exit 1 if any fails."""
+    from rich.console import Console
+
+    from .experiments import registry
+
+    exps = registry.select(only)
+    if not exps:
+        raise UserError(f"no experiment matches --only {only!r}; run `ibias list` for the ids")
+    results = _run_many(exps, profile.value, out, quiet)
+    _console().print(_check_table(results, f"ibias verify ({profile.value})"))
+    n = sum(len(r.checks) for r in results)
+    failed = [c.id for r in results for c in r.checks if not c.passed]
+    print(f"{n - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------------- fit
+
+
+MODELS = ("linear", "diagonal")
+ALGORITHMS = ("flow", "gd", "sgd", "normalized-gd", "mirror", "steepest")
+
+
+def _finite_or_none(x):
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _build_model(model, dim, depth, scale, shape, untied, init):
+    from . import models
+
+    if model == "linear":
+        w0 = None
+        if init is not None:
+            w0 = init.get("w")
+        return models.Linear(dim, w0=w0)
+    if model == "diagonal":
+        return models.Diagonal(dim, depth=depth, tied=not untied, scale=scale, shape=shape, init_params=init)
+    raise UserError(f"--model {model!r} is not available: use one of {', '.join(MODELS)}")
+
+
+def _read_init(path):
+    import numpy as np
+
+    if not os.path.exists(path):
+        raise UserError(f"--init file {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
+    except Exception as e:
+        raise UserError(f"--init {path!r}: cannot read as .npz of named arrays ({type(e).__name__})") from None
+
+
+@app.command("fit")
+def fit_cmd(
+    data: Optional[str] = typer.Argument(None, help="DATA.npz (X, y, optional X_eval) or DATA.csv (last column y)."),
+    model: str = typer.Option("linear", "--model", help=f"One of: {', '.join(MODELS)}."),
+    depth: int = typer.Option(2, "--depth", help="Depth D (diagonal)."),
+    scale: float = typer.Option(1.0, "--scale", help="Initialization scale (diagonal: u(0) = scale, tied)."),
+    shape: float = typer.Option(0.0, "--shape", help="Initialization shape s in (-1, 1) (untied diagonal, depth 2)."),
+    tied: bool = typer.Option(True, "--tied/--untied", help="Tied or untied diagonal parametrization."),
+    init: Optional[str] = typer.Option(None, "--init", help="FILE.npz with initial parameters by name (e.g. w)."),
+    loss: str = typer.Option("auto", "--loss", help="square | logistic | exponential | polynomial:K; auto = square for real targets, logistic for +-1 labels."),
+    algorithm: str = typer.Option("flow", "--algorithm", help=f"One of: {', '.join(ALGORITHMS)}."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization."),
+    batch_size: int = typer.Option(1, "--batch-size", help="SGD batch size."),
+    potential: str = typer.Option("quadratic", "--potential", help="Mirror potential: entropy | quadratic | lp:P."),
+    norm: str = typer.Option("l2", "--norm", help="Steepest-descent norm: l1 | l2 | linf | lp:P."),
+    normalize: bool = typer.Option(False, "--normalize", help="Steepest descent: divide the gradient by the loss."),
+    stop_loss: Optional[float] = typer.Option(None, "--stop-loss", help="Stop when L <= this (default 1e-12 for regression)."),
+    stop_accuracy: Optional[float] = typer.Option(None, "--stop-accuracy", help="Stop when -log L >= this (default 20 for classification)."),
+    max_steps: int = typer.Option(100_000, "--max-steps", help="Step budget."),
+    seed: int = typer.Option(0, "--seed", help="Seed for initialization and batches."),
+    predict: list[str] = typer.Option([], "--predict", help="Prediction to compare with (repeatable); see --list-predictions."),
+    list_predictions: bool = typer.Option(False, "--list-predictions", help="List the prediction names and exit."),
+    want_sharpness: bool = typer.Option(False, "--sharpness", help="Report the top Hessian eigenvalue at the end."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md contract)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+):
+    """Train a model on your data and compare the result with the theory's predictions."""
+    from . import theory
+
+    if list_predictions:
+        for p in theory.PREDICTIONS.values():
+            print(f"{p.name:<16} {p.task:<14} {p.paper:<13} {p.where:<8} {p.description}")
+        return
+    if data is None:
+        raise UserError("missing DATA: give a .npz (X, y[, X_eval]) or .csv (last column y) file")
+    import numpy as np
+
+    from . import data as ibdata
+    from . import diagnostics, losses
+    from .algorithms import Objective, get_algorithm
+    from .train import Stop, train
+
+    if model not in MODELS:
+        raise UserError(f"--model {model!r} is not available: use one of {', '.join(MODELS)}")
+    if algorithm not in ALGORITHMS:
+        raise UserError(f"--algorithm {algorithm!r} is not available: use one of {', '.join(ALGORITHMS)}")
+    for name, v in (("--scale", scale), ("--shape", shape)):
+        if not math.isfinite(v):
+            raise UserError(f"{name} must be a finite number; received {v}")
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise UserError(f"--lr must be a finite number > 0; received {lr}")
+    if max_steps < 1:
+        raise UserError(f"--max-steps must be >= 1; received {max_steps}")
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be >= 1; received {batch_size}")
+    if depth < 1:
+        raise UserError(f"--depth must be >= 1; received {depth}")
+    ds = ibdata.load(data)
+    if loss == "auto":
+        loss = "logistic" if ds.task == "classification" else "square"
+    loss_obj = losses.get_loss(loss)
+    if loss_obj.task == "classification" and ds.task != "classification":
+        raise UserError(f"--loss {loss_obj.name} needs labels in {{-1, +1}}; the targets in {data} are real-valued (use --loss square)")
+    preds = [theory.get_prediction(p) for p in predict]
+    init_params = _read_init(init) if init is not None else None
+    mdl = _build_model(model, ds.dim, depth, scale, shape, not tied, init_params)
+    import jax
+
+    params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
+    objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
+    kw = {}
+    if algorithm != "flow":
+        if lr is None:
+            s0 = diagnostics.sharpness(objective, params0)
+            lr = 1.0 / s0 if s0 > 1e-12 else 0.1
+        kw["lr"] = lr
+    if algorithm == "sgd":
+        kw["batch_size"] = batch_size
+    if algorithm == "mirror":
+        kw["potential"] = potential
+    if algorithm == "steepest":
+        kw["norm"] = norm
+        kw["normalize"] = normalize
+    alg = get_algorithm(algorithm, **kw)
+    if stop_loss is None and stop_accuracy is None:
+        if loss_obj.task == "classification":
+            stop_accuracy = 20.0
+        else:
+            stop_loss = 1e-12
+    stop = Stop(loss=stop_loss, training_accuracy=stop_accuracy, max_steps=max_steps)
+    run = train(mdl, ds, loss_obj, alg, stop, record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
+    w = run.predictor
+    w0 = np.asarray(mdl.predictor(params0)) if mdl.has_predictor else None
+    ctx = theory.predictions.Context(
+        X=ds.X,
+        y=ds.y,
+        w0=w0,
+        potential=potential if algorithm == "mirror" else ("quadratic" if algorithm in ("gd", "sgd", "flow") else None),
+        polynomial_k=float(loss_obj.k) if isinstance(loss_obj, losses.Polynomial) else None,
+    )
+    pred_out = []
+    for p in preds:
+        if p.task != ds.task:
+            raise UserError(f"prediction {p.name!r} is for {p.task} data; these data are {ds.task}")
+        if w is None:
+            raise UserError(f"prediction {p.name!r} compares linear predictors; --model {model} has none")
+        pw = np.asarray(p.fn(ctx), dtype=np.float64)
+        if p.kind == "direction":
+            err = diagnostics.direction_distance(w, pw) if np.linalg.norm(w) > 0 else float("nan")
+        else:
+            err = diagnostics.relative_error(w, pw)
+        pred_out.append(
+            {"name": p.name, "paper": p.paper, "predictor": pw.tolist(), "relative_error": _finite_or_none(err), "cosine": _finite_or_none(diagnostics.cosine(w, pw))}
+        )
+    diag = {"sharpness": None}
+    if want_sharpness:
+        diag["sharpness"] = _finite_or_none(diagnostics.sharpness(objective, run.params))
+    result = {
+        "status": run.status,
+        "final": {
+            "loss": _finite_or_none(run.final_loss),
+            "log_loss": _finite_or_none(run.final_log_loss),
+            "training_accuracy": _finite_or_none(run.training_accuracy),
+            "steps": int(run.steps),
+            "time": float(run.time),
+        },
+        "predictor": None if w is None else [float(v) for v in w],
+        "params": {k: np.asarray(v).tolist() for k, v in run.params.items()},
+        "outputs_eval": None if ds.X_eval is None else [float(v) for v in run.outputs(ds.X_eval)],
+        "predictions": pred_out,
+        "diagnostics": diag,
+        "message": run.message,
+        "model": model,
+        "loss": loss_obj.name,
+        "algorithm": algorithm,
+        "lr": lr,
+        "wall_time": run.wall_time,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    from rich.console import Console
+
+    c = Console()
+    c.print(f"[bold]{model}[/bold] / {loss_obj.name} / {algorithm}: status [bold]{run.status}[/bold] ({run.message})")
+    c.print(f"final loss {run.final_loss:.4g} (log {run.final_log_loss:.6g}), steps {run.steps}, time {run.time:.6g}")
+    if w is not None:
+        c.print(f"predictor (first 8 of {len(w)}): {np.array2string(np.asarray(w)[:8], precision=5)}")
+    for p in pred_out:
+        c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}")
+    if diag["sharpness"] is not None:
+        c.print(f"sharpness {diag['sharpness']:.6g}")
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def main(argv=None):
+    """Console entry point: one line and exit code 2 for user errors, never a traceback."""
+    try:
+        rv = app(args=argv, prog_name="ibias", standalone_mode=False)
+    except click_exc.NoArgsIsHelpError as e:  # `ibias` alone: help, exit 0
+        print(e.ctx.get_help())
+        sys.exit(0)
+    except click_exc.UsageError as e:
+        sys.stderr.write(f"ibias: error: {e.format_message()}" + (f" (see `ibias {e.ctx.info_name} --help`)" if e.ctx and e.ctx.info_name not in (None, "ibias") else "") + "\n")
+        sys.exit(2)
+    except (UserError, ValueError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        sys.stderr.write(f"ibias: error: {msg}\n")
+        sys.exit(2)
+    except (click_exc.Exit, typer.Exit) as e:
+        sys.exit(e.exit_code)
+    except (click_exc.Abort, KeyboardInterrupt):
+        sys.stderr.write("ibias: interrupted\n")
+        sys.exit(130)
+    except Exception as e:  # a bug: still one line, no traceback
+        sys.stderr.write(f"ibias: internal error: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''} (please report)\n")
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

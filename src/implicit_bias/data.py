@@ -1,0 +1,257 @@
+"""Datasets: validated containers, generators from the papers, and file loaders.
+
+Shapes (DESIGN.md): ``X`` is ``(N, d)``, one row per sample; ``y`` is ``(N,)``. Every array is
+float64. A :class:`Dataset` is validated on construction: a bad array raises ``ValueError``
+with one sentence naming the field, what was expected and what was received.
+
+Example:
+    >>> from implicit_bias import data
+    >>> ds = data.sparse_regression(n=20, d=50, sparsity=3, noise_var=0.01, seed=0)
+    >>> ds.X.shape, ds.y.shape, ds.task
+    ((20, 50), (20,), 'regression')
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+from typing import Literal
+
+import numpy as np
+
+from . import _config  # noqa: F401
+
+__all__ = [
+    "Dataset",
+    "sparse_regression",
+    "random_regression",
+    "separable_classification",
+    "load",
+]
+
+Task = Literal["regression", "classification"]
+
+
+def _as_matrix(name: str, a, *, allow_empty=False) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric; received values of type {np.asarray(a).dtype}") from None
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N, d), one row per sample; received shape {arr.shape}")
+    if not allow_empty and (arr.shape[0] == 0 or arr.shape[1] == 0):
+        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one sample and one feature")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.sum(~np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or Inf value(s); remove or impute them")
+    return arr
+
+
+def _as_vector(name: str, a) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric; received values of type {np.asarray(a).dtype}") from None
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (N,); received shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty; it needs at least one sample")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.sum(~np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or Inf value(s); remove or impute them")
+    return arr
+
+
+def _is_pm1(y: np.ndarray) -> bool:
+    return bool(np.all((y == 1.0) | (y == -1.0)))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """A training set ``(X, y)`` with an optional evaluation set and ground truth.
+
+    Args:
+        X: inputs, shape ``(N, d)``.
+        y: targets, shape ``(N,)``; labels in ``{-1, +1}`` for classification.
+        task: ``"regression"``, ``"classification"`` or ``"auto"`` (classification iff every
+            label is -1 or +1).
+        X_eval: optional points ``(M, d)`` at which to report the trained function.
+        w_star: optional ground-truth linear predictor ``(d,)`` (generators set it).
+        noise_var: noise variance of the generator (0 if none), for population errors.
+        name: a label for reports.
+
+    Raises:
+        ValueError: non-numeric, wrongly shaped, empty or non-finite arrays; mismatched N;
+            classification labels outside ``{-1, +1}``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str = "auto"
+    X_eval: np.ndarray | None = None
+    w_star: np.ndarray | None = None
+    noise_var: float = 0.0
+    name: str = "data"
+
+    def __post_init__(self):
+        X = _as_matrix("X", self.X)
+        y = _as_vector("y", self.y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows; they must match (one label per sample)")
+        task = self.task
+        if task == "auto":
+            task = "classification" if _is_pm1(y) else "regression"
+        if task not in ("regression", "classification"):
+            raise ValueError(f"task must be 'regression', 'classification' or 'auto'; received {self.task!r}")
+        if task == "classification" and not _is_pm1(y):
+            raise ValueError("classification labels y must be -1 or +1; received other values (use task='regression' for real targets)")
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "task", task)
+        if self.X_eval is not None:
+            Xe = _as_matrix("X_eval", self.X_eval)
+            if Xe.shape[1] != X.shape[1]:
+                raise ValueError(f"X_eval has {Xe.shape[1]} columns but X has {X.shape[1]}; they must have the same features")
+            object.__setattr__(self, "X_eval", Xe)
+        if self.w_star is not None:
+            ws = _as_vector("w_star", self.w_star)
+            if ws.shape[0] != X.shape[1]:
+                raise ValueError(f"w_star has {ws.shape[0]} entries but X has {X.shape[1]} columns")
+            object.__setattr__(self, "w_star", ws)
+
+    @property
+    def n(self) -> int:
+        """Number of samples N."""
+        return int(self.X.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """Input dimension d."""
+        return int(self.X.shape[1])
+
+    def population_error(self, w) -> float:
+        """``E[(x^T w - y)^2]`` for ``x ~ N(0, I)`` and ``y = x^T w_star + noise``:
+        ``||w - w_star||^2 + noise_var`` (needs ``w_star``; the generators' covariance is I)."""
+        if self.w_star is None:
+            raise ValueError("population_error needs a dataset with a ground truth w_star (use a generator)")
+        w = np.asarray(w, dtype=np.float64)
+        return float(np.sum((w - self.w_star) ** 2) + self.noise_var)
+
+
+def sparse_regression(n: int = 100, d: int = 1000, sparsity: int = 5, noise_var: float = 0.01, seed: int = 0) -> Dataset:
+    """Sparse regression of Woodworth et al. (2020) as in azulay2021 §9.
+
+    ``x_n ~ N(0, I_d)``, ``y_n ~ N(<beta*, x_n>, noise_var)``, and ``beta*`` is
+    ``sparsity``-sparse with non-zero entries ``1/sqrt(sparsity)`` (so ``||beta*|| = 1``) on
+    the first ``sparsity`` coordinates. The paper uses ``n=100, d=1000, sparsity=5,
+    noise_var=0.01``.
+
+    Returns:
+        Dataset with ``X (n, d)``, ``y (n,)``, ``w_star = beta* (d,)`` and ``noise_var``.
+    """
+    _check_sizes(n=n, d=d)
+    if not 1 <= sparsity <= d:
+        raise ValueError(f"sparsity must be between 1 and d={d}; received {sparsity}")
+    if noise_var < 0:
+        raise ValueError(f"noise_var must be >= 0; received {noise_var}")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    beta = np.zeros(d)
+    beta[:sparsity] = 1.0 / np.sqrt(sparsity)
+    y = X @ beta + np.sqrt(noise_var) * rng.standard_normal(n)
+    return Dataset(X, y, "regression", w_star=beta, noise_var=float(noise_var), name=f"sparse_regression(n={n},d={d},r={sparsity})")
+
+
+def random_regression(n: int = 10, d: int = 30, seed: int = 0, *, positive: bool = False) -> Dataset:
+    """Random underdetermined least squares: ``X ~ N(0,1)^{n x d} / sqrt(d)``, ``y = X w*``.
+
+    ``w* ~ N(0, I)``, or ``|N(0, I)| + 0.1`` when ``positive`` (targets reachable with a
+    positive predictor, as the entropy potential needs). With ``n < d`` there are infinitely
+    many interpolants; the algorithms' implicit bias picks one.
+    """
+    _check_sizes(n=n, d=d)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) / np.sqrt(d)
+    w = rng.standard_normal(d)
+    if positive:
+        w = np.abs(w) + 0.1
+    return Dataset(X, X @ w, "regression", w_star=w, name=f"random_regression(n={n},d={d})")
+
+
+def separable_classification(n: int = 20, d: int = 5, margin: float = 0.1, seed: int = 0) -> Dataset:
+    """Linearly separable data with a planted margin.
+
+    ``x_n ~ N(0, I_d)``, labels ``y_n = sign(<w*, x_n>)`` for a random unit ``w*``; points with
+    ``|<w*, x_n>| < margin`` are pushed out to ``margin`` along ``w*``, so the data are separable
+    by ``w*`` with margin at least ``margin``.
+    """
+    _check_sizes(n=n, d=d)
+    if margin <= 0:
+        raise ValueError(f"margin must be > 0; received {margin}")
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(d)
+    w /= np.linalg.norm(w)
+    X = rng.standard_normal((n, d))
+    s = X @ w
+    y = np.where(s >= 0, 1.0, -1.0)
+    shift = np.where(np.abs(s) < margin, y * margin - s, 0.0)
+    X = X + shift[:, None] * w[None, :]
+    return Dataset(X, y, "classification", w_star=w, name=f"separable_classification(n={n},d={d})")
+
+
+def _check_sizes(**sizes):
+    for k, v in sizes.items():
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{k} must be a positive integer; received {v!r}")
+
+
+def load(path: str | os.PathLike, task: str = "auto") -> Dataset:
+    """Load a dataset from ``.npz`` (keys ``X``, ``y``, optional ``X_eval``) or ``.csv``.
+
+    A CSV holds one sample per row, features first and the target ``y`` in the last column;
+    a header row is detected (non-numeric first row) and skipped.
+
+    Raises:
+        ValueError: missing file, unknown extension, missing keys, non-numeric cells, bad
+            shapes or NaN/Inf (one sentence naming the problem).
+    """
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise ValueError(f"data file {p!r} does not exist")
+    ext = os.path.splitext(p)[1].lower()
+    if ext == ".npz":
+        try:
+            with np.load(p, allow_pickle=False) as f:
+                arrays = {k: f[k] for k in f.files}
+        except Exception as e:  # not a zip, pickled object arrays, truncated file, ...
+            raise ValueError(f"{p}: cannot read as .npz of numeric arrays ({type(e).__name__})") from None
+        missing = {"X", "y"} - set(arrays)
+        if missing:
+            raise ValueError(f"{p}: missing array(s) {sorted(missing)}; an .npz needs X (N, d) and y (N,) (optional X_eval)")
+        X, y, X_eval = arrays["X"], arrays["y"], arrays.get("X_eval")
+        return Dataset(X, y, task, X_eval=X_eval, name=os.path.basename(p))
+    if ext == ".csv":
+        rows = []
+        with open(p, newline="") as fh:
+            for i, row in enumerate(csv.reader(fh)):
+                if not row or all(not c.strip() for c in row):
+                    continue
+                try:
+                    rows.append([float(c) for c in row])
+                except ValueError:
+                    if i == 0 and not rows:
+                        continue  # header
+                    raise ValueError(f"{p}: line {i + 1} has a non-numeric value; every cell must be a number") from None
+        if not rows:
+            raise ValueError(f"{p}: no numeric rows; a CSV needs one sample per row with y in the last column")
+        widths = {len(r) for r in rows}
+        if len(widths) != 1:
+            raise ValueError(f"{p}: rows have different numbers of columns {sorted(widths)}; every row needs the same")
+        if widths.pop() < 2:
+            raise ValueError(f"{p}: needs at least two columns (features, then y in the last column)")
+        arr = np.asarray(rows, dtype=np.float64)
+        return Dataset(arr[:, :-1], arr[:, -1], task, name=os.path.basename(p))
+    raise ValueError(f"data file {p!r}: unknown extension {ext!r}; use .npz (X, y[, X_eval]) or .csv (last column y)")

@@ -1,0 +1,175 @@
+"""Losses, each with a log-domain value that never underflows.
+
+Conventions (DESIGN.md): with model outputs ``f`` (N,) and targets ``y`` (N,),
+
+- ``square``:      ``L = 1/(2N) sum_n (f_n - y_n)^2``  (azulay2021, mulayoff2021; the Hessian at
+  an interpolant is ``Phi Phi^T / N``);
+- ``exponential``: ``L = 1/N sum_n exp(-y_n f_n)``      (moroshko2020);
+- ``logistic``:    ``L = 1/N sum_n log(1 + exp(-y_n f_n))``;
+- ``polynomial``:  ``L = 1/N sum_n ell_k(y_n f_n)`` with ``ell_k(u) = (sqrt(1+u^2) - u)^k``, a
+  smooth, convex, decreasing loss whose tail is polynomial, ``ell_k(u) ~ (2u)^{-k}``
+  (vardi2022 §3.4: such tails do not lead to the l2 max-margin).
+
+Every loss exposes ``log_loss(f, y) = log L`` computed in log domain (``logsumexp`` over
+per-sample log-losses), so classification losses stay exact at margins of 1e12 and beyond where
+``L`` itself underflows to 0. The *training accuracy* is ``gamma = -log L`` (moroshko2020).
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> from implicit_bias.losses import Exponential
+    >>> f, y = jnp.array([1e12, 2e12]), jnp.array([1.0, 1.0])
+    >>> float(Exponential().log_loss(f, y)) == -1e12 + float(jnp.log1p(jnp.exp(-1e12)) - jnp.log(2.0))
+    True
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from . import _config  # noqa: F401
+
+__all__ = [
+    "AbstractLoss",
+    "Square",
+    "Exponential",
+    "Logistic",
+    "Polynomial",
+    "get_loss",
+    "LOSSES",
+]
+
+
+class AbstractLoss(eqx.Module):
+    """A mean loss over samples with a log-domain value.
+
+    Subclasses define ``per_sample_log(f, y)``: ``log ell(f_n, y_n)`` for each sample, shape
+    (N,). Then ``log_loss = logsumexp(per_sample_log) - log N`` and ``value = exp(log_loss)``.
+    The gradient of ``value`` is the gradient of the paper's loss; the gradient of
+    ``log_loss`` is ``grad L / L`` (used by normalized GD), exact even when ``L`` underflows.
+    """
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = ""  # "regression" or "classification"
+
+    @abc.abstractmethod
+    def per_sample_log(self, f, y):
+        """``log ell(f_n, y_n)``, shape (N,)."""
+
+    def log_loss(self, f, y):
+        """``log L(f, y)`` (scalar), computed as ``logsumexp(log ell_n) - log N``."""
+        lp = self.per_sample_log(f, y)
+        return jax.nn.logsumexp(lp) - jnp.log(lp.shape[0])
+
+    def __call__(self, f, y):
+        """``L(f, y)`` (scalar): the mean loss of DESIGN.md's convention."""
+        return jnp.exp(self.log_loss(f, y))
+
+    def training_accuracy(self, f, y):
+        """``gamma = -log L`` (moroshko2020's training accuracy)."""
+        return -self.log_loss(f, y)
+
+
+def _log_of_square(r):
+    # log(r^2 / 2) with log(0) = -inf handled (exact interpolation).
+    return 2.0 * jnp.log(jnp.abs(r)) - jnp.log(2.0)
+
+
+class Square(AbstractLoss):
+    """``L = 1/(2N) sum_n (f_n - y_n)^2``.
+
+    ``__call__`` evaluates the mean directly (not through ``exp(log_loss)``), so its
+    gradient is the plain residual ``(f - y)/N``.
+    """
+
+    name: ClassVar[str] = "square"
+    task: ClassVar[str] = "regression"
+
+    def per_sample_log(self, f, y):
+        return _log_of_square(f - y)
+
+    def __call__(self, f, y):
+        r = f - y
+        return 0.5 * jnp.mean(r * r)
+
+    def log_loss(self, f, y):
+        r = f - y
+        # Scale by the largest residual so that tiny losses (1e-300) do not underflow.
+        m = jnp.max(jnp.abs(r))
+        safe_m = jnp.where(m > 0, m, 1.0)
+        val = jnp.log(safe_m) * 2.0 + jnp.log(0.5 * jnp.mean((r / safe_m) ** 2))
+        return jnp.where(m > 0, val, -jnp.inf)
+
+
+class Exponential(AbstractLoss):
+    """``ell(u) = exp(-u)`` on the margin ``u = y f``: ``log ell = -u``."""
+
+    name: ClassVar[str] = "exponential"
+    task: ClassVar[str] = "classification"
+
+    def per_sample_log(self, f, y):
+        return -(y * f)
+
+
+def _log_softplus(z):
+    """``log(log(1 + e^z))`` for any real z, without overflow, underflow or NaN gradients."""
+    # For z <= -20, log1p(e^z) = e^z (1 - e^z/2 + ...), so log = z + log1p(-e^z/2) to 1e-18.
+    lo = z <= -20.0
+    z_lo = jnp.where(lo, z, -20.0)
+    z_hi = jnp.where(lo, 0.0, z)
+    return jnp.where(lo, z_lo + jnp.log1p(-0.5 * jnp.exp(z_lo)), jnp.log(jax.nn.softplus(z_hi)))
+
+
+class Logistic(AbstractLoss):
+    """``ell(u) = log(1 + exp(-u))`` on the margin ``u = y f``, in log domain."""
+
+    name: ClassVar[str] = "logistic"
+    task: ClassVar[str] = "classification"
+
+    def per_sample_log(self, f, y):
+        return _log_softplus(-(y * f))
+
+
+class Polynomial(AbstractLoss):
+    """``ell_k(u) = (sqrt(1 + u^2) - u)^k``: smooth, convex, decreasing, ``~ (2u)^{-k}`` tail.
+
+    A loss with a polynomial (not exponential) tail; gradient descent on separable data does
+    not converge to the l2 max-margin direction with it (vardi2022 §3.4). ``k >= 1``.
+    """
+
+    k: float = 1.0
+    name: ClassVar[str] = "polynomial"
+    task: ClassVar[str] = "classification"
+
+    def __check_init__(self):
+        if not float(self.k) >= 1.0:
+            raise ValueError(f"polynomial loss needs k >= 1 (convexity); received k={self.k}")
+
+    def per_sample_log(self, f, y):
+        u = y * f
+        s = jnp.sqrt(1.0 + u * u)
+        # sqrt(1+u^2) - u without cancellation for u > 0: 1 / (sqrt(1+u^2) + u).
+        base = jnp.where(u > 0, 1.0 / (s + jnp.abs(u)), s - u)
+        return self.k * jnp.log(base)
+
+
+LOSSES = {"square": Square, "exponential": Exponential, "logistic": Logistic, "polynomial": Polynomial}
+
+
+def get_loss(spec) -> AbstractLoss:
+    """Loss from a name (``square``, ``exponential``, ``logistic``, ``polynomial[:K]``) or instance."""
+    if isinstance(spec, AbstractLoss):
+        return spec
+    s = str(spec).strip().lower()
+    if s.startswith("polynomial:"):
+        try:
+            return Polynomial(float(s.split(":", 1)[1]))
+        except ValueError:
+            raise ValueError(f"loss {spec!r}: expected polynomial:K with a number K >= 1") from None
+    if s not in LOSSES:
+        raise ValueError(f"unknown loss {spec!r}: use one of square, logistic, exponential, polynomial:K")
+    return LOSSES[s]()

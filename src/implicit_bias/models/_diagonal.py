@@ -1,0 +1,114 @@
+"""Diagonal linear networks: ``x -> (u_+^D - u_-^D)^T x`` (tied) or products of layers (untied)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+
+from ._base import AbstractModel, check_params
+
+__all__ = ["Diagonal"]
+
+
+class Diagonal(AbstractModel):
+    """Depth-D diagonal linear network, linear in ``x`` with predictor ``w(params)``.
+
+    - tied (``tied=True``): ``w = u_plus^D - u_minus^D`` with params ``u_plus (d,)``,
+      ``u_minus (d,)`` (Woodworth et al. 2020; moroshko2020 eq. (2));
+    - untied (``tied=False``): ``w = prod_l u_plus[l] - prod_l u_minus[l]`` with params
+      ``u_plus (D, d)``, ``u_minus (D, d)`` (azulay2021 §4; ``D = 2`` is ``u∘v``).
+
+    Initialisation (DESIGN.md model table), unbiased (``w(0) = 0``):
+
+    - tied: ``u_plus(0) = u_minus(0) = scale`` (the effective scale is ``scale^D``);
+    - untied, ``D = 2``: azulay2021 §7.1 with ``u = u_plus[0]``, ``v = u_plus[1]``:
+      ``scale = alpha = |u||v|``, ``shape = s = (|v|/|u| - 1)/(|v|/|u| + 1)``, so
+      ``|u| = sqrt(alpha (1-s)/(1+s))``, ``|v| = sqrt(alpha (1+s)/(1-s))``; ``u_minus(0) = u_plus(0)``;
+    - untied, ``D > 2``: every layer ``scale^{1/D}`` (``shape`` must be 0);
+    - ``init_params``: any explicit parameters by name (overrides scale and shape).
+
+    ``scale`` and ``shape`` may be scalars or per-coordinate vectors ``(d,)``.
+
+    Args:
+        dim: input dimension ``d``.
+        depth: ``D >= 1``.
+        tied: tied (``u^D``) or untied (one vector per layer) parametrization.
+        scale, shape: initialization as above.
+        init_params: explicit initial parameters ``{"u_plus", "u_minus"}``.
+        positive: if True the model is ``w = u_plus^D`` only (``u_minus`` fixed at 0): the
+            reparametrization ``w = u∘u`` of montufar2024 when ``D = 2``.
+
+    Example:
+        >>> import jax
+        >>> from implicit_bias.models import Diagonal
+        >>> m = Diagonal(4, depth=2, scale=0.1)
+        >>> m.predictor(m.init(jax.random.key(0))).tolist()
+        [0.0, 0.0, 0.0, 0.0]
+    """
+
+    dim: int = eqx.field(static=True)
+    depth: int = eqx.field(static=True, default=2)
+    tied: bool = eqx.field(static=True, default=True)
+    # numpy arrays, so that jit treats them as data (no recompilation per scale value)
+    scale: np.ndarray = eqx.field(default=1.0, converter=lambda x: np.asarray(x, dtype=np.float64))
+    shape: np.ndarray = eqx.field(default=0.0, converter=lambda x: np.asarray(x, dtype=np.float64))
+    init_params: dict | None = None
+    positive: bool = eqx.field(static=True, default=False)
+
+    has_predictor: ClassVar[bool] = True
+
+    def __check_init__(self):
+        if not isinstance(self.dim, int) or self.dim < 1:
+            raise ValueError(f"Diagonal: dim must be a positive integer; received {self.dim!r}")
+        if not isinstance(self.depth, int) or self.depth < 1:
+            raise ValueError(f"Diagonal: depth must be a positive integer; received {self.depth!r}")
+        if self.init_params is None:
+            sc = np.asarray(self.scale, dtype=float)
+            sh = np.asarray(self.shape, dtype=float)
+            if not np.all(sc > 0):
+                raise ValueError(f"Diagonal: scale must be > 0; received {self.scale!r}")
+            if not np.all(np.abs(sh) < 1):
+                raise ValueError(f"Diagonal: shape s must lie in (-1, 1); received {self.shape!r}")
+            if (self.tied or self.depth != 2) and np.any(sh != 0):
+                raise ValueError("Diagonal: shape is defined for the untied depth-2 model only (azulay2021 §7.1); use --untied --depth 2 or shape 0")
+
+    def param_shapes(self):
+        s = (self.dim,) if self.tied else (self.depth, self.dim)
+        return {"u_plus": s, "u_minus": s}
+
+    def init(self, key=None):
+        if self.init_params is not None:
+            return check_params(self, dict(self.init_params))
+        d, D = self.dim, self.depth
+        a = jnp.broadcast_to(jnp.asarray(self.scale, dtype=jnp.float64), (d,))
+        if self.tied:
+            u = a
+        elif D == 2:
+            s = jnp.broadcast_to(jnp.asarray(self.shape, dtype=jnp.float64), (d,))
+            r = (1.0 + s) / (1.0 - s)  # |v| / |u|
+            u = jnp.stack([jnp.sqrt(a / r), jnp.sqrt(a * r)])
+        else:
+            u = jnp.broadcast_to(a ** (1.0 / D), (D, d))
+        um = jnp.zeros_like(u) if self.positive else u
+        return {"u_plus": jnp.asarray(u), "u_minus": jnp.asarray(um)}
+
+    def _layer_product(self, u):
+        if self.tied:
+            return u**self.depth
+        return jnp.prod(u, axis=0)
+
+    def predictor(self, params):
+        w = self._layer_product(params["u_plus"])
+        if self.positive:
+            return w
+        return w - self._layer_product(params["u_minus"])
+
+    def apply(self, params, X):
+        return X @ self.predictor(params)
+
+    @property
+    def homogeneity(self):
+        return self.depth

@@ -1,0 +1,159 @@
+"""The CLI through its public contract: flags, JSON fields, exit codes (DESIGN.md)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import implicit_bias as ib
+
+IBIAS = [sys.executable, "-m", "implicit_bias.cli"]
+
+
+def ibias(*args, check=False):
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    p = subprocess.run(IBIAS + [str(a) for a in args], capture_output=True, text=True, env=env, timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+@pytest.fixture(scope="module")
+def regression_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    ds = ib.data.random_regression(n=5, d=12, seed=0)
+    path = d / "reg.npz"
+    np.savez(path, X=ds.X, y=ds.y, X_eval=np.eye(12)[:3])
+    return path, ds
+
+
+@pytest.fixture(scope="module")
+def classification_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    ds = ib.data.separable_classification(n=10, d=3, margin=0.2, seed=0)
+    path = d / "cls.csv"
+    np.savetxt(path, np.column_stack([ds.X, ds.y]), delimiter=",")
+    return path, ds
+
+
+def test_fit_json_contract(regression_file, tmp_path):
+    path, ds = regression_file
+    w0 = np.linspace(-1, 1, 12)
+    np.savez(tmp_path / "init.npz", w=w0)
+    p = ibias("fit", path, "--model", "linear", "--init", tmp_path / "init.npz", "--algorithm", "gd", "--stop-loss", "1e-20", "--max-steps", "100000", "--predict", "min-distance", "--sharpness", "--json", check=True)
+    out = json.loads(p.stdout)  # stdout is exactly one JSON object
+    assert set(["status", "final", "predictor", "params", "outputs_eval", "predictions", "diagnostics"]) <= set(out)
+    assert out["status"] == "converged"
+    assert set(out["final"]) >= {"loss", "log_loss", "training_accuracy", "steps", "time"}
+    assert out["final"]["loss"] <= 1e-20 and out["final"]["training_accuracy"] is None
+    assert isinstance(out["final"]["steps"], int) and isinstance(out["final"]["time"], float)
+    assert list(out["params"]) == ["w"] and len(out["params"]["w"]) == 12
+    assert len(out["predictor"]) == 12
+    # outputs at X_eval = e_1, e_2, e_3 are the first three predictor entries
+    np.testing.assert_allclose(out["outputs_eval"], out["predictor"][:3], rtol=1e-12)
+    (pred,) = out["predictions"]
+    assert set(pred) >= {"name", "paper", "predictor", "relative_error", "cosine"}
+    assert pred["name"] == "min-distance" and pred["paper"] == "montufar2024"
+    # independent oracle: the min-distance interpolant from w0 by numpy lstsq
+    ref = w0 + np.linalg.lstsq(ds.X, ds.y - ds.X @ w0, rcond=None)[0]
+    np.testing.assert_allclose(pred["predictor"], ref, rtol=1e-8)
+    assert pred["relative_error"] < 1e-6 and pred["cosine"] > 1 - 1e-10
+    # sharpness of the square loss of a linear model = lambda_max(X^T X / N)
+    assert out["diagnostics"]["sharpness"] == pytest.approx(np.linalg.eigvalsh(ds.X.T @ ds.X / 5).max(), rel=1e-8)
+
+
+def test_fit_defaults_work(regression_file):
+    path, _ = regression_file
+    p = ibias("fit", path, "--model", "linear", "--json", check=True)
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged" and out["final"]["loss"] <= 1e-12 * (1 + 1e-6)
+
+
+def test_fit_classification_csv_and_margins(classification_file):
+    path, ds = classification_file
+    p = ibias("fit", path, "--loss", "exponential", "--algorithm", "steepest", "--norm", "linf", "--normalize", "--lr", "0.1", "--max-steps", "20000", "--stop-accuracy", "1e9", "--predict", "max-margin-linf", "--json", check=True)
+    out = json.loads(p.stdout)
+    assert out["status"] == "max_steps"
+    assert out["final"]["training_accuracy"] > 100
+    assert out["predictions"][0]["relative_error"] < 0.05
+
+
+def test_fit_mirror_bregman(tmp_path):
+    ds = ib.data.random_regression(n=4, d=10, seed=1, positive=True)
+    np.savez(tmp_path / "d.npz", X=ds.X, y=ds.y)
+    np.savez(tmp_path / "i.npz", w=np.full(10, 0.7))
+    p = ibias("fit", tmp_path / "d.npz", "--algorithm", "mirror", "--potential", "entropy", "--init", tmp_path / "i.npz", "--stop-loss", "1e-22", "--max-steps", "500000", "--predict", "bregman", "--json", check=True)
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged"
+    assert out["predictions"][0]["relative_error"] < 1e-6
+
+
+def test_list_predictions_and_list():
+    p = ibias("fit", "--list-predictions", check=True)
+    assert "min-distance" in p.stdout and "max-margin-l1" in p.stdout
+    p = ibias("list", check=True)
+    lines = p.stdout.strip().splitlines()
+    assert any(l.split()[0] == "montufar2024-thm1-min-distance" for l in lines)
+    for l in lines:
+        parts = l.split()
+        assert parts[1] in ("check", "figure")
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["fit", "missing.npz"], "does not exist"),
+        (["fit", "{reg}", "--model", "resnet"], "--model"),
+        (["fit", "{reg}", "--algorithm", "adam"], "--algorithm"),
+        (["fit", "{reg}", "--loss", "hinge"], "unknown loss"),
+        (["fit", "{reg}", "--loss", "logistic"], "labels"),
+        (["fit", "{reg}", "--predict", "nope"], "unknown prediction"),
+        (["fit", "{reg}", "--predict", "max-margin-l2"], "classification"),
+        (["fit", "{reg}", "--lr", "-1", "--algorithm", "gd"], "--lr"),
+        (["fit", "{reg}", "--algorithm", "mirror", "--potential", "weird"], "unknown potential"),
+        (["fit", "{reg}", "--algorithm", "steepest", "--norm", "l7"], "unknown norm"),
+        (["fit", "{reg}", "--init", "{bad_init}"], "shape"),
+        (["fit", "{nan}"], "NaN"),
+        (["fit", "{shape}"], "y has"),
+        (["fit", "{xor}", "--loss", "logistic", "--predict", "max-margin-l2", "--max-steps", "10", "--algorithm", "gd"], "not linearly separable"),
+        (["fit", "{reg}", "--max-steps", "abc"], "max-steps"),
+        (["fit", "{reg}", "--no-such-flag"], "no-such-flag"),
+        (["run", "no-such-experiment"], "unknown experiment id"),
+        (["verify", "--only", "zzz-nothing"], "no experiment matches"),
+        (["run", "x", "--profile", "huge"], "profile"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file):
+    path, _ = regression_file
+    np.savez(tmp_path / "bad_init.npz", w=np.ones(3))
+    np.savez(tmp_path / "nan.npz", X=np.array([[1.0, np.nan]]), y=np.ones(1))
+    np.savez(tmp_path / "shape.npz", X=np.ones((3, 2)), y=np.ones(2))
+    np.savez(tmp_path / "xor.npz", X=np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]), y=np.array([1.0, 1.0, -1.0, -1.0]))
+    subs = {"{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
+    p = ibias(*[subs.get(a, a) for a in args])
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1, p.stderr
+    assert "Traceback" not in p.stderr
+    assert fragment.lower() in err[0].lower()
+    assert p.stdout == ""
+
+
+def test_diverging_gd_is_reported_as_status(regression_file):
+    path, ds = regression_file
+    p = ibias("fit", path, "--algorithm", "gd", "--lr", "1000", "--json", check=True)
+    out = json.loads(p.stdout)
+    assert out["status"] == "diverged"
+    assert all(np.isfinite(out["predictor"]))
+
+
+def test_run_writes_the_four_files(tmp_path):
+    p = ibias("run", "montufar2024-thm1-min-distance", "--out", tmp_path, "--quiet")
+    assert p.returncode == 0, p.stderr
+    for ext in ("png", "svg", "nc", "json"):
+        assert (tmp_path / f"montufar2024-thm1-min-distance.{ext}").exists()
+    meta = json.loads((tmp_path / "montufar2024-thm1-min-distance.json").read_text())
+    assert meta["passed"] and len(meta["checks"]) == 3

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from implicit_bias import data
+
+
+def test_dataset_validation_messages():
+    with pytest.raises(ValueError, match="2-D"):
+        data.Dataset(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="y has 2 entries but X has 3 rows"):
+        data.Dataset(np.ones((3, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        data.Dataset(np.array([[1.0, np.nan]]), np.ones(1))
+    with pytest.raises(ValueError, match="empty"):
+        data.Dataset(np.ones((0, 2)), np.ones(0))
+    with pytest.raises(ValueError, match="-1 or \\+1"):
+        data.Dataset(np.ones((2, 2)), np.array([0.0, 1.0]), task="classification")
+
+
+def test_task_inference():
+    assert data.Dataset(np.ones((2, 2)), np.array([1.0, -1.0])).task == "classification"
+    assert data.Dataset(np.ones((2, 2)), np.array([0.5, -1.0])).task == "regression"
+
+
+def test_sparse_regression_matches_azulay_section9():
+    ds = data.sparse_regression(n=100, d=1000, sparsity=5, noise_var=0.01, seed=0)
+    assert ds.X.shape == (100, 1000) and ds.y.shape == (100,)
+    assert np.count_nonzero(ds.w_star) == 5
+    np.testing.assert_allclose(ds.w_star[:5], 1 / np.sqrt(5))
+    # noise variance: residual of the ground truth has variance ~ 0.01
+    r = ds.y - ds.X @ ds.w_star
+    assert 0.005 < np.var(r) < 0.02
+    assert ds.population_error(ds.w_star) == pytest.approx(0.01)
+    # same seed, same numbers
+    np.testing.assert_array_equal(ds.X, data.sparse_regression(seed=0).X)
+
+
+def test_separable_classification_is_separable_with_margin():
+    ds = data.separable_classification(n=50, d=5, margin=0.3, seed=2)
+    assert np.min(ds.y * (ds.X @ ds.w_star)) >= 0.3 - 1e-12
+
+
+def test_random_regression_positive():
+    ds = data.random_regression(n=4, d=10, seed=1, positive=True)
+    assert np.all(ds.w_star > 0)
+    np.testing.assert_allclose(ds.X @ ds.w_star, ds.y)
+
+
+def test_load_npz_and_csv(tmp_path):
+    X = np.arange(6.0).reshape(3, 2)
+    y = np.array([1.0, 2.0, 3.0])
+    np.savez(tmp_path / "d.npz", X=X, y=y, X_eval=np.ones((4, 2)))
+    ds = data.load(tmp_path / "d.npz")
+    np.testing.assert_array_equal(ds.X, X)
+    assert ds.X_eval.shape == (4, 2)
+    (tmp_path / "d.csv").write_text("a,b,y\n0,1,1\n2,3,2\n4,5,3\n")
+    ds2 = data.load(tmp_path / "d.csv")
+    np.testing.assert_array_equal(ds2.X, X)
+    np.testing.assert_array_equal(ds2.y, y)
+
+
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("1,2\n3,x\n", "non-numeric"),
+        ("1,2,3\n4,5\n", "different numbers of columns"),
+        ("1\n2\n", "at least two columns"),
+        ("", "no numeric rows"),
+        ("1,nan\n2,3\n", "NaN or Inf"),
+    ],
+)
+def test_load_csv_errors(tmp_path, content, match):
+    p = tmp_path / "bad.csv"
+    p.write_text(content)
+    with pytest.raises(ValueError, match=match):
+        data.load(p)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        data.load(tmp_path / "nope.npz")
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(ValueError, match="unknown extension"):
+        data.load(tmp_path / "a.txt")
+    np.savez(tmp_path / "m.npz", X=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="missing array"):
+        data.load(tmp_path / "m.npz")
+    (tmp_path / "c.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="cannot read"):
+        data.load(tmp_path / "c.npz")

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+import implicit_bias as ib
+
+
+def test_divergence_is_a_status_not_a_nan():
+    ds = ib.data.random_regression(n=4, d=8, seed=0)
+    lmax = np.linalg.eigvalsh(ds.X.T @ ds.X / 4).max()
+    run = ib.train(ib.models.Linear(8), ds, "square", ib.GradientDescent(lr=50.0 / lmax), ib.Stop(loss=1e-12, max_steps=100_000))
+    assert run.status == "diverged"
+    assert "NaN/Inf" in run.message
+    assert np.all(np.isfinite(run.predictor))
+
+
+def test_gd_never_steps_past_the_target():
+    ds = ib.data.random_regression(n=4, d=8, seed=0)
+    run = ib.train(ib.models.Linear(8), ds, "square", ib.GradientDescent(lr=0.5), ib.Stop(loss=1e-8), record=ib.Record(fields=("loss",), growth=1.01))
+    losses = run.trajectory.loss.values
+    assert run.final_loss <= 1e-8
+    assert losses[-2] > 1e-8  # the previous record had not reached it
+
+
+def test_max_steps_and_max_time_statuses():
+    ds = ib.data.random_regression(n=4, d=8, seed=0)
+    r = ib.train(ib.models.Linear(8), ds, "square", ib.GradientDescent(lr=0.1), ib.Stop(loss=1e-30, max_steps=7))
+    assert r.status == "max_steps" and r.steps == 7
+    r = ib.train(ib.models.Linear(8), ds, "square", ib.GradientDescent(lr=0.1), ib.Stop(max_time=1.0, max_steps=None))
+    assert r.status == "max_time" and r.steps == 10 and r.time == pytest.approx(1.0)
+
+
+def test_trajectory_dataset_layout():
+    ds = ib.data.separable_classification(n=6, d=3, seed=0)
+    r = ib.train(ib.models.Linear(3), ds, "logistic", ib.GradientDescent(lr=0.5), ib.Stop(max_steps=50), record=ib.Record(fields=("loss", "log_loss", "training_accuracy", "predictor", "params", "outputs"), steps=[10, 20]))
+    tr = r.trajectory
+    assert list(tr.step.values) == [0, 10, 20, 50]
+    assert tr.predictor.dims == ("t", "dim") and tr.predictor.shape == (4, 3)
+    assert tr.outputs.shape == (4, 6)
+    np.testing.assert_allclose(tr.training_accuracy.values, -tr.log_loss.values)
+    assert tr.attrs["status"] == "max_steps"
+    assert r.training_accuracy == pytest.approx(-r.final_log_loss)
+
+
+def test_classification_loss_on_real_targets_is_an_error():
+    with pytest.raises(ValueError, match="labels in"):
+        ib.train(ib.models.Linear(2), (np.ones((2, 2)), np.array([0.3, 2.0])), "logistic", ib.GradientDescent(lr=0.1))
+
+
+def test_dimension_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="dimension 3"):
+        ib.train(ib.models.Linear(3), (np.ones((2, 2)), np.ones(2)), "square", ib.GradientDescent(lr=0.1))
+
+
+def test_extreme_training_accuracy_normalized_gd():
+    # Normalized GD in log domain reaches -log L = 1e6 (L = e^-1e6 underflows) without NaN.
+    ds = ib.data.separable_classification(n=6, d=3, margin=0.3, seed=0)
+    r = ib.train(ib.models.Linear(3), ds, "exponential", ib.NormalizedGD(lr=1000.0), ib.Stop(training_accuracy=1e6, max_steps=100_000))
+    assert r.status == "converged"
+    assert r.training_accuracy >= 1e6
+    assert r.final_loss == 0.0 and np.isfinite(r.final_log_loss)
+
+
+def test_stop_validation():
+    with pytest.raises(ValueError, match="loss"):
+        ib.Stop(loss=-1.0)
+    with pytest.raises(ValueError, match="max_steps"):
+        ib.Stop(max_steps=-3)
+    with pytest.raises(ValueError, match="unknown field"):
+        ib.Record(fields=("sharpnes",))
