@@ -161,6 +161,23 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------------------------- report
+
+
+@app.command("report")
+def report_cmd(
+    results: str = typer.Option("ibias-results", "--results", help="Folder written by `ibias verify` / `ibias run`."),
+    out: str = typer.Option("report.html", "--out", help="The HTML file to write."),
+):
+    """Write one self-contained HTML page: check table, figures, provenance."""
+    from .report import build_report
+
+    if not os.path.isdir(results):
+        raise UserError(f"--results {results!r} is not a folder; run `ibias verify --out {results}` first")
+    path = build_report(results, out)
+    print(path)
+
+
 # ------------------------------------------------------------------------------------- fit
 
 

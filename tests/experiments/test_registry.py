@@ -1,0 +1,52 @@
+"""Registry contract over every experiment: ids, metadata, and a quick-profile run whose checks
+all pass (the theorems hold at CI size), with figures and the four output files."""
+
+import json
+
+import matplotlib
+import pytest
+
+from implicit_bias.experiments import registry
+
+matplotlib.use("Agg")
+
+EXPERIMENTS = registry.select()
+PAPERS = {"vardi2022", "mulayoff2021", "azulay2021", "montufar2024", "moroshko2020", "woodworth2020", "cohen2021", "jin-montufar2023"}
+
+
+def test_registry_is_not_empty_and_ids_are_unique():
+    ids = [e.id for e in EXPERIMENTS]
+    assert len(ids) >= 6 and len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("exp", EXPERIMENTS, ids=lambda e: e.id)
+def test_metadata(exp):
+    assert exp.kind in ("check", "figure")
+    assert exp.paper in PAPERS
+    assert exp.id.startswith(exp.paper)
+    assert exp.where and exp.title
+
+
+@pytest.mark.parametrize("exp", EXPERIMENTS, ids=lambda e: e.id)
+def test_quick_profile_runs_and_its_checks_pass(exp, tmp_path):
+    res = exp.run("quick")
+    assert res.checks, "an experiment of this project carries at least one check"
+    for c in res.checks:
+        assert c.id.startswith(exp.id)
+        assert c.tolerance > 0 and c.claim and c.where
+        assert c.passed, f"{c.id}: error {c.error:.3g} > tolerance {c.tolerance:.3g} ({c.details})"
+    assert res.figure is not None
+    paths = registry.save(res, tmp_path)
+    assert set(paths) == {"png", "svg", "nc", "json"}
+    meta = json.loads(open(paths["json"]).read())
+    assert meta["passed"] is True and meta["id"] == exp.id
+
+
+def test_unknown_id_suggests_close_matches():
+    with pytest.raises(ValueError, match="did you mean"):
+        registry.get("montufar2024-thm1-min-distanc")
+
+
+def test_check_result_compare_fails_on_nan():
+    c = registry.CheckResult.compare("x", "c", "vardi2022", "w", 1.0, 1.0, float("nan"), 1e-6)
+    assert not c.passed
