@@ -88,3 +88,10 @@ def test_load_errors(tmp_path):
     (tmp_path / "c.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="cannot read"):
         data.load(tmp_path / "c.npz")
+
+
+def test_huge_values_are_rejected():
+    with pytest.raises(ValueError, match="rescale the data"):
+        data.Dataset(np.array([[1e200, 1.0]]), np.ones(1))
+    with pytest.raises(ValueError, match="rescale the data"):
+        data.Dataset(np.ones((1, 2)), np.array([1e101]))

@@ -67,3 +67,35 @@ def test_stop_validation():
         ib.Stop(max_steps=-3)
     with pytest.raises(ValueError, match="unknown field"):
         ib.Record(fields=("sharpnes",))
+
+
+@pytest.mark.parametrize("alg", ["gd", "flow", "sgd"])
+def test_train_many_equals_one_at_a_time(alg):
+    ds = ib.data.random_regression(n=4, d=6, seed=0)
+    scales = [0.1, 0.5, 1.0]
+    make = {
+        "gd": lambda s: ib.GradientDescent(lr=0.2 * (1 + s)),
+        "flow": lambda s: ib.GradientFlow(),
+        "sgd": lambda s: ib.SGD(lr=0.2, batch_size=2),
+    }[alg]
+    models = [ib.models.Diagonal(6, depth=2, scale=s) for s in scales]
+    stop = ib.Stop(loss=1e-10, max_steps=50_000)
+    batch = ib.train_many(models, [ds] * 3, "square", [make(s) for s in scales], stop, seeds=[0, 1, 2])
+    for m, s, seed, r in zip(models, scales, [0, 1, 2], batch):
+        single = ib.train(m, ds, "square", make(s), stop, seed=seed)
+        assert r.status == single.status == "converged"
+        assert r.steps == single.steps
+        np.testing.assert_allclose(r.predictor, single.predictor, rtol=1e-10, atol=1e-13)
+
+
+def test_train_many_with_different_data_of_same_shape():
+    dss = [ib.data.random_regression(n=4, d=6, seed=s) for s in range(3)]
+    runs = ib.train_many([ib.models.Linear(6)] * 3, dss, "square", [ib.GradientDescent(lr=0.5)] * 3, ib.Stop(loss=1e-16, max_steps=100_000))
+    for ds, r in zip(dss, runs):
+        assert ib.diagnostics.relative_error(r.predictor, ib.theory.min_distance_interpolant(ds.X, ds.y)) < 1e-6
+
+
+def test_train_many_rejects_unbatchable_points():
+    ds = ib.data.random_regression(n=4, d=6, seed=0)
+    with pytest.raises(ValueError, match="cannot run as one vectorised batch"):
+        ib.train_many([ib.models.Diagonal(6, depth=2), ib.models.Diagonal(6, depth=3)], [ds, ds], "square", [ib.GradientDescent(lr=0.1)] * 2, ib.Stop(max_steps=3))

@@ -23,7 +23,9 @@ from .algorithms import (
     Optax,
     SteepestDescent,
 )
-from .train import Record, Run, Stop, train
+from .train import Record, Run, Stop, train, train_many
+from .store import Store
+from .sweep import sweep  # noqa: E402  (the function; the module stays importable as implicit_bias.sweep)
 
 __all__ = [
     "__version__",
@@ -35,6 +37,9 @@ __all__ = [
     "potentials",
     "theory",
     "train",
+    "train_many",
+    "sweep",
+    "Store",
     "Stop",
     "Record",
     "Run",

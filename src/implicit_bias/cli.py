@@ -14,6 +14,7 @@ import sys
 from enum import Enum
 from typing import Optional
 
+import numpy as np
 import typer
 
 try:  # typer >= 0.20 vendors click; older versions use the click package
@@ -158,6 +159,57 @@ def verify_cmd(
     failed = [c.id for r in results for c in r.checks if not c.passed]
     print(f"{n - len(failed)} passed, {len(failed)} failed")
     if failed:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------- sweep
+
+
+class BackendName(str, Enum):
+    vmap = "vmap"
+    local = "local"
+    dask = "dask"
+
+
+@app.command("sweep")
+def sweep_cmd(
+    config: str = typer.Argument(..., help="CONFIG.yaml (DESIGN.md sweep schema)."),
+    backend: BackendName = typer.Option(BackendName.vmap, "--backend", help="vmap (one vectorised call per batch), local (process pool) or dask."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (local) or LocalCluster workers (dask)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
+    store: str = typer.Option("ibias-runs", "--store", help="Run store folder."),
+    batch: int = typer.Option(32, "--batch", help="Points per vectorised batch (the same for every backend)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+):
+    """Run a sweep; finished points are read from the store, the rest computed and saved."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .sweep import SweepSummary, sweep
+
+    summ = SweepSummary()
+    try:
+        ds = sweep(config, backend=backend.value, store=store, workers=workers, scheduler=scheduler, batch=batch, progress=not quiet, summary=summ)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"ibias: interrupted; {summ.done} new point(s) saved in {store}; rerun the same command to resume\n")
+        raise typer.Exit(130)
+    t = Table(title=f"sweep {ds.attrs.get('sweep')} ({backend.value})")
+    for col in ("points", "done now", "cached", "failed", "time (s)"):
+        t.add_column(col)
+    t.add_row(str(summ.total), str(summ.done), str(summ.cached), str(len(summ.failed)), f"{summ.wall_time:.1f}")
+    con = _console()
+    con.print(t)
+    if "status" in ds:
+        vals, counts = np.unique(ds.status.values.astype(str), return_counts=True)
+        con.print("status: " + ", ".join(f"{v} {c}" for v, c in zip(vals, counts)))
+    reasons = {}
+    for k, r in summ.failed.items():
+        reasons.setdefault(r, 0)
+        reasons[r] += 1
+    for r, c in reasons.items():
+        con.print(f"[red]failed[/red] {c} point(s): {r}")
+    con.print(f"export: ibias runs export {ds.attrs.get('sweep')} --out {ds.attrs.get('sweep')}.nc --store {store}")
+    if summ.failed:
         raise typer.Exit(1)
 
 
@@ -369,6 +421,13 @@ def fit_cmd(
         c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}")
     if diag["sharpness"] is not None:
         c.print(f"sharpness {diag['sharpness']:.6g}")
+
+
+# ------------------------------------------------------------------------------------ runs
+
+from ._cli_runs import runs_app  # noqa: E402
+
+app.add_typer(runs_app, name="runs")
 
 
 # ------------------------------------------------------------------------------------ main

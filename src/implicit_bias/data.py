@@ -45,6 +45,16 @@ def _as_matrix(name: str, a, *, allow_empty=False) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         bad = int(np.sum(~np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or Inf value(s); remove or impute them")
+    return _check_magnitude(name, arr)
+
+
+_MAX_ABS = 1e100  # squares and products of larger values overflow float64 in any loss
+
+
+def _check_magnitude(name, arr):
+    m = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if m > _MAX_ABS:
+        raise ValueError(f"{name} has values of magnitude up to {m:.3g}, beyond {_MAX_ABS:.0e}: every loss overflows float64; rescale the data")
     return arr
 
 
@@ -62,7 +72,7 @@ def _as_vector(name: str, a) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         bad = int(np.sum(~np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or Inf value(s); remove or impute them")
-    return arr
+    return _check_magnitude(name, arr)
 
 
 def _is_pm1(y: np.ndarray) -> bool:

@@ -36,7 +36,7 @@ from .data import Dataset
 from .losses import AbstractLoss, get_loss
 from .models import AbstractModel, check_params
 
-__all__ = ["Stop", "Record", "Run", "train", "STATUSES"]
+__all__ = ["Stop", "Record", "Run", "train", "train_many", "STATUSES"]
 
 STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "failed")
 _NO_TARGET = -1e300  # a log-loss target that is never reached
@@ -204,13 +204,7 @@ class Run:
 # ----------------------------------------------------------------------------- jitted pieces
 
 
-@eqx.filter_jit
-def _log_value(objective: Objective, params):
-    return objective.log_value(params)
-
-
-@eqx.filter_jit
-def _advance(algorithm: AbstractDiscreteAlgorithm, objective: Objective, params, state, key, step0, until, target_log):
+def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, params, state, key, step0, until, target_log):
     """Run ``algorithm`` from ``step0`` until ``until`` steps or the target.
 
     Returns ``(params, state, step, flag)``; flag 0 = budget reached, 1 = target reached,
@@ -230,19 +224,55 @@ def _advance(algorithm: AbstractDiscreteAlgorithm, objective: Objective, params,
         p_new, s_new, lv = algorithm.step(objective, p, s, jax.random.fold_in(key, step))
         reached = lv <= target_log
         bad = jnp.isnan(lv) | (lv == jnp.inf) | ~finite_tree(p_new)
-        flag = jnp.where(reached, 1, jnp.where(bad, 2, 0))
+        flag = jnp.where(reached, 1, jnp.where(bad, 2, 0)).astype(jnp.int64)
         keep = flag != 0
         p = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), p, p_new)
         s = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), s, s_new)
         return p, s, step + jnp.where(keep, 0, 1), flag
 
-    return jax.lax.while_loop(cond, body, (params, state, step0, jnp.asarray(0)))
+    return jax.lax.while_loop(cond, body, (params, state, step0, jnp.zeros((), dtype=jnp.int64)))
+
+
+def _flow_core(algorithm: GradientFlow, objective: Objective, params, t0, t1, target_log):
+    return algorithm.solve_segment(objective, params, t0, t1, target_log)
+
+
+def _log_value_core(params, objective: Objective):  # objective second, as in the other cores
+    return objective.log_value(params)
+
+
+# One jitted, vmapped function per (core, objective batched or shared); eqx caches compilations
+# by argument structure, so a second call with new data of the same shapes does not recompile.
+_BATCHED = {}
+
+
+def _batched(core, shared_data: bool):
+    """``jit(vmap(core))`` with every argument batched on axis 0, except the data (and loss)
+    inside the objective (argument 1) when all points share them."""
+    k = (core, shared_data)
+    if k not in _BATCHED:
+        n = core.__code__.co_argcount
+        obj_axis = Objective(model=0, loss=None, X=None, y=None) if shared_data else 0
+        axes = tuple(obj_axis if i == 1 else 0 for i in range(n))
+        _BATCHED[k] = eqx.filter_jit(eqx.filter_vmap(core, in_axes=axes))
+    return _BATCHED[k]
+
+
+def _stack(trees, what):
+    try:
+        return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *trees)
+    except ValueError as e:
+        raise ValueError(f"these points cannot run as one vectorised batch: their {what} differ in structure ({str(e).splitlines()[0][:120]}); run them separately") from None
+
+
+def _unstack(tree, i):
+    return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
 # ----------------------------------------------------------------------------- the loop
 
 
-def _as_dataset(data, X=None, y=None) -> Dataset:
+def _as_dataset(data) -> Dataset:
     if isinstance(data, Dataset):
         return data
     if isinstance(data, tuple) and len(data) == 2:
@@ -251,8 +281,8 @@ def _as_dataset(data, X=None, y=None) -> Dataset:
 
 
 class _Recorder:
-    def __init__(self, record: Record, model, objective, classification):
-        self.record, self.model, self.objective = record, model, objective
+    def __init__(self, record: Record, model, X, classification):
+        self.record, self.model, self.X = record, model, X
         self.classification = classification
         self.rows = []
 
@@ -271,7 +301,7 @@ class _Recorder:
             for k, v in params.items():
                 row["param_" + k] = np.asarray(v)
         if "outputs" in f:
-            row["outputs"] = np.asarray(self.model.apply(params, self.objective.X))
+            row["outputs"] = np.asarray(self.model.apply(params, self.X))
         if self.rows and self.rows[-1]["step"] == row["step"] and self.rows[-1]["time"] == row["time"]:
             self.rows[-1] = row
         else:
@@ -340,137 +370,226 @@ def train(
         >>> run.status
         'converged'
     """
-    ds = _as_dataset(data)
+    return train_many([model], [data], loss, [algorithm], stop, record, [seed], inits=[init], progress=progress)[0]
+
+
+def train_many(
+    models: Sequence[AbstractModel],
+    datas: Sequence,
+    loss="square",
+    algorithms: Sequence[AbstractAlgorithm | None] | None = None,
+    stop: Stop | None = None,
+    record=None,
+    seeds: Sequence[int] | None = None,
+    *,
+    inits: Sequence[dict | None] | None = None,
+    progress: bool = False,
+) -> list[Run]:
+    """Train a batch of points as one jitted, vectorised (``vmap``) computation.
+
+    Each point ``i`` is ``(models[i], datas[i], algorithms[i], seeds[i], inits[i])`` with a
+    shared loss, stop rule and recording. Points must share structure (the same model and
+    algorithm classes with the same static hyperparameters, parameters and data of the same
+    shapes); numeric hyperparameters (scale, shape, step size) and the data values may differ.
+    When every point uses the same data, the data are passed once, not copied per point.
+
+    The result is the list of :class:`Run`, identical (bit for bit on one machine, up to the
+    usual floating-point reassociation of batched kernels) to calling :func:`train` on each
+    point; points that stop early are frozen while the others continue.
+
+    Raises:
+        ValueError: as :func:`train`, or points that cannot be batched together.
+    """
+    B = len(models)
+    if B == 0:
+        return []
+    datas = [_as_dataset(d) for d in datas]
+    if len(datas) != B:
+        raise ValueError(f"train_many: {B} models but {len(datas)} datasets")
+    algorithms = [GradientFlow() if a is None else a for a in (algorithms or [None] * B)]
+    seeds = list(seeds) if seeds is not None else [0] * B
+    inits = list(inits) if inits is not None else [None] * B
+    if not (len(algorithms) == len(seeds) == len(inits) == B):
+        raise ValueError("train_many: models, datas, algorithms, seeds and inits must have the same length")
     loss_obj = get_loss(loss)
-    algorithm = GradientFlow() if algorithm is None else algorithm
-    if not isinstance(algorithm, AbstractAlgorithm):
-        raise ValueError(f"algorithm must be an implicit_bias algorithm (e.g. ib.GradientDescent(lr=0.1)); received {type(algorithm).__name__}")
-    if not isinstance(model, AbstractModel):
-        raise ValueError(f"model must be an implicit_bias model (e.g. ib.models.Linear(d)); received {type(model).__name__}")
     classification = loss_obj.task == "classification"
-    if classification and ds.task != "classification":
-        raise ValueError(f"the {loss_obj.name} loss needs labels in {{-1, +1}}; these targets are real-valued (use --loss square)")
+    for model, ds, algorithm in zip(models, datas, algorithms):
+        if not isinstance(algorithm, AbstractAlgorithm):
+            raise ValueError(f"algorithm must be an implicit_bias algorithm (e.g. ib.GradientDescent(lr=0.1)); received {type(algorithm).__name__}")
+        if not isinstance(model, AbstractModel):
+            raise ValueError(f"model must be an implicit_bias model (e.g. ib.models.Linear(d)); received {type(model).__name__}")
+        if classification and ds.task != "classification":
+            raise ValueError(f"the {loss_obj.name} loss needs labels in {{-1, +1}}; these targets are real-valued (use --loss square)")
+        in_dim = _input_dim(model)
+        if in_dim is not None and in_dim != ds.dim:
+            raise ValueError(f"the model expects inputs of dimension {in_dim} but X has {ds.dim} columns")
+    kinds = {type(a) for a in algorithms}
+    if len(kinds) != 1:
+        raise ValueError("train_many: all points must use the same algorithm class")
+    continuous = algorithms[0].continuous
     if stop is None:
         stop = Stop(training_accuracy=20.0) if classification else Stop(loss=1e-12)
-    rec = Record.coerce(record)
-    shapes = model.param_shapes()
-    key = jax.random.key(int(seed))
-    params = check_params(model, init) if init is not None else model.init(jax.random.fold_in(key, 0))
-    in_dim = _input_dim(model)
-    if in_dim is not None and in_dim != ds.dim:
-        raise ValueError(f"the model expects inputs of dimension {in_dim} but X has {ds.dim} columns")
-    del shapes
-    X = jnp.asarray(ds.X)
-    y = jnp.asarray(ds.y)
-    objective = Objective(model, loss_obj, X, y)
-    recorder = _Recorder(rec, model, objective, classification)
-    target = stop.target_log_loss
-    continuous = algorithm.continuous
     if continuous and not stop.has_target and stop.max_time is None:
         raise ValueError("gradient flow needs a stopping rule: give Stop(loss=...), Stop(training_accuracy=...) or Stop(max_time=...)")
-    lr = float(getattr(algorithm, "lr", 1.0))
-    max_steps = stop.max_steps if stop.max_steps is not None else np.iinfo(np.int64).max
-    t_start = _time.perf_counter()
-    lv = float(_log_value(objective, params))
-    recorder(0, 0.0, 0.0, params, lv)
-    bar = _Progress(progress, stop, classification)
-    status, message = None, ""
-    steps, t = 0, 0.0
-    if not np.isfinite(lv) and not lv == -np.inf:
-        status, message = "diverged", "the loss is NaN/Inf at the initial parameters"
-    elif lv <= target:
-        status, message = "converged", "the target was already met at initialization"
-    sched = rec.schedule(continuous, lr)
-    nxt = next(sched, None)
-    if not continuous:
-        state = algorithm.init_state(objective, params)
-        tkey = jax.random.fold_in(key, 1)
-        chunk = 20_000
-        while status is None:
-            until = max_steps if nxt is None else min(nxt, max_steps)
-            if stop.max_time is not None:
-                until = min(until, int(math.floor(stop.max_time / lr + 1e-9)))
-            until = min(until, steps + chunk)
-            params, state, step_arr, flag = _advance(algorithm, objective, params, state, tkey, jnp.asarray(steps), jnp.asarray(until), jnp.asarray(target))
-            steps, flag = int(step_arr), int(flag)
-            t = steps * lr
-            lv = float(_log_value(objective, params))
-            wall = _time.perf_counter() - t_start
-            if flag == 2:
-                status, message = "diverged", f"the loss or the parameters became NaN/Inf at step {steps} (step size too large for this problem?)"
-            elif flag == 1:
-                status, message = "converged", "reached the loss/accuracy target"
-            elif steps >= max_steps:
-                status, message = "max_steps", f"reached max_steps={max_steps} before the target"
-            elif stop.max_time is not None and t >= stop.max_time * (1 - 1e-12):
-                status, message = "max_time", f"reached max_time={stop.max_time}"
-            elif stop.max_wall_time is not None and wall >= stop.max_wall_time:
-                status, message = "max_wall_time", f"reached max_wall_time={stop.max_wall_time}s"
-            while nxt is not None and nxt <= steps:
-                nxt = next(sched, None)
-            recorder(steps, t, wall, params, lv)
-            bar.update(steps, t, lv)
+    rec = Record.coerce(record)
+    keys = [jax.random.key(int(s)) for s in seeds]
+    params_list = [check_params(m, i) if i is not None else m.init(jax.random.fold_in(k, 0)) for m, i, k in zip(models, inits, keys)]
+
+    shared = all(d is datas[0] or (d.X.shape == datas[0].X.shape and np.array_equal(d.X, datas[0].X) and np.array_equal(d.y, datas[0].y)) for d in datas)
+    objectives = [Objective(m, loss_obj, jnp.asarray(d.X), jnp.asarray(d.y)) for m, d in zip(models, datas)]
+    if shared:
+        # the data are passed once (in_axes None), only the models are stacked
+        obj_b = Objective(_stack(list(models), "models"), loss_obj, objectives[0].X, objectives[0].y)
     else:
-        t_end_budget = stop.max_time if stop.max_time is not None else np.inf
-        while status is None:
-            t1 = t_end_budget if nxt is None else min(nxt, t_end_budget)
-            if not np.isfinite(t1):
-                t1 = max(2.0 * t, 1.0)
-            p_new, t_new, n_acc, code = algorithm.solve_segment(objective, params, t, t1, target)
-            code = int(code)
-            p_ok = all(bool(jnp.all(jnp.isfinite(a))) for a in jax.tree_util.tree_leaves(p_new))
-            if code == 3 or not p_ok:
-                status, message = "diverged", f"the flow's solver failed near t={t:.6g} (non-finite values or step size collapse)"
-            else:
-                params, t = p_new, float(t_new)
-            steps += int(n_acc)
-            lv = float(_log_value(objective, params))
+        obj_b = _stack(objectives, "models or data")
+    params_b = _stack(params_list, "parameters")
+    alg_b = _stack(algorithms, "algorithms")
+    target = stop.target_log_loss
+    target_b = jnp.full((B,), target)
+    lrs = [float(getattr(a, "lr", 1.0)) for a in algorithms]
+    max_steps = stop.max_steps if stop.max_steps is not None else np.iinfo(np.int64).max
+
+    log_value_b = _batched(_log_value_core, shared)
+    t_start = _time.perf_counter()
+    lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
+    recorders = [_Recorder(rec, m, jnp.asarray(d.X), classification) for m, d in zip(models, datas)]
+    for i in range(B):
+        recorders[i](0, 0.0, 0.0, params_list[i], lv[i])
+    status = [None] * B
+    message = [""] * B
+    for i in range(B):
+        if not np.isfinite(lv[i]) and not lv[i] == -np.inf:
+            status[i], message[i] = "diverged", "the loss is NaN/Inf at the initial parameters"
+        elif lv[i] <= target:
+            status[i], message[i] = "converged", "the target was already met at initialization"
+    steps = np.zeros(B, dtype=np.int64)
+    t = np.zeros(B)
+    scheds = [rec.schedule(continuous, lr) for lr in lrs]
+    nxt = [next(sc, None) for sc in scheds]
+    bar = _Progress(progress, stop, classification, B)
+    if not continuous:
+        state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
+        tkeys = jnp.stack([jax.random.fold_in(k, 1) for k in keys])
+        advance_b = _batched(_advance_core, shared)
+        chunk = 20_000
+        while any(s is None for s in status):
+            until = steps.copy()
+            for i in range(B):
+                if status[i] is not None:
+                    continue
+                u = max_steps if nxt[i] is None else min(nxt[i], max_steps)
+                if stop.max_time is not None:
+                    u = min(u, int(math.floor(stop.max_time / lrs[i] + 1e-9)))
+                until[i] = min(u, steps[i] + chunk)
+            params_b, state_b, step_arr, flag_arr = advance_b(alg_b, obj_b, params_b, state_b, tkeys, jnp.asarray(steps), jnp.asarray(until), target_b)
+            new_steps, flags = np.asarray(step_arr, dtype=np.int64), np.asarray(flag_arr)
+            lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
             wall = _time.perf_counter() - t_start
-            if status is not None:
-                pass
-            elif code == 1 or lv <= target:
-                status, message = "converged", "reached the loss/accuracy target"
-            elif code == 2:
-                status, message = f"max_steps", f"the solver used more than {algorithm.max_steps} steps in one segment (raise GradientFlow(max_steps=...) or loosen rtol)"
-            elif steps >= max_steps:
-                status, message = "max_steps", f"reached max_steps={max_steps} solver steps before the target"
-            elif t >= t_end_budget * (1 - 1e-12):
-                status, message = "max_time", f"reached max_time={stop.max_time}"
-            elif stop.max_wall_time is not None and wall >= stop.max_wall_time:
-                status, message = "max_wall_time", f"reached max_wall_time={stop.max_wall_time}s"
-            elif not np.isfinite(lv):
-                status, message = "diverged", f"the loss became NaN/Inf near t={t:.6g}"
-            while nxt is not None and nxt <= t * (1 + 1e-12):
-                nxt = next(sched, None)
-            recorder(steps, t, wall, params, lv)
-            bar.update(steps, t, lv)
+            for i in range(B):
+                if status[i] is not None:
+                    continue
+                steps[i] = new_steps[i]
+                t[i] = steps[i] * lrs[i]
+                status[i], message[i] = _discrete_status(int(flags[i]), steps[i], t[i], wall, stop, max_steps)
+                while nxt[i] is not None and nxt[i] <= steps[i]:
+                    nxt[i] = next(scheds[i], None)
+                recorders[i](steps[i], t[i], wall, _unstack(params_b, i), lv[i])
+            bar.update(steps, t, lv, status)
+    else:
+        flow_b = _batched(_flow_core, shared)
+        t_end_budget = stop.max_time if stop.max_time is not None else np.inf
+        while any(s is None for s in status):
+            t1 = t.copy()
+            for i in range(B):
+                if status[i] is not None:
+                    continue
+                t1[i] = t_end_budget if nxt[i] is None else min(nxt[i], t_end_budget)
+                if not np.isfinite(t1[i]):
+                    t1[i] = max(2.0 * t[i], 1.0)
+            p_new, t_new, n_acc, code = flow_b(alg_b, obj_b, params_b, jnp.asarray(t), jnp.asarray(t1), target_b)
+            code, t_new, n_acc = np.asarray(code), np.asarray(t_new, dtype=np.float64), np.asarray(n_acc, dtype=np.int64)
+            ok = np.asarray(jnp.all(jnp.stack([jnp.all(jnp.isfinite(a.reshape(B, -1)), axis=1) for a in jax.tree_util.tree_leaves(p_new)]), axis=0))
+            active = np.array([s is None for s in status])
+            take = jnp.asarray(active & ok & (code != 3))
+            params_b = jax.tree_util.tree_map(lambda a, b: jnp.where(take.reshape((-1,) + (1,) * (a.ndim - 1)), b, a), params_b, p_new)
+            lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
+            wall = _time.perf_counter() - t_start
+            for i in range(B):
+                if not active[i]:
+                    continue
+                c = int(code[i])
+                if c == 3 or not ok[i]:
+                    status[i], message[i] = "diverged", f"the flow's solver failed near t={t[i]:.6g} (non-finite values or step size collapse)"
+                else:
+                    t[i] = float(t_new[i])
+                steps[i] += int(n_acc[i])
+                if status[i] is None:
+                    status[i], message[i] = _flow_status(c, lv[i], target, steps[i], t[i], t_end_budget, wall, stop, max_steps, algorithms[i])
+                while nxt[i] is not None and nxt[i] <= t[i] * (1 + 1e-12):
+                    nxt[i] = next(scheds[i], None)
+                recorders[i](steps[i], t[i], wall, _unstack(params_b, i), lv[i])
+            bar.update(steps, t, lv, status)
     bar.close()
     wall = _time.perf_counter() - t_start
-    attrs = {
-        "status": status,
-        "message": message,
-        "model": type(model).__name__,
-        "loss": loss_obj.name,
-        "algorithm": algorithm.name,
-        "seed": int(seed),
-    }
-    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a), params)
-    return Run(
-        status=status,
-        message=message,
-        params=params,
-        final_loss=_exp(lv),
-        final_log_loss=float(lv),
-        training_accuracy=float(-lv) if classification else None,
-        steps=int(steps),
-        time=float(t),
-        wall_time=float(wall),
-        trajectory=recorder.dataset(attrs),
-        model=model,
-        loss=loss_obj,
-        algorithm=algorithm,
-        data=ds,
-    )
+    runs = []
+    for i in range(B):
+        attrs = {
+            "status": status[i],
+            "message": message[i],
+            "model": type(models[i]).__name__,
+            "loss": loss_obj.name,
+            "algorithm": algorithms[i].name,
+            "seed": int(seeds[i]),
+        }
+        runs.append(
+            Run(
+                status=status[i],
+                message=message[i],
+                params=_unstack(params_b, i),
+                final_loss=_exp(lv[i]),
+                final_log_loss=float(lv[i]),
+                training_accuracy=float(-lv[i]) if classification else None,
+                steps=int(steps[i]),
+                time=float(t[i]),
+                wall_time=float(wall),
+                trajectory=recorders[i].dataset(attrs),
+                model=models[i],
+                loss=loss_obj,
+                algorithm=algorithms[i],
+                data=datas[i],
+            )
+        )
+    return runs
+
+
+def _discrete_status(flag, steps, t, wall, stop, max_steps):
+    if flag == 2:
+        return "diverged", f"the loss or the parameters became NaN/Inf at step {steps} (step size too large for this problem?)"
+    if flag == 1:
+        return "converged", "reached the loss/accuracy target"
+    if steps >= max_steps:
+        return "max_steps", f"reached max_steps={max_steps} before the target"
+    if stop.max_time is not None and t >= stop.max_time * (1 - 1e-12):
+        return "max_time", f"reached max_time={stop.max_time}"
+    if stop.max_wall_time is not None and wall >= stop.max_wall_time:
+        return "max_wall_time", f"reached max_wall_time={stop.max_wall_time}s"
+    return None, ""
+
+
+def _flow_status(code, lv, target, steps, t, t_end_budget, wall, stop, max_steps, algorithm):
+    if code == 1 or lv <= target:
+        return "converged", "reached the loss/accuracy target"
+    if code == 2:
+        return "max_steps", f"the solver used more than {algorithm.max_steps} steps in one segment (raise GradientFlow(max_steps=...) or loosen rtol)"
+    if steps >= max_steps:
+        return "max_steps", f"reached max_steps={max_steps} solver steps before the target"
+    if t >= t_end_budget * (1 - 1e-12):
+        return "max_time", f"reached max_time={stop.max_time}"
+    if stop.max_wall_time is not None and wall >= stop.max_wall_time:
+        return "max_wall_time", f"reached max_wall_time={stop.max_wall_time}s"
+    if not np.isfinite(lv):
+        return "diverged", f"the loss became NaN/Inf near t={t:.6g}"
+    return None, ""
 
 
 def _exp(lv: float) -> float:
@@ -486,9 +605,9 @@ def _input_dim(model) -> int | None:
 
 
 class _Progress:
-    """A rich progress bar (steps or time, loss, ETA) on stderr, or nothing."""
+    """A rich progress bar (steps, loss or training accuracy, ETA) on stderr, or nothing."""
 
-    def __init__(self, enabled, stop, classification):
+    def __init__(self, enabled, stop, classification, n_points=1):
         self.p = None
         if not enabled:
             return
@@ -496,6 +615,7 @@ class _Progress:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         self.classification = classification
+        self.n = n_points
         total = stop.max_steps if stop.max_steps else None
         self.p = Progress(
             TextColumn("[bold]train"),
@@ -510,11 +630,14 @@ class _Progress:
         self.p.start()
         self.task = self.p.add_task("train", total=total, info="")
 
-    def update(self, steps, t, lv):
+    def update(self, steps, t, lv, status):
         if self.p is None:
             return
-        info = f"-log L={-lv:.4g}" if self.classification else f"loss={math.exp(lv) if lv > -700 else 0.0:.3e}"
-        self.p.update(self.task, completed=steps, info=f"t={t:.4g} {info}")
+        best = float(np.min(lv))
+        info = f"-log L={-best:.4g}" if self.classification else f"loss={_exp(best):.3e}"
+        done = sum(s is not None for s in status)
+        pts = f" points {done}/{self.n}" if self.n > 1 else ""
+        self.p.update(self.task, completed=int(np.max(steps)), info=f"t={float(np.max(t)):.4g} {info}{pts}")
 
     def close(self):
         if self.p is not None:

@@ -1,0 +1,340 @@
+"""Run and sweep configurations: YAML (safe loader) validated by pydantic.
+
+The fields are those of ``ibias fit``, nested (DESIGN.md, "Sweeps, store, scale"):
+
+.. code-block:: yaml
+
+    name: fig71-small
+    data: {generator: sparse_regression, n: 100, d: 1000, sparsity: 5, noise_var: 0.01, seed: 0}
+    model: {name: diagonal, depth: 2, untied: true, scale: 0.1, shape: 0.0}
+    loss: square
+    algorithm: {name: flow}
+    stop: {loss: 1.0e-12, max_steps: 100000}
+    record: [predictor, final_loss, training_accuracy, test_error, status]
+    grid: {model.scale: [0.01, 0.1, 1.0], model.shape: [-0.5, 0.0, 0.5]}
+    zip: [{model.scale: [0.1, 1.0], algorithm.lr: [0.5, 0.05]}]   # optional: axes varied together
+    seeds: [0, 1]
+
+An unknown or mistyped field is an error naming it and the allowed ones. Nothing in a config can
+execute code: YAML is read with ``yaml.safe_load`` and every value is a plain number, string,
+bool or list.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "DataConfig",
+    "ModelConfig",
+    "AlgorithmConfig",
+    "StopConfig",
+    "RunConfig",
+    "SweepConfig",
+    "load_sweep_config",
+    "format_validation_error",
+    "build",
+    "RECORDABLE",
+]
+
+RECORDABLE = ("predictor", "final_loss", "log_loss", "training_accuracy", "test_error", "status", "steps", "time", "wall_time", "params")
+
+_GENERATOR_FIELDS = {
+    "sparse_regression": {"n", "d", "sparsity", "noise_var", "seed"},
+    "random_regression": {"n", "d", "seed", "positive"},
+    "separable_classification": {"n", "d", "margin", "seed"},
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    """Data: a generator of :mod:`implicit_bias.data` with its parameters, or a file ``path``."""
+
+    generator: Literal["sparse_regression", "random_regression", "separable_classification"] | None = None
+    path: str | None = None
+    n: int | None = None
+    d: int | None = None
+    sparsity: int | None = None
+    noise_var: float | None = None
+    margin: float | None = None
+    positive: bool | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.generator is None) == (self.path is None):
+            raise ValueError("data needs exactly one of 'generator' (sparse_regression, random_regression, separable_classification) or 'path'")
+        if self.generator is not None:
+            allowed = _GENERATOR_FIELDS[self.generator]
+            given = {k for k in ("n", "d", "sparsity", "noise_var", "margin", "positive") if getattr(self, k) is not None}
+            bad = sorted(given - allowed)
+            if bad:
+                raise ValueError(f"data field(s) {bad} do not apply to generator {self.generator}; allowed: {sorted(allowed)}")
+        return self
+
+
+class ModelConfig(_Strict):
+    """Model: ``linear`` or ``diagonal`` with the DESIGN.md hyperparameters."""
+
+    name: Literal["linear", "diagonal"] = "linear"
+    depth: int = 2
+    untied: bool = False
+    scale: float = 1.0
+    shape: float = 0.0
+    init: str | None = None  # an .npz of initial parameters by name
+
+    @field_validator("depth")
+    @classmethod
+    def _depth(cls, v):
+        if v < 1:
+            raise ValueError("depth must be >= 1")
+        return v
+
+    @field_validator("scale", "shape")
+    @classmethod
+    def _finite(cls, v):
+        if not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+
+class AlgorithmConfig(_Strict):
+    """Algorithm and its hyperparameters (``lr`` is required by the discrete ones)."""
+
+    name: Literal["flow", "gd", "sgd", "normalized-gd", "mirror", "steepest"] = "flow"
+    lr: float | None = None
+    batch_size: int = 1
+    potential: str = "quadratic"
+    norm: str = "l2"
+    normalize: bool = False
+    rtol: float = 1e-10
+    atol: float = 1e-12
+
+    @model_validator(mode="after")
+    def _lr(self):
+        if self.name != "flow" and self.lr is None:
+            raise ValueError(f"algorithm {self.name} needs a step size: add 'lr' to algorithm")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError("algorithm.lr must be a finite number > 0")
+        if self.batch_size < 1:
+            raise ValueError("algorithm.batch_size must be >= 1")
+        return self
+
+
+class StopConfig(_Strict):
+    """Stopping rule (:class:`implicit_bias.Stop`)."""
+
+    loss: float | None = None
+    training_accuracy: float | None = None
+    max_steps: int | None = 100_000
+    max_time: float | None = None
+
+
+class RunConfig(_Strict):
+    """One point: everything needed to train once."""
+
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    loss: str = "square"
+    algorithm: AlgorithmConfig = AlgorithmConfig()
+    stop: StopConfig = StopConfig()
+    seed: int = 0
+
+
+class SweepConfig(_Strict):
+    """A sweep: a base run, a grid (cartesian product of axes), zip groups, seeds, records."""
+
+    name: str
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    loss: str = "square"
+    algorithm: AlgorithmConfig = AlgorithmConfig()
+    stop: StopConfig = StopConfig()
+    record: list[str] = ["predictor", "final_loss", "training_accuracy", "test_error", "status"]
+    grid: dict[str, list[Any]] = {}
+    zip: list[dict[str, list[Any]]] = []
+    seeds: list[int] = [0]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", v):
+            raise ValueError("name may contain only letters, digits, '_', '.', '-'")
+        return v
+
+    @field_validator("record")
+    @classmethod
+    def _record(cls, v):
+        bad = [r for r in v if r not in RECORDABLE]
+        if bad:
+            raise ValueError(f"unknown record field(s) {bad}; allowed: {', '.join(RECORDABLE)}")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v):
+        if not v:
+            raise ValueError("seeds needs at least one seed")
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be distinct")
+        return v
+
+    @model_validator(mode="after")
+    def _axes(self):
+        axes = list(self.grid)
+        for group in self.zip:
+            lens = {k: len(v) for k, v in group.items()}
+            if len(set(lens.values())) > 1:
+                raise ValueError(f"zip group {sorted(group)} has lists of different lengths {lens}; they must match")
+            axes += list(group)
+        seen = set()
+        for key in axes:
+            if key in seen:
+                raise ValueError(f"axis {key!r} appears twice in grid/zip")
+            seen.add(key)
+            _check_axis(key)
+        for key, vals in list(self.grid.items()) + [kv for g in self.zip for kv in g.items()]:
+            if not vals:
+                raise ValueError(f"axis {key!r} has no values")
+        return self
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "algorithm": AlgorithmConfig, "stop": StopConfig}
+
+
+def _check_axis(key: str):
+    if key == "loss":
+        return
+    parts = key.split(".")
+    allowed = [f"{s}.{f}" for s, c in _SECTIONS.items() for f in c.model_fields] + ["loss"]
+    if len(parts) != 2 or parts[0] not in _SECTIONS or parts[1] not in _SECTIONS[parts[0]].model_fields:
+        close = difflib.get_close_matches(key, allowed, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; allowed: {', '.join(allowed)}"
+        raise ValueError(f"unknown grid axis {key!r}{hint}")
+
+
+def _allowed_at(cls, loc):
+    """The field names allowed at a pydantic error location (for 'unknown field' messages)."""
+    c = cls
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        f = c.model_fields.get(part) if hasattr(c, "model_fields") else None
+        if f is None:
+            return None
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            c = ann
+        else:
+            return None
+    return list(c.model_fields) if hasattr(c, "model_fields") else None
+
+
+def format_validation_error(e: ValidationError, cls=SweepConfig, source: str = "config") -> str:
+    """One line naming the first problem: the field, what is wrong, what is allowed."""
+    err = e.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_at(cls, loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed or [], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{source}: unknown field {where!r}{hint}; allowed: {', '.join(allowed or [])}"
+    if err["type"] == "missing":
+        return f"{source}: missing required field {where!r}"
+    msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+    if err["type"] == "literal_error":
+        return f"{source}: {where}: {msg}; received {err.get('input')!r}"
+    return f"{source}: {where}: {msg}" + (f" (received {err.get('input')!r})" if err["type"] not in ("value_error",) and not isinstance(err.get("input"), dict) else "")
+
+
+def load_sweep_config(source) -> SweepConfig:
+    """Read a sweep config from a YAML file path, a YAML string, a dict or a SweepConfig.
+
+    Raises:
+        ValueError: unreadable file, invalid YAML, or a schema violation (one line).
+    """
+    if isinstance(source, SweepConfig):
+        return source
+    name = "config"
+    if isinstance(source, (str, os.PathLike)) and (os.fspath(source).endswith((".yaml", ".yml")) or os.path.exists(os.fspath(source))):
+        p = os.fspath(source)
+        if not os.path.exists(p):
+            raise ValueError(f"config file {p!r} does not exist")
+        name = os.path.basename(p)
+        try:
+            with open(p) as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"config file {p!r} cannot be read ({type(e).__name__})") from None
+        source = text
+    if isinstance(source, str):
+        try:
+            source = yaml.safe_load(source)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ValueError(f"{name}: invalid YAML{at}; check indentation and quoting") from None
+    if not isinstance(source, dict):
+        raise ValueError(f"{name}: a sweep config must be a mapping with keys name, data, model, ...; received {type(source).__name__}")
+    try:
+        return SweepConfig.model_validate(source)
+    except ValidationError as e:
+        raise ValueError(format_validation_error(e, SweepConfig, name)) from None
+
+
+def build(run: RunConfig):
+    """Turn a :class:`RunConfig` into ``(dataset, model, loss, algorithm, stop)`` objects."""
+    from . import data as ibdata
+    from . import models
+    from .algorithms import get_algorithm
+    from .losses import get_loss
+    from .train import Stop
+
+    dc = run.data
+    if dc.path is not None:
+        ds = ibdata.load(dc.path)
+    else:
+        kw = {k: getattr(dc, k) for k in _GENERATOR_FIELDS[dc.generator] if getattr(dc, k) is not None}
+        ds = getattr(ibdata, dc.generator)(**kw)
+    mc = run.model
+    init = None
+    if mc.init is not None:
+        if not os.path.exists(mc.init):
+            raise ValueError(f"model.init file {mc.init!r} does not exist")
+        with np.load(mc.init, allow_pickle=False) as f:
+            init = {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
+    if mc.name == "linear":
+        model = models.Linear(ds.dim, w0=None if init is None else init.get("w"))
+    else:
+        model = models.Diagonal(ds.dim, depth=mc.depth, tied=not mc.untied, scale=mc.scale, shape=mc.shape, init_params=init)
+    loss = get_loss(run.loss)
+    ac = run.algorithm
+    kw = {}
+    if ac.name == "flow":
+        kw = {"rtol": ac.rtol, "atol": ac.atol}
+    else:
+        kw["lr"] = ac.lr
+        if ac.name == "sgd":
+            kw["batch_size"] = ac.batch_size
+        if ac.name == "mirror":
+            kw["potential"] = ac.potential
+        if ac.name == "steepest":
+            kw["norm"] = ac.norm
+            kw["normalize"] = ac.normalize
+    algorithm = get_algorithm(ac.name, **kw)
+    sc = run.stop
+    stop = Stop(loss=sc.loss, training_accuracy=sc.training_accuracy, max_steps=sc.max_steps, max_time=sc.max_time)
+    return ds, model, loss, algorithm, stop

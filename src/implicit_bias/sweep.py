@@ -1,0 +1,493 @@
+"""Sweeps: a grid of configurations, run by one of three backends, kept in the run store.
+
+``sweep(config, grid, backend, store)`` expands a :class:`~implicit_bias.config.SweepConfig`
+(a cartesian product over ``grid`` axes, ``zip`` groups varied together, and ``seeds``) into
+points, serves every point already in the store, and runs the others:
+
+- ``vmap``: points that share structure (same model/algorithm classes and static
+  hyperparameters, data of the same shapes) run as one jitted, vectorised call
+  (:func:`~implicit_bias.train.train_many`), on CPU or GPU;
+- ``local``: the same batches spread over a process pool (``workers`` processes);
+- ``dask``: the same batches on a Dask cluster: ``scheduler="tcp://host:8786"`` or a
+  ``LocalCluster`` of ``workers`` processes started here (listening on 127.0.0.1 only).
+
+Points are partitioned into batches deterministically (at most ``batch`` points that share
+structure, in grid order), and every backend runs exactly these batches with the same code, so
+the three give identical numbers, bit for bit, for the same seeds. Each point is written to the
+store as soon as its batch finishes, atomically; an interrupted sweep (Ctrl-C, ``kill -9``, a
+lost Dask worker) resumes where it stopped: finished points are read back, not recomputed.
+
+SLURM: with ``dask-jobqueue`` installed, start a cluster and pass its scheduler address::
+
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=2, memory="8GB", walltime="02:00:00",
+                           job_script_prologue=["export JAX_ENABLE_X64=1"])
+    cluster.scale(jobs=10)
+    ib.sweep("fig71.yaml", backend="dask", scheduler=cluster.scheduler_address)
+
+(or ``ibias sweep fig71.yaml --backend dask --scheduler tcp://...``). Workers must import
+``implicit_bias`` (it switches on float64) or have ``JAX_ENABLE_X64=1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import itertools
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from . import _config  # noqa: F401
+from .config import RunConfig, SweepConfig, build, load_sweep_config
+from .store import Store
+
+__all__ = ["sweep", "expand", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
+
+BACKENDS = ("vmap", "local", "dask")
+# Fields that may differ inside one vectorised batch (they are data, not structure).
+_VMAPPABLE = {("model", "scale"), ("model", "shape"), ("algorithm", "lr"), ("data", "seed"), ("data", "noise_var"), ("data", "margin"), ("seed",)}
+_SCALARS = ("final_loss", "log_loss", "training_accuracy", "test_error", "steps", "time", "wall_time")
+
+
+@dataclasses.dataclass
+class SweepSummary:
+    """Counts of a sweep run: points done now, served from the store, failed (with reasons)."""
+
+    total: int = 0
+    done: int = 0
+    cached: int = 0
+    failed: dict = dataclasses.field(default_factory=dict)  # key -> reason
+    wall_time: float = 0.0
+
+
+def _axes(cfg: SweepConfig):
+    """``[(dim name, [(field key, values)])]``: one entry per grid axis, per zip group, and seeds."""
+    axes = [(k, [(k, list(v))]) for k, v in cfg.grid.items()]
+    for group in cfg.zip:
+        keys = list(group)
+        axes.append(("+".join(keys), [(k, list(group[k])) for k in keys]))
+    axes.append(("seed", [("seed", list(cfg.seeds))]))
+    return axes
+
+
+def _set(d: dict, key: str, value):
+    if key in ("seed", "loss"):
+        d[key] = value
+        return
+    section, field = key.split(".")
+    d[section] = dict(d.get(section) or {})
+    d[section][field] = value
+
+
+def expand(config) -> tuple[list, list[tuple[tuple, dict]]]:
+    """Expand a sweep config into ``(axes, points)``.
+
+    Returns:
+        ``axes``: ``[(dim name, [(field key, values)])]``; ``points``: ``[(index tuple, run
+        config dict)]`` in C order over the axes (the last axis, ``seed``, fastest). Each run
+        dict validates as a :class:`~implicit_bias.config.RunConfig`.
+    """
+    cfg = load_sweep_config(config)
+    base = cfg.model_dump(exclude={"name", "record", "grid", "zip", "seeds"})
+    axes = _axes(cfg)
+    sizes = [len(fields[0][1]) for _, fields in axes]
+    points = []
+    for idx in itertools.product(*[range(n) for n in sizes]):
+        d = json.loads(json.dumps(base))
+        for (name, fields), i in zip(axes, idx):
+            for key, values in fields:
+                _set(d, key, values[i])
+        try:
+            run = RunConfig.model_validate(d)
+        except Exception as e:
+            from .config import format_validation_error
+
+            raise ValueError(format_validation_error(e, RunConfig, f"point {dict(zip([a for a, _ in axes], idx))}")) from None
+        points.append((idx, run.model_dump()))
+    return axes, points
+
+
+def _signature(run: dict) -> str:
+    d = json.loads(json.dumps(run))
+    for path in _VMAPPABLE:
+        cur = d
+        for p in path[:-1]:
+            cur = cur.get(p, {})
+        cur.pop(path[-1], None)
+    return json.dumps(d, sort_keys=True)
+
+
+def _batches(runs: Sequence[dict], batch: int) -> list[list[int]]:
+    """Deterministic partition of point indices into batches of <= ``batch`` points sharing structure."""
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
+        groups.setdefault(_signature(r), []).append(i)
+    out = []
+    for idxs in groups.values():
+        for s in range(0, len(idxs), batch):
+            out.append(idxs[s : s + batch])
+    return out
+
+
+def run_batch(runs: Sequence[dict]) -> list[dict]:
+    """Run a batch of points (run config dicts sharing structure) as one vectorised call.
+
+    Top-level and importable so that process pools and Dask workers can run it. Returns, per
+    point, ``{"arrays": {name: (dims, array)}, "attrs": {...}}`` with ``attrs["status"]``.
+    Configuration errors of the whole batch are raised as ``ValueError``.
+    """
+    import implicit_bias  # noqa: F401  (float64 in worker processes)
+
+    from .train import train_many
+
+    cfgs = [RunConfig.model_validate(r) for r in runs]
+    data_cache: dict[str, object] = {}
+    built = []
+    for c in cfgs:
+        dkey = c.data.model_dump_json()
+        ds, model, loss, alg, stop = build(c)
+        ds = data_cache.setdefault(dkey, ds)
+        built.append((ds, model, loss, alg, stop))
+    ds0, _, loss, _, stop = built[0]
+    res = train_many([b[1] for b in built], [b[0] for b in built], loss, [b[3] for b in built], stop, record=("loss",), seeds=[c.seed for c in cfgs])
+    out = []
+    for run, (ds, *_rest) in zip(res, built):
+        arrays = {}
+        w = run.predictor
+        if w is not None:
+            arrays["predictor"] = (("dim",), np.asarray(w, dtype=np.float64))
+        for k, v in run.params.items():
+            v = np.asarray(v, dtype=np.float64)
+            arrays["param_" + k] = (tuple(f"param_{k}_{j}" for j in range(v.ndim)), v)
+        test_error = float("nan")
+        if w is not None and ds.w_star is not None and ds.task == "regression":
+            test_error = ds.population_error(w)
+        attrs = {
+            "status": run.status,
+            "message": run.message,
+            "final_loss": run.final_loss,
+            "log_loss": run.final_log_loss,
+            "training_accuracy": float("nan") if run.training_accuracy is None else run.training_accuracy,
+            "test_error": test_error,
+            "steps": int(run.steps),
+            "time": float(run.time),
+            "wall_time": float(run.wall_time),
+        }
+        out.append({"arrays": arrays, "attrs": attrs})
+    return out
+
+
+class _MemoryStore:
+    """A store that keeps results in memory (``store=None``): nothing persists."""
+
+    def __init__(self):
+        self._d, self._sweeps = {}, {}
+
+    key = staticmethod(Store.key)
+
+    def has(self, key):
+        return key in self._d
+
+    def put(self, key, arrays, attrs, index=None):
+        self._d[key] = (dict(arrays), dict(attrs))
+        return True
+
+    def get(self, key):
+        arrays, attrs = self._d[key]
+        return dataclasses.make_dataclass("R", ["key", "arrays", "attrs"])(key, arrays, attrs)
+
+    def put_sweep(self, name, meta):
+        self._sweeps[name] = dict(meta)
+
+    def get_sweep(self, name):
+        return self._sweeps[name]
+
+
+def _as_store(store):
+    if store is None:
+        return _MemoryStore()
+    if isinstance(store, (Store, _MemoryStore)):
+        return store
+    return Store(store)
+
+
+def sweep(
+    config,
+    grid: Mapping[str, Sequence] | None = None,
+    *,
+    backend: str = "vmap",
+    store="ibias-runs",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    batch: int = 32,
+    progress: bool = True,
+    summary: SweepSummary | None = None,
+) -> xr.Dataset:
+    """Run a sweep and return its dataset (one dimension per grid axis plus ``seed``).
+
+    Args:
+        config: a :class:`~implicit_bias.config.SweepConfig`, a dict, a YAML string or a path.
+        grid: axes that replace the config's ``grid`` (``{"model.scale": [...], ...}``).
+        backend: ``vmap``, ``local`` or ``dask`` (see the module docstring).
+        store: a :class:`~implicit_bias.store.Store`, a folder (default ``ibias-runs``), or
+            ``None`` to keep nothing.
+        workers: processes for ``local`` / the ``LocalCluster`` of ``dask`` (default: cores).
+        scheduler: a Dask scheduler address (``dask`` only); without it a ``LocalCluster``
+            bound to 127.0.0.1 is started and closed.
+        batch: at most this many structurally equal points per vectorised call (the same
+            partition for every backend, hence identical numbers).
+        progress: a rich progress bar (points done, failures) on stderr.
+        summary: a :class:`SweepSummary` filled in with counts and failure reasons.
+
+    Returns:
+        ``xarray.Dataset`` with the recorded fields (``predictor`` gains a ``dim`` axis;
+        ``status`` is a string array; failed points are NaN with status ``failed``).
+
+    Raises:
+        ValueError: invalid config, unknown backend, a scheduler address without ``dask``.
+    """
+    cfg = load_sweep_config(config)
+    if grid is not None:
+        cfg = load_sweep_config({**cfg.model_dump(), "grid": dict(grid)})
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise ValueError("--scheduler applies to the dask backend only; add --backend dask")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1; received {workers}")
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1; received {batch}")
+    st = _as_store(store)
+    axes, points = expand(cfg)
+    runs = [r for _, r in points]
+    keys = [st.key(r) for r in runs]
+    summ = summary if summary is not None else SweepSummary()
+    summ.total = len(points)
+    t0 = time.perf_counter()
+    todo = [i for i, k in enumerate(keys) if not st.has(k)]
+    summ.cached = len(points) - len(todo)
+    meta = {
+        "config": cfg.model_dump(),
+        "axes": [[name, [[k, v] for k, v in fields]] for name, fields in axes],
+        "keys": keys,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "backend": backend,
+    }
+    if hasattr(st, "put_sweep"):
+        st.put_sweep(cfg.name, meta)
+    batches = [[todo[j] for j in b] for b in _batches([runs[i] for i in todo], batch)]
+    bar = _SweepProgress(progress, len(points), summ.cached)
+
+    def finish(idxs, results=None, error=None):
+        for j, i in enumerate(idxs):
+            if error is not None:
+                summ.failed[keys[i]] = error
+                bar.advance(failed=True)
+                continue
+            r = results[j]
+            st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": runs[i]}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
+            summ.done += 1
+            bar.advance()
+
+    try:
+        if backend == "vmap":
+            for b in batches:
+                try:
+                    res = run_batch([runs[i] for i in b])
+                except ValueError as e:
+                    finish(b, error=str(e))
+                    continue
+                finish(b, res)
+        elif backend == "local":
+            _run_local(batches, runs, workers, finish)
+        else:
+            _run_dask(batches, runs, workers, scheduler, finish)
+    finally:
+        bar.close()
+        summ.wall_time = time.perf_counter() - t0
+    return _assemble(cfg, axes, keys, st, summ.failed)
+
+
+def _run_local(batches, runs, workers, finish):
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    if not batches:
+        return
+    n = workers or os.cpu_count() or 1
+    env_before = os.environ.get("JAX_ENABLE_X64")
+    os.environ["JAX_ENABLE_X64"] = "1"
+    ex = cf.ProcessPoolExecutor(max_workers=min(n, len(batches)), mp_context=mp.get_context("spawn"))
+    try:
+        futs = {ex.submit(run_batch, [runs[i] for i in b]): b for b in batches}
+        for f in cf.as_completed(futs):
+            b = futs[f]
+            try:
+                res = f.result()
+            except Exception as e:  # a failed batch is reported, the others go on
+                finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                continue
+            finish(b, res)
+    except BaseException:
+        ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        ex.shutdown(wait=True)
+    finally:
+        if env_before is None:
+            os.environ.pop("JAX_ENABLE_X64", None)
+
+
+def local_cluster(workers: int | None = None):
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes whose scheduler
+    and workers listen on 127.0.0.1 only (no dashboard), with ``JAX_ENABLE_X64=1``."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        env={"JAX_ENABLE_X64": "1"},
+    )
+
+
+def _run_dask(batches, runs, workers, scheduler, finish):
+    from dask.distributed import Client, as_completed
+
+    if not batches:
+        return
+    cluster = None
+    if scheduler is None:
+        cluster = local_cluster(workers)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futs = {}
+        for b in batches:
+            f = client.submit(run_batch, [runs[i] for i in b], pure=False, retries=2)
+            futs[f.key] = (f, b)
+        for f in as_completed([v[0] for v in futs.values()]):
+            b = futs[f.key][1]
+            try:
+                res = f.result()
+            except Exception as e:
+                finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                continue
+            finish(b, res)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr.Dataset:
+    dims = [name for name, _ in axes]
+    shape = [len(fields[0][1]) for _, fields in axes]
+    n = int(np.prod(shape))
+    record = set(cfg.record)
+    scal = {k: np.full(n, np.nan) for k in _SCALARS}
+    status = np.empty(n, dtype=object)
+    message = np.empty(n, dtype=object)
+    vecs: dict[str, list] = {}
+    for i, k in enumerate(keys):
+        if st.has(k):
+            r = st.get(k)
+            for s in _SCALARS:
+                v = r.attrs.get(s)
+                scal[s][i] = np.nan if v is None else float(v)
+            status[i] = r.attrs.get("status", "unknown")
+            message[i] = r.attrs.get("message", "")
+            for name, (adims, arr) in r.arrays.items():
+                vecs.setdefault(name, [None] * n)[i] = (tuple(adims), np.asarray(arr))
+        else:
+            status[i] = "failed"
+            message[i] = failed.get(k, "not computed")
+    coords = {}
+    for name, fields in axes:
+        if len(fields) == 1:
+            coords[name] = (name, np.asarray(fields[0][1]))
+        else:
+            coords[name] = (name, np.arange(len(fields[0][1])))
+            for key, values in fields:
+                coords[key] = (name, np.asarray(values))
+    data_vars = {}
+    if "status" in record:
+        data_vars["status"] = (dims, status.reshape(shape))
+        data_vars["message"] = (dims, message.reshape(shape))
+    for s in _SCALARS:
+        if s in record or (s == "final_loss" and "final_loss" in record):
+            data_vars[s] = (dims, scal[s].reshape(shape))
+    wanted = []
+    if "predictor" in record:
+        wanted.append("predictor")
+    if "params" in record:
+        wanted += [k for k in vecs if k.startswith("param_")]
+    for name in wanted:
+        items = vecs.get(name)
+        if not items:
+            continue
+        proto = next(x for x in items if x is not None)
+        adims, arr0 = proto
+        full = np.full((n,) + arr0.shape, np.nan)
+        for i, x in enumerate(items):
+            if x is not None and x[1].shape == arr0.shape:
+                full[i] = x[1]
+        data_vars[name] = (dims + list(adims), full.reshape(shape + list(arr0.shape)))
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs.update({"sweep": cfg.name, "config": json.dumps(cfg.model_dump()), "keys": json.dumps(keys)})
+    return ds
+
+
+def load_sweep(name: str, store="ibias-runs") -> xr.Dataset:
+    """The dataset of a sweep already in the store (what ``ibias runs export`` writes).
+
+    Raises:
+        ValueError: no sweep of that name in the store.
+    """
+    st = _as_store(store)
+    meta = st.get_sweep(name)
+    cfg = load_sweep_config(meta["config"])
+    axes = [(a[0], [(k, v) for k, v in a[1]]) for a in meta["axes"]]
+    return _assemble(cfg, axes, meta["keys"], st, {})
+
+
+class _SweepProgress:
+    def __init__(self, enabled, total, cached):
+        self.p = None
+        self.failed = 0
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.p = Progress(
+            TextColumn("[bold]sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("points  {task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.p.start()
+        self.task = self.p.add_task("sweep", total=total, completed=cached, info=f"{cached} cached")
+        self.cached = cached
+
+    def advance(self, failed=False):
+        if self.p is None:
+            return
+        self.failed += int(failed)
+        self.p.update(self.task, advance=1, info=f"{self.cached} cached, {self.failed} failed")
+
+    def close(self):
+        if self.p is not None:
+            self.p.stop()

@@ -1,0 +1,79 @@
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from implicit_bias.config import RunConfig, build, load_sweep_config
+
+BASE = """
+name: t
+data: {generator: sparse_regression, n: 10, d: 20, sparsity: 2, noise_var: 0.01, seed: 0}
+model: {name: diagonal, depth: 2, untied: true, scale: 0.1, shape: 0.0}
+loss: square
+algorithm: {name: flow}
+stop: {loss: 1.0e-12, max_steps: 100000}
+record: [predictor, final_loss, training_accuracy, test_error, status]
+grid: {model.scale: [0.01, 0.1, 1.0], model.shape: [-0.5, 0.0, 0.5]}
+seeds: [0, 1]
+"""
+
+
+def test_design_example_parses():
+    cfg = load_sweep_config(BASE)
+    assert cfg.model.untied and cfg.grid["model.scale"] == [0.01, 0.1, 1.0]
+
+
+@pytest.mark.parametrize(
+    "patch,fragment",
+    [
+        (("model: {name: diagonal", "model: {name: diagonal, sclae: 1"), "unknown field 'model.sclae' (did you mean 'scale'?)"),
+        (("seeds: [0, 1]", "seeds: [0, 1]\nsede: 3"), "unknown field 'sede'"),
+        (("grid: {model.scale", "grid: {model.scal"), "unknown grid axis 'model.scal'"),
+        (("algorithm: {name: flow}", "algorithm: {name: gd}"), "needs a step size"),
+        (("algorithm: {name: flow}", "algorithm: {name: adam}"), "algorithm.name"),
+        (("record: [predictor", "record: [predictr"), "unknown record field"),
+        (("seeds: [0, 1]", "seeds: []"), "at least one seed"),
+        (("n: 10,", "margin: 3, n: 10,"), "do not apply to generator"),
+        (("name: t", "name: 'a b'"), "name may contain only"),
+    ],
+)
+def test_bad_configs_get_one_line_naming_the_field(patch, fragment):
+    src = BASE.replace(*patch)
+    with pytest.raises(ValueError) as e:
+        load_sweep_config(src)
+    msg = str(e.value)
+    assert fragment in msg and "\n" not in msg
+
+
+def test_yaml_is_safe_loaded():
+    # a python object tag must not construct anything
+    with pytest.raises(ValueError, match="invalid YAML"):
+        load_sweep_config("!!python/object/apply:os.system ['echo pwned']")
+
+
+def test_build_makes_the_objects():
+    run = RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 5}, "algorithm": {"name": "gd", "lr": 0.1}})
+    ds, model, loss, alg, stop = build(run)
+    assert ds.X.shape == (3, 5) and loss.name == "square" and alg.name == "gd" and stop.max_steps == 100_000
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5))
+_values = st.recursive(_scalars, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=6), c, max_size=3)), max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(["name", "data", "model", "loss", "algorithm", "stop", "record", "grid", "zip", "seeds", "x"]), _values, max_size=6))
+def test_fuzz_config_loader_never_crashes(d):
+    # Every input either validates or raises ValueError with one line: never another exception.
+    try:
+        load_sweep_config(d)
+    except ValueError as e:
+        assert "\n" not in str(e)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_fuzz_yaml_text(text):
+    try:
+        load_sweep_config(text)
+    except ValueError as e:
+        assert "\n" not in str(e)

@@ -1,0 +1,165 @@
+"""Sweeps: grid expansion, the three backends (identical numbers), the store (cached points,
+resume after SIGKILL), Dask with a lost worker, netCDF export."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import implicit_bias as ib
+from implicit_bias.store import Store
+from implicit_bias.sweep import SweepSummary, expand, load_sweep, local_cluster, sweep
+
+CFG = {
+    "name": "t",
+    "data": {"generator": "sparse_regression", "n": 8, "d": 20, "sparsity": 2, "noise_var": 0.01, "seed": 0},
+    "model": {"name": "diagonal", "depth": 2, "untied": True, "scale": 0.1, "shape": 0.0},
+    "loss": "square",
+    "algorithm": {"name": "gd", "lr": 0.05},
+    "stop": {"loss": 1e-8, "max_steps": 20000},
+    "record": ["predictor", "final_loss", "test_error", "status", "steps"],
+    "grid": {"model.scale": [0.05, 0.5], "model.shape": [-0.5, 0.5]},
+    "seeds": [0, 1],
+}
+
+
+def test_expand_grid_zip_and_seeds():
+    cfg = dict(CFG, zip=[{"algorithm.lr": [0.05, 0.02], "data.seed": [0, 1]}])
+    axes, points = expand(cfg)
+    assert [a for a, _ in axes] == ["model.scale", "model.shape", "algorithm.lr+data.seed", "seed"]
+    assert len(points) == 2 * 2 * 2 * 2
+    idx, run = points[-1]
+    assert idx == (1, 1, 1, 1)
+    assert run["model"]["scale"] == 0.5 and run["algorithm"]["lr"] == 0.02 and run["data"]["seed"] == 1 and run["seed"] == 1
+
+
+def test_sweep_dataset_and_cache(tmp_path):
+    s1 = SweepSummary()
+    ds = sweep(CFG, store=tmp_path, progress=False, summary=s1)
+    assert dict(ds.sizes) == {"model.scale": 2, "model.shape": 2, "seed": 2, "dim": 20}
+    assert (ds.status == "converged").all()
+    assert ds.predictor.dtype == np.float64
+    # the sweep's points equal single training runs (independent route: ib.train)
+    run = ib.train(ib.models.Diagonal(20, depth=2, tied=False, scale=0.5, shape=-0.5), ib.data.sparse_regression(n=8, d=20, sparsity=2, noise_var=0.01, seed=0), "square", ib.GradientDescent(lr=0.05), ib.Stop(loss=1e-8, max_steps=20000))
+    np.testing.assert_allclose(ds.predictor.sel({"model.scale": 0.5, "model.shape": -0.5, "seed": 0}).values, run.predictor, rtol=1e-10, atol=1e-14)
+    assert s1.done == 8 and s1.cached == 0
+    s2 = SweepSummary()
+    ds2 = sweep(CFG, store=tmp_path, progress=False, summary=s2)
+    assert s2.done == 0 and s2.cached == 8
+    xr.testing.assert_identical(ds, ds2)
+    xr.testing.assert_identical(ds, load_sweep("t", tmp_path))
+
+
+def test_backends_give_identical_numbers(tmp_path):
+    a = sweep(CFG, backend="vmap", store=tmp_path / "a", progress=False, batch=4)
+    b = sweep(CFG, backend="local", store=tmp_path / "b", workers=2, progress=False, batch=4)
+    c = sweep(CFG, backend="dask", store=tmp_path / "c", workers=2, progress=False, batch=4)
+    for other in (b, c):
+        for v in ("predictor", "final_loss", "test_error", "steps"):
+            np.testing.assert_array_equal(a[v].values, other[v].values)
+        assert other.predictor.dtype == np.float64
+        assert (other.status.values == a.status.values).all()
+
+
+def test_dask_local_cluster_listens_on_loopback_only():
+    cluster = local_cluster(1)
+    try:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        for w in cluster.scheduler_info["workers"]:
+            assert w.startswith("tcp://127.0.0.1:")
+    finally:
+        cluster.close()
+
+
+def test_dask_sweep_survives_a_killed_worker(tmp_path):
+    from dask.distributed import Client
+
+    cfg = dict(CFG, grid={"model.scale": [0.05, 0.1, 0.2, 0.5, 1.0, 2.0], "model.shape": [-0.5, 0.0, 0.5]})
+    cluster = local_cluster(2)
+    client = Client(cluster)
+    store = Store(tmp_path)
+    killed = []
+
+    def killer():
+        # wait until the sweep has written some points, then SIGKILL one worker process
+        t0 = time.time()
+        while time.time() - t0 < 60 and len(store.entries()) < 2:
+            time.sleep(0.05)
+        pids = client.run(os.getpid)
+        pid = sorted(pids.values())[0]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    try:
+        summ = SweepSummary()
+        ds = sweep(cfg, backend="dask", scheduler=cluster.scheduler_address, store=store, batch=1, progress=False, summary=summ)
+    finally:
+        th.join(timeout=5)
+        client.close()
+        cluster.close()
+    assert killed, "the worker was not killed"
+    assert not summ.failed, summ.failed
+    assert (ds.status == "converged").all() and ds.predictor.notnull().all()
+
+
+SCRIPT = """
+import sys
+from implicit_bias.sweep import sweep
+if __name__ == "__main__":  # process pools spawn: the main module must be import-safe
+    sweep(sys.argv[1], backend="local", workers=2, store=sys.argv[2], batch=1, progress=False)
+"""
+
+
+def test_sigkill_and_resume_is_bit_identical(tmp_path):
+    import yaml
+
+    cfg = dict(CFG, name="k", grid={"model.scale": [0.02, 0.05, 0.1, 0.2, 0.5, 1.0], "model.shape": [-0.5, 0.0, 0.5]})
+    path = tmp_path / "k.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    interrupted = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, str(script), str(path), str(interrupted)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    st = Store(interrupted)
+    target = random.Random(0).randint(2, 20)
+    t0 = time.time()
+    while time.time() - t0 < 120 and len(st.entries()) < target and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the main process and its pool workers
+    proc.wait()
+    n_before = len(st.entries())
+    assert 0 < n_before < 36, n_before
+    # every entry the store reports is complete and readable
+    for e in st.entries():
+        r = st.get(e["key"])
+        assert r.arrays["predictor"][1].shape == (20,)
+    resumed = sweep(path, backend="local", workers=2, store=interrupted, batch=1, progress=False)
+    clean = sweep(path, backend="local", workers=2, store=tmp_path / "clean", batch=1, progress=False)
+    xr.testing.assert_identical(resumed.drop_attrs(), clean.drop_attrs())
+
+
+def test_netcdf_export_via_cli(tmp_path):
+    sweep(CFG, store=tmp_path / "s", progress=False)
+    out = tmp_path / "t.nc"
+    p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "runs", "export", "t", "--out", str(out), "--store", str(tmp_path / "s")], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    ds = xr.open_dataset(out)
+    assert ds.predictor.shape == (2, 2, 2, 20)
+
+
+def test_sweep_cli_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndata: {generator: sparse_regression}\nmodel: {sclae: 1}\n")
+    p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(bad), "--store", str(tmp_path / "s")], capture_output=True, text=True)
+    assert p.returncode == 2 and "unknown field 'model.sclae'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(bad), "--backend", "spark"], capture_output=True, text=True)
+    assert p.returncode == 2
