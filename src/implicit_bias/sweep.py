@@ -143,7 +143,7 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
     """
     import implicit_bias  # noqa: F401  (float64 in worker processes)
 
-    from .train import train_many
+    from .train import Record, train_many
 
     cfgs = [RunConfig.model_validate(r) for r in runs]
     data_cache: dict[str, object] = {}
@@ -154,7 +154,7 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
         ds = data_cache.setdefault(dkey, ds)
         built.append((ds, model, loss, alg, stop))
     ds0, _, loss, _, stop = built[0]
-    res = train_many([b[1] for b in built], [b[0] for b in built], loss, [b[3] for b in built], stop, record=("loss",), seeds=[c.seed for c in cfgs])
+    res = train_many([b[1] for b in built], [b[0] for b in built], loss, [b[3] for b in built], stop, record=Record(fields=("loss",), steps=(), times=()), seeds=[c.seed for c in cfgs])
     out = []
     for run, (ds, *_rest) in zip(res, built):
         arrays = {}

@@ -287,8 +287,11 @@ class _Recorder:
         self.rows = []
 
     def __call__(self, step, t, wall, params, log_loss):
+        """Record one row; ``params`` may be a zero-argument callable (fetched only if needed)."""
         row = {"step": int(step), "time": float(t), "wall_time": float(wall)}
         f = self.record.fields
+        if callable(params) and any(k in f for k in ("predictor", "params", "outputs")):
+            params = params()
         if "loss" in f:
             row["loss"] = _exp(log_loss)
         if "log_loss" in f:
@@ -493,7 +496,7 @@ def train_many(
                 status[i], message[i] = _discrete_status(int(flags[i]), steps[i], t[i], wall, stop, max_steps)
                 while nxt[i] is not None and nxt[i] <= steps[i]:
                     nxt[i] = next(scheds[i], None)
-                recorders[i](steps[i], t[i], wall, _unstack(params_b, i), lv[i])
+                recorders[i](steps[i], t[i], wall, lambda i=i: _unstack(params_b, i), lv[i])
             bar.update(steps, t, lv, status)
     else:
         flow_b = _batched(_flow_core, shared)
@@ -527,7 +530,7 @@ def train_many(
                     status[i], message[i] = _flow_status(c, lv[i], target, steps[i], t[i], t_end_budget, wall, stop, max_steps, algorithms[i])
                 while nxt[i] is not None and nxt[i] <= t[i] * (1 + 1e-12):
                     nxt[i] = next(scheds[i], None)
-                recorders[i](steps[i], t[i], wall, _unstack(params_b, i), lv[i])
+                recorders[i](steps[i], t[i], wall, lambda i=i: _unstack(params_b, i), lv[i])
             bar.update(steps, t, lv, status)
     bar.close()
     wall = _time.perf_counter() - t_start
