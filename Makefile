@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-test
 BSTAMP := $(VENV)/.installed-bench
 OUT    ?= ibias-results
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install system-deps demo test test-slow bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/ibias verify --profile quick --out $(OUT)
+# Debian's Chromium for the report's headless-browser test (Playwright drives /usr/bin/chromium;
+# never `playwright install`, which downloads its own browser). Installed only when missing.
+SUDO := $(shell [ $$(id -u) -eq 0 ] || echo sudo)
 
-test: $(STAMP)
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium and chromium-driver"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
+
+demo: $(STAMP) system-deps
+	@status=0; $(BIN)/ibias verify --profile quick --out $(OUT) || status=$$?; \
+	$(BIN)/ibias report --results $(OUT) --out $(OUT)/report.html; \
+	exit $$status
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)

@@ -2,7 +2,6 @@
 
 import json
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -155,12 +154,10 @@ def fake_load_sweep(monkeypatch):
         calls.append((name, store))
         return _small_dataset()
 
-    try:
-        import implicit_bias.sweep as sweep_mod
+    import implicit_bias  # noqa: F401  (imports the sweep module)
 
-        monkeypatch.setattr(sweep_mod, "load_sweep", load_sweep)
-    except ImportError:  # the sweep module is not there yet: a stand-in
-        monkeypatch.setitem(sys.modules, "implicit_bias.sweep", types.SimpleNamespace(load_sweep=load_sweep))
+    # `implicit_bias.sweep` as an attribute is the function ib.sweep; the module is in sys.modules
+    monkeypatch.setattr(sys.modules["implicit_bias.sweep"], "load_sweep", load_sweep)
     return calls
 
 

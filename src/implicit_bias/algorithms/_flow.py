@@ -36,7 +36,8 @@ class GradientFlow(AbstractAlgorithm):
     tolerance.
 
     Args:
-        rtol, atol: step-size controller tolerances.
+        rtol: relative tolerance of the step-size controller.
+        atol: absolute tolerance of the step-size controller.
         solver: a diffrax solver (default ``Tsit5()``; use ``Kvaerno5()`` for stiff problems,
             e.g. badly conditioned least squares).
         max_steps: solver steps allowed per recorded segment.

@@ -36,7 +36,8 @@ class Diagonal(AbstractModel):
         dim: input dimension ``d``.
         depth: ``D >= 1``.
         tied: tied (``u^D``) or untied (one vector per layer) parametrization.
-        scale, shape: initialization as above.
+        scale: initialization scale as above (scalar or ``(d,)``).
+        shape: initialization shape as above (scalar or ``(d,)``; must be 0 unless untied with ``D = 2``).
         init_params: explicit initial parameters ``{"u_plus", "u_minus"}``.
         positive: if True the model is ``w = u_plus^D`` only (``u_minus`` fixed at 0): the
             reparametrization ``w = u∘u`` of montufar2024 when ``D = 2``.
