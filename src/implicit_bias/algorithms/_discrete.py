@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from .._norms import parse_norm as _parse_norm
 from ..potentials import AbstractPotential, get_potential
 from ._base import AbstractDiscreteAlgorithm, Objective, as_float
 
@@ -132,24 +133,8 @@ class MirrorDescent(AbstractDiscreteAlgorithm):
 
 
 def parse_norm(norm) -> float:
-    """Norm spec -> p in [1, inf]: ``l1``, ``l2``, ``linf``, ``lp:P`` or a number."""
-    if isinstance(norm, (int, float, np.floating, np.integer)) and not isinstance(norm, bool):
-        p = float(norm)
-    else:
-        s = str(norm).strip().lower()
-        table = {"l1": 1.0, "l2": 2.0, "linf": np.inf, "l-inf": np.inf, "inf": np.inf}
-        if s in table:
-            p = table[s]
-        elif s.startswith("lp:"):
-            try:
-                p = float(s[3:])
-            except ValueError:
-                raise ValueError(f"norm {norm!r}: expected lp:P with a number P >= 1") from None
-        else:
-            raise ValueError(f"unknown norm {norm!r}: use l1, l2, linf or lp:P (P >= 1)")
-    if not p >= 1:
-        raise ValueError(f"norm: p must be >= 1 (or inf); received {p}")
-    return p
+    """Norm spec -> p in [1, inf]: ``l1``, ``l2``, ``linf``, ``lp:P`` or a number p >= 1."""
+    return _parse_norm(norm)[1]
 
 
 def steepest_direction(g, p):
