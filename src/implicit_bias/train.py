@@ -221,7 +221,8 @@ def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, pa
 
     def body(c):
         p, s, step, _ = c
-        p_new, s_new, lv = algorithm.step(objective, p, s, jax.random.fold_in(key, step))
+        k = jax.random.fold_in(key, step) if algorithm.stochastic else key  # deterministic: no per-step key
+        p_new, s_new, lv = algorithm.step(objective, p, s, k)
         reached = lv <= target_log
         bad = jnp.isnan(lv) | (lv == jnp.inf) | ~finite_tree(p_new)
         flag = jnp.where(reached, 1, jnp.where(bad, 2, 0)).astype(jnp.int64)

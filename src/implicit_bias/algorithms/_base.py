@@ -58,6 +58,7 @@ class AbstractAlgorithm(eqx.Module):
 
     name: ClassVar[str] = ""
     continuous: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = False  # uses the per-step random key (SGD, label noise, ...)
 
 
 class AbstractDiscreteAlgorithm(AbstractAlgorithm):

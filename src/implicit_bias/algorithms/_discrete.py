@@ -62,6 +62,7 @@ class SGD(AbstractDiscreteAlgorithm):
     lr: np.ndarray = eqx.field(default=0.1, converter=as_float)
     batch_size: int = eqx.field(default=1, static=True)
     name: ClassVar[str] = "sgd"
+    stochastic: ClassVar[bool] = True
 
     def __check_init__(self):
         _check_lr("SGD", self.lr)
