@@ -465,21 +465,9 @@ class _SweepProgress:
         self.failed = 0
         if not enabled:
             return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from ._progress import progress_bar
 
-        self.p = Progress(
-            TextColumn("[bold]sweep"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("points  {task.fields[info]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.p.start()
-        self.task = self.p.add_task("sweep", total=total, completed=cached, info=f"{cached} cached")
+        self.p, self.task = progress_bar("sweep", "{task.completed}/{task.total} points", total, completed=cached, info=f"{cached} cached")
         self.cached = cached
 
     def advance(self, failed=False):

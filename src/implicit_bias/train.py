@@ -615,24 +615,11 @@ class _Progress:
         self.p = None
         if not enabled:
             return
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from ._progress import progress_bar
 
         self.classification = classification
         self.n = n_points
-        total = stop.max_steps if stop.max_steps else None
-        self.p = Progress(
-            TextColumn("[bold]train"),
-            BarColumn(),
-            TextColumn("{task.completed:,.0f} steps"),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.p.start()
-        self.task = self.p.add_task("train", total=total, info="")
+        self.p, self.task = progress_bar("train", "{task.completed:,.0f} steps", stop.max_steps if stop.max_steps else None)
 
     def update(self, steps, t, lv, status):
         if self.p is None:
