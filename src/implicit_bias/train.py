@@ -260,10 +260,18 @@ def _batched(core, shared_data: bool):
 
 
 def _stack(trees, what):
+    """Stack the numeric leaves of equally structured pytrees along a new axis 0; other leaves
+    (solver sentinels, functions) must be equal across the trees and are kept once."""
+    dyn = [eqx.filter(t, eqx.is_array_like) for t in trees]
+    static = eqx.filter(trees[0], eqx.is_array_like, inverse=True)
+    for t in trees[1:]:
+        if not eqx.tree_equal(eqx.filter(t, eqx.is_array_like, inverse=True), static):
+            raise ValueError(f"these points cannot run as one vectorised batch: their {what} differ in non-numeric settings; run them separately")
     try:
-        return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *trees)
+        stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *dyn)
     except ValueError as e:
         raise ValueError(f"these points cannot run as one vectorised batch: their {what} differ in structure ({str(e).splitlines()[0][:120]}); run them separately") from None
+    return eqx.combine(stacked, static)
 
 
 def _unstack(tree, i):
