@@ -244,31 +244,6 @@ def _finite_or_none(x):
     return x if math.isfinite(x) else None
 
 
-def _build_model(model, dim, depth, scale, shape, untied, init):
-    from . import models
-
-    if model == "linear":
-        w0 = None
-        if init is not None:
-            w0 = init.get("w")
-        return models.Linear(dim, w0=w0)
-    if model == "diagonal":
-        return models.Diagonal(dim, depth=depth, tied=not untied, scale=scale, shape=shape, init_params=init)
-    raise UserError(f"--model {model!r} is not available: use one of {', '.join(MODELS)}")
-
-
-def _read_init(path):
-    import numpy as np
-
-    if not os.path.exists(path):
-        raise UserError(f"--init file {path!r} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
-    except Exception as e:
-        raise UserError(f"--init {path!r}: cannot read as .npz of named arrays ({type(e).__name__})") from None
-
-
 @app.command("fit")
 def fit_cmd(
     data: Optional[str] = typer.Argument(None, help="DATA.npz (X, y, optional X_eval) or DATA.csv (last column y)."),
@@ -333,8 +308,10 @@ def fit_cmd(
     if loss_obj.task == "classification" and ds.task != "classification":
         raise UserError(f"--loss {loss_obj.name} needs labels in {{-1, +1}}; the targets in {data} are real-valued (use --loss square)")
     preds = [theory.get_prediction(p) for p in predict]
-    init_params = _read_init(init) if init is not None else None
-    mdl = _build_model(model, ds.dim, depth, scale, shape, not tied, init_params)
+    from .config import load_init, make_model
+
+    init_params = load_init(init, "--init") if init is not None else None
+    mdl = make_model(model, ds.dim, depth=depth, untied=not tied, scale=scale, shape=shape, init=init_params)
     import jax
 
     params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))

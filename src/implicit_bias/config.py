@@ -41,6 +41,8 @@ __all__ = [
     "load_sweep_config",
     "format_validation_error",
     "build",
+    "make_model",
+    "load_init",
     "RECORDABLE",
 ]
 
@@ -295,10 +297,32 @@ def load_sweep_config(source) -> SweepConfig:
         raise ValueError(format_validation_error(e, SweepConfig, name)) from None
 
 
+def load_init(path: str, what: str = "--init") -> dict:
+    """Initial parameters by name from an ``.npz`` (no pickle); ``ValueError`` naming ``what``."""
+    if not os.path.exists(path):
+        raise ValueError(f"{what} file {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
+    except Exception as e:
+        raise ValueError(f"{what} {path!r}: cannot read as .npz of named arrays ({type(e).__name__})") from None
+
+
+def make_model(name: str, dim: int, *, depth=2, untied=False, scale=1.0, shape=0.0, init: dict | None = None):
+    """The model called ``name`` (``linear``, ``diagonal``) for inputs of dimension ``dim``; the one
+    place where ``ibias fit`` flags and sweep configs become a model."""
+    from . import models
+
+    if name == "linear":
+        return models.Linear(dim, w0=None if init is None else init.get("w"))
+    if name == "diagonal":
+        return models.Diagonal(dim, depth=depth, tied=not untied, scale=scale, shape=shape, init_params=init)
+    raise ValueError(f"model {name!r} is not available: use linear or diagonal")
+
+
 def build(run: RunConfig):
     """Turn a :class:`RunConfig` into ``(dataset, model, loss, algorithm, stop)`` objects."""
     from . import data as ibdata
-    from . import models
     from .algorithms import get_algorithm
     from .losses import get_loss
     from .train import Stop
@@ -310,16 +334,8 @@ def build(run: RunConfig):
         kw = {k: getattr(dc, k) for k in _GENERATOR_FIELDS[dc.generator] if getattr(dc, k) is not None}
         ds = getattr(ibdata, dc.generator)(**kw)
     mc = run.model
-    init = None
-    if mc.init is not None:
-        if not os.path.exists(mc.init):
-            raise ValueError(f"model.init file {mc.init!r} does not exist")
-        with np.load(mc.init, allow_pickle=False) as f:
-            init = {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
-    if mc.name == "linear":
-        model = models.Linear(ds.dim, w0=None if init is None else init.get("w"))
-    else:
-        model = models.Diagonal(ds.dim, depth=mc.depth, tied=not mc.untied, scale=mc.scale, shape=mc.shape, init_params=init)
+    init = load_init(mc.init, "model.init") if mc.init is not None else None
+    model = make_model(mc.name, ds.dim, depth=mc.depth, untied=mc.untied, scale=mc.scale, shape=mc.shape, init=init)
     loss = get_loss(run.loss)
     ac = run.algorithm
     kw = {}
