@@ -91,6 +91,24 @@ def test_fit_mirror_bregman(tmp_path):
     assert out["predictions"][0]["relative_error"] < 1e-6
 
 
+def test_fit_diagonal_reduced_flow_and_predictions(tmp_path):
+    # sparse target, small untied scale: the flow lands on the Q_k interpolant (azulay2021
+    # Thm 4.1), closer to min-l1 than to the kernel (NTK-norm) solution
+    ds = ib.data.sparse_regression(n=8, d=20, sparsity=2, seed=0)
+    np.savez(tmp_path / "d.npz", X=ds.X, y=ds.y)
+    common = ["--model", "diagonal", "--untied", "--scale", "1e-3", "--shape", "0.5", "--stop-loss", "1e-20"]
+    preds = ["--predict", "diagonal", "--predict", "min-l1", "--predict", "ntk-norm", "--json"]
+    out = json.loads(ibias("fit", tmp_path / "d.npz", *common, "--algorithm", "reduced", *preds, check=True).stdout)
+    assert out["status"] == "converged"
+    err = {p["name"]: p["relative_error"] for p in out["predictions"]}
+    assert err["diagonal"] < 1e-6 and err["min-l1"] < err["ntk-norm"], err
+    assert set(out["params"]) == {"u_plus", "u_minus"}
+    # the stiff solver option for parameter-space flow gives the same endpoint
+    out2 = json.loads(ibias("fit", tmp_path / "d.npz", *common, "--algorithm", "flow", "--solver", "kvaerno5", "--json", check=True).stdout)
+    w1, w2 = (np.subtract(*np.prod(np.array([o["params"]["u_plus"], o["params"]["u_minus"]]), axis=1)) for o in (out, out2))
+    assert np.linalg.norm(w1 - w2) <= 1e-8 * np.linalg.norm(w1)
+
+
 def test_list_predictions_and_list():
     p = ibias("fit", "--list-predictions", check=True)
     assert "min-distance" in p.stdout and "max-margin-l1" in p.stdout
@@ -121,6 +139,10 @@ def test_list_predictions_and_list():
         (["fit", "{xor}", "--loss", "logistic", "--predict", "max-margin-l2", "--max-steps", "10", "--algorithm", "gd"], "not linearly separable"),
         (["fit", "{reg}", "--max-steps", "abc"], "max-steps"),
         (["fit", "{reg}", "--no-such-flag"], "no-such-flag"),
+        (["fit", "{reg}", "--solver", "euler9"], "--solver"),
+        (["fit", "{reg}", "--solver", "tsit5", "--algorithm", "gd"], "--solver applies"),
+        (["fit", "{reg}", "--model", "diagonal", "--untied", "--depth", "3", "--algorithm", "reduced"], "closed form"),
+        (["fit", "{reg}", "--predict", "diagonal"], "diagonal networks"),
         (["run", "no-such-experiment"], "unknown experiment id"),
         (["verify", "--only", "zzz-nothing"], "no experiment matches"),
         (["run", "x", "--profile", "huge"], "profile"),

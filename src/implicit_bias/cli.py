@@ -234,7 +234,7 @@ def report_cmd(
 
 
 MODELS = ("linear", "diagonal")
-ALGORITHMS = ("flow", "gd", "sgd", "normalized-gd", "mirror", "steepest")
+ALGORITHMS = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest")
 
 
 def _finite_or_none(x):
@@ -256,6 +256,7 @@ def fit_cmd(
     loss: str = typer.Option("auto", "--loss", help="square | logistic | exponential | polynomial:K; auto = square for real targets, logistic for +-1 labels."),
     algorithm: str = typer.Option("flow", "--algorithm", help=f"One of: {', '.join(ALGORITHMS)}."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization."),
+    solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver of flow/reduced: tsit5 | dopri5 | dopri8 | kvaerno5 (stiff)."),
     batch_size: int = typer.Option(1, "--batch-size", help="SGD batch size."),
     potential: str = typer.Option("quadratic", "--potential", help="Mirror potential: entropy | quadratic | lp:P."),
     norm: str = typer.Option("l2", "--norm", help="Steepest-descent norm: l1 | l2 | linf | lp:P."),
@@ -317,7 +318,15 @@ def fit_cmd(
     params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
     objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
     kw = {}
-    if algorithm != "flow":
+    if solver is not None:
+        if algorithm not in ("flow", "reduced"):
+            raise UserError(f"--solver applies to --algorithm flow or reduced, not {algorithm}")
+        from .algorithms import SOLVERS, get_solver
+
+        if solver not in SOLVERS:
+            raise UserError(f"--solver {solver!r} is not available: use one of {', '.join(SOLVERS)}")
+        kw["solver"] = get_solver(solver)
+    if algorithm not in ("flow", "reduced"):
         if lr is None:
             s0 = diagnostics.sharpness(objective, params0)
             lr = 1.0 / s0 if s0 > 1e-12 else 0.1
@@ -343,7 +352,8 @@ def fit_cmd(
         X=ds.X,
         y=ds.y,
         w0=w0,
-        potential=potential if algorithm == "mirror" else ("quadratic" if algorithm in ("gd", "sgd", "flow") else None),
+        potential=potential if algorithm == "mirror" else ("quadratic" if algorithm in ("gd", "sgd", "flow", "reduced") else None),
+        model=mdl,
         polynomial_k=float(loss_obj.k) if isinstance(loss_obj, losses.Polynomial) else None,
     )
     pred_out = []

@@ -113,7 +113,7 @@ class ModelConfig(_Strict):
 class AlgorithmConfig(_Strict):
     """Algorithm and its hyperparameters (``lr`` is required by the discrete ones)."""
 
-    name: Literal["flow", "gd", "sgd", "normalized-gd", "mirror", "steepest"] = "flow"
+    name: Literal["flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest"] = "flow"
     lr: float | None = None
     batch_size: int = 1
     potential: str = "quadratic"
@@ -121,10 +121,11 @@ class AlgorithmConfig(_Strict):
     normalize: bool = False
     rtol: float = 1e-10
     atol: float = 1e-12
+    solver: Literal["tsit5", "dopri5", "dopri8", "kvaerno5"] | None = None  # flow/reduced; default: each one's own
 
     @model_validator(mode="after")
     def _lr(self):
-        if self.name != "flow" and self.lr is None:
+        if self.name not in ("flow", "reduced") and self.lr is None:
             raise ValueError(f"algorithm {self.name} needs a step size: add 'lr' to algorithm")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError("algorithm.lr must be a finite number > 0")
@@ -323,7 +324,7 @@ def make_model(name: str, dim: int, *, depth=2, untied=False, scale=1.0, shape=0
 def build(run: RunConfig):
     """Turn a :class:`RunConfig` into ``(dataset, model, loss, algorithm, stop)`` objects."""
     from . import data as ibdata
-    from .algorithms import get_algorithm
+    from .algorithms import get_algorithm, get_solver
     from .losses import get_loss
     from .train import Stop
 
@@ -339,8 +340,10 @@ def build(run: RunConfig):
     loss = get_loss(run.loss)
     ac = run.algorithm
     kw = {}
-    if ac.name == "flow":
+    if ac.name in ("flow", "reduced"):
         kw = {"rtol": ac.rtol, "atol": ac.atol}
+        if ac.solver is not None:
+            kw["solver"] = get_solver(ac.solver)
     else:
         kw["lr"] = ac.lr
         if ac.name == "sgd":

@@ -234,8 +234,8 @@ def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, pa
     return jax.lax.while_loop(cond, body, (params, state, step0, jnp.zeros((), dtype=jnp.int64)))
 
 
-def _flow_core(algorithm: GradientFlow, objective: Objective, params, t0, t1, target_log):
-    return algorithm.solve_segment(objective, params, t0, t1, target_log)
+def _flow_core(algorithm: AbstractAlgorithm, objective: Objective, params, state, t0, t1, target_log):
+    return algorithm.solve_segment(objective, params, state, t0, t1, target_log)
 
 
 def _log_value_core(params, objective: Objective):  # objective second, as in the other cores
@@ -247,25 +247,32 @@ def _log_value_core(params, objective: Objective):  # objective second, as in th
 _BATCHED = {}
 
 
+def _array_axis(leaf):
+    return 0 if eqx.is_array(leaf) else None
+
+
 def _batched(core, shared_data: bool):
     """``jit(vmap(core))`` with every argument batched on axis 0, except the data (and loss)
     inside the objective (argument 1) when all points share them."""
     k = (core, shared_data)
     if k not in _BATCHED:
         n = core.__code__.co_argcount
-        obj_axis = Objective(model=0, loss=None, X=None, y=None) if shared_data else 0
-        axes = tuple(obj_axis if i == 1 else 0 for i in range(n))
+        # Map array leaves only: non-array leaves (diffrax's implicit-solver tolerance
+        # sentinels, Python constants) are the same for every point and stay unbatched.
+        obj_axis = Objective(model=_array_axis, loss=None, X=None, y=None) if shared_data else _array_axis
+        axes = tuple(obj_axis if i == 1 else _array_axis for i in range(n))
         _BATCHED[k] = eqx.filter_jit(eqx.filter_vmap(core, in_axes=axes))
     return _BATCHED[k]
 
 
 def _stack(trees, what):
-    """Stack the numeric leaves of equally structured pytrees along a new axis 0; other leaves
-    (solver sentinels, functions) must be equal across the trees and are kept once."""
-    dyn = [eqx.filter(t, eqx.is_array_like) for t in trees]
-    static = eqx.filter(trees[0], eqx.is_array_like, inverse=True)
+    """Stack the array leaves of equally structured pytrees along a new axis 0; other leaves
+    (Python constants, solver sentinels, functions) must be equal across the trees and are
+    kept once, unbatched."""
+    dyn = [eqx.filter(t, eqx.is_array) for t in trees]
+    static = eqx.filter(trees[0], eqx.is_array, inverse=True)
     for t in trees[1:]:
-        if not eqx.tree_equal(eqx.filter(t, eqx.is_array_like, inverse=True), static):
+        if not eqx.tree_equal(eqx.filter(t, eqx.is_array, inverse=True), static):
             raise ValueError(f"these points cannot run as one vectorised batch: their {what} differ in non-numeric settings; run them separately")
     try:
         stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *dyn)
@@ -509,6 +516,7 @@ def train_many(
             bar.update(steps, t, lv, status)
     else:
         flow_b = _batched(_flow_core, shared)
+        state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
         t_end_budget = stop.max_time if stop.max_time is not None else np.inf
         while any(s is None for s in status):
             t1 = t.copy()
@@ -518,12 +526,12 @@ def train_many(
                 t1[i] = t_end_budget if nxt[i] is None else min(nxt[i], t_end_budget)
                 if not np.isfinite(t1[i]):
                     t1[i] = max(2.0 * t[i], 1.0)
-            p_new, t_new, n_acc, code = flow_b(alg_b, obj_b, params_b, jnp.asarray(t), jnp.asarray(t1), target_b)
+            p_new, s_new, t_new, n_acc, code = flow_b(alg_b, obj_b, params_b, state_b, jnp.asarray(t), jnp.asarray(t1), target_b)
             code, t_new, n_acc = np.asarray(code), np.asarray(t_new, dtype=np.float64), np.asarray(n_acc, dtype=np.int64)
             ok = np.asarray(jnp.all(jnp.stack([jnp.all(jnp.isfinite(a.reshape(B, -1)), axis=1) for a in jax.tree_util.tree_leaves(p_new)]), axis=0))
             active = np.array([s is None for s in status])
             take = jnp.asarray(active & ok & (code != 3))
-            params_b = jax.tree_util.tree_map(lambda a, b: jnp.where(take.reshape((-1,) + (1,) * (a.ndim - 1)), b, a), params_b, p_new)
+            params_b, state_b = jax.tree_util.tree_map(lambda a, b: jnp.where(take.reshape((-1,) + (1,) * (a.ndim - 1)), b, a), (params_b, state_b), (p_new, s_new))
             lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
             wall = _time.perf_counter() - t_start
             for i in range(B):

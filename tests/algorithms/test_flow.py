@@ -46,3 +46,66 @@ def test_gd_approaches_flow_at_order_one():
 def test_flow_needs_a_stopping_rule():
     with pytest.raises(ValueError, match="stopping rule"):
         ib.train(ib.models.Linear(2), (np.ones((1, 2)), np.ones(1)), "square", ib.GradientFlow(), ib.Stop(max_steps=10))
+
+
+# ReducedFlow: the N-dimensional dual ODE reproduces parameter-space gradient flow along the
+# whole trajectory (issue 5), for every family with a closed form, biased inits included.
+
+_REDUCED = {
+    "tied-2": lambda d: ib.models.Diagonal(d, depth=2, scale=0.3),
+    "tied-5-biased": lambda d: ib.models.Diagonal(d, depth=5, init_params={"u_plus": np.linspace(0.3, 0.9, d), "u_minus": np.linspace(0.8, 0.2, d)}),
+    "untied-2-shape": lambda d: ib.models.Diagonal(d, depth=2, tied=False, scale=0.05, shape=np.linspace(-0.8, 0.9, d)),
+    "untied-2-biased": lambda d: ib.models.Diagonal(
+        d, depth=2, tied=False, init_params={"u_plus": np.vstack([np.full(d, 0.4), np.linspace(-0.5, 0.7, d)]), "u_minus": np.vstack([np.linspace(0.1, 0.6, d), np.full(d, -0.3)])}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_REDUCED))
+def test_reduced_flow_reproduces_parameter_space_trajectories(name):
+    ds = ib.data.random_regression(n=4, d=9, seed=3)
+    m = _REDUCED[name](9)
+    rec = ib.Record(fields=("params", "predictor"), times=(0.05, 0.3, 1.0, 3.0), growth=2.0)
+    stop = ib.Stop(loss=1e-16)
+    red = ib.train(m, ds, "square", ib.ReducedFlow(rtol=1e-12, atol=1e-14), stop, record=rec)
+    ref = ib.train(m, ds, "square", ib.GradientFlow(rtol=1e-12, atol=1e-14), stop, record=rec)
+    assert red.status == ref.status == "converged", (red.message, ref.message)
+    a, b = red.trajectory, ref.trajectory
+    n = min(a.sizes["t"], b.sizes["t"]) - 1  # the last row is each run's own stopping time
+    assert n >= 5
+    np.testing.assert_array_equal(a.time.values[:n], b.time.values[:n])
+    for k in ("param_u_plus", "param_u_minus", "predictor"):
+        x, r = a[k].values[:n], b[k].values[:n]
+        err = np.linalg.norm((x - r).reshape(n, -1), axis=1) / np.maximum(np.linalg.norm(r.reshape(n, -1), axis=1), 1e-300)
+        assert err.max() <= 1e-8, (k, err)
+    # both stop on the target loss level (the stopping *times* differ by ~1e-5 relative: near
+    # the end the residual is 1e-8 of its start, so 1e-10 path errors are 1e-2 of the residual)
+    assert red.final_loss == pytest.approx(1e-16, rel=1e-6) and ref.final_loss == pytest.approx(1e-16, rel=1e-6)
+
+
+def test_reduced_flow_closed_form_by_hand():
+    # tied D = 2, u_pm(0) = a: w = a^2 (e^{4z} - e^{-4z}) = 2 a^2 sinh(4z)
+    m = ib.models.Diagonal(3, depth=2, scale=0.7)
+    z = np.array([-0.3, 0.0, 0.2])
+    np.testing.assert_allclose(m.predictor(m.flow_params(m.init(), z)), 2 * 0.49 * np.sinh(4 * z), rtol=1e-14)
+    # tied D = 3: u_+ = (1/a - 3 z)^{-1}, u_- = (1/a + 3 z)^{-1}
+    m3 = ib.models.Diagonal(3, depth=3, scale=0.5)
+    np.testing.assert_allclose(m3.predictor(m3.flow_params(m3.init(), z)), (2 - 3 * z) ** -3 - (2 + 3 * z) ** -3, rtol=1e-14)
+
+
+def test_reduced_flow_rejects_models_without_closed_form():
+    ds = ib.data.random_regression(n=3, d=4, seed=0)
+    with pytest.raises(ValueError, match="closed form"):
+        ib.train(ib.models.Diagonal(4, depth=3, tied=False, scale=0.5), ds, "square", ib.ReducedFlow(), ib.Stop(loss=1e-10))
+    with pytest.raises(ValueError, match="closed form"):
+        ib.train(ib.models.Linear(4), ds, "square", ib.ReducedFlow(), ib.Stop(loss=1e-10))
+
+
+def test_reduced_flow_vmaps_over_scales():
+    ds = ib.data.sparse_regression(n=8, d=20, sparsity=2, seed=1)
+    ms = [ib.models.Diagonal(20, depth=2, tied=False, scale=a, shape=s) for a, s in [(0.01, 0.0), (0.1, 0.5), (1.0, -0.5)]]
+    runs = ib.train_many(ms, [ds] * 3, "square", [ib.ReducedFlow()] * 3, ib.Stop(loss=1e-20), seeds=[0] * 3)
+    for m, r in zip(ms, runs):
+        one = ib.train(m, ds, "square", ib.ReducedFlow(), ib.Stop(loss=1e-20))
+        assert r.status == one.status == "converged"
+        np.testing.assert_allclose(r.predictor, one.predictor, rtol=1e-9, atol=1e-12)

@@ -14,13 +14,16 @@ from ._discrete import (
     SteepestDescent as SteepestDescent,
     parse_norm as parse_norm,
 )
-from ._flow import GradientFlow as GradientFlow
+from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow as ReducedFlow, get_solver as get_solver
 
 __all__ = [
     "AbstractAlgorithm",
     "AbstractDiscreteAlgorithm",
     "Objective",
     "GradientFlow",
+    "ReducedFlow",
+    "SOLVERS",
+    "get_solver",
     "GradientDescent",
     "SGD",
     "NormalizedGD",
@@ -33,10 +36,11 @@ __all__ = [
 
 
 def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
-    """Algorithm from its CLI name (``flow``, ``gd``, ``sgd``, ``normalized-gd``, ``mirror``,
-    ``steepest``) and keyword hyperparameters."""
+    """Algorithm from its CLI name (``flow``, ``reduced``, ``gd``, ``sgd``, ``normalized-gd``,
+    ``mirror``, ``steepest``) and keyword hyperparameters."""
     table = {
         "flow": GradientFlow,
+        "reduced": ReducedFlow,
         "gd": GradientDescent,
         "sgd": SGD,
         "normalized-gd": NormalizedGD,

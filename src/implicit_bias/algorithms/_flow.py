@@ -13,7 +13,19 @@ import optimistix as optx
 
 from ._base import AbstractAlgorithm, Objective, as_float
 
-__all__ = ["GradientFlow"]
+__all__ = ["GradientFlow", "ReducedFlow", "SOLVERS", "get_solver"]
+
+#: ODE solvers by name (``algorithm.solver`` in configs, ``--solver`` in ``ibias fit``):
+#: explicit Runge-Kutta for non-stiff flows, ``kvaerno5`` (implicit, L-stable) for stiff ones
+#: (diagonal nets at large depth and scale, ``|s| -> 1``, tiny scales).
+SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8, "kvaerno5": diffrax.Kvaerno5}
+
+
+def get_solver(name: str) -> diffrax.AbstractSolver:
+    """A diffrax solver from its name in :data:`SOLVERS`."""
+    if name not in SOLVERS:
+        raise ValueError(f"unknown ODE solver {name!r}: use one of {', '.join(SOLVERS)}")
+    return SOLVERS[name]()
 
 # diffrax result codes mapped to our run statuses.
 _OK, _EVENT, _MAX_STEPS, _FAILED = 0, 1, 2, 3
@@ -58,43 +70,108 @@ class GradientFlow(AbstractAlgorithm):
         if not (self.rtol > 0 and self.atol > 0):
             raise ValueError(f"GradientFlow: rtol and atol must be > 0; received rtol={self.rtol}, atol={self.atol}")
 
-    def solve_segment(self, objective: Objective, params, t0, t1, target_log):
+    def init_state(self, objective: Objective, params):
+        """No state: the flow's state is the parameters."""
+        return ()
+
+    def solve_segment(self, objective: Objective, params, state, t0, t1, target_log):
         """Integrate from ``t0`` to ``t1`` or to the event ``log L = target_log``.
 
-        Returns ``(params, t_end, n_steps, code)`` with ``code`` 0 (reached ``t1``), 1 (target
-        reached), 2 (``max_steps`` hit), 3 (solver failure: non-finite values, step size
-        collapse).
+        Returns ``(params, state, t_end, n_steps, code)`` with ``code`` 0 (reached ``t1``), 1
+        (target reached), 2 (``max_steps`` hit), 3 (solver failure: non-finite values, step
+        size collapse).
         """
-        return _solve_segment(self, objective, params, jnp.asarray(t0, jnp.float64), jnp.asarray(t1, jnp.float64), jnp.asarray(target_log, jnp.float64))
+        return _solve_segment(self, objective, params, state, *_times(t0, t1, target_log))
 
 
-@eqx.filter_jit
-def _solve_segment(flow: GradientFlow, objective: Objective, params, t0, t1, target_log):
-    def vf(t, p, args):
-        g = jax.grad(objective.value)(p)
-        return jax.tree_util.tree_map(jnp.negative, g)
+class ReducedFlow(AbstractAlgorithm):
+    r"""Exact gradient flow of a diagonal network as an ``N``-dimensional ODE in ``nu``.
+
+    For a model whose flow integrates per coordinate in closed form
+    (:meth:`~implicit_bias.models.Diagonal.flow_params`: tied diagonal nets of any depth,
+    untied of depth <= 2, any initialization), gradient flow on ``L = ell(X w(theta))`` is
+
+    .. math:: \theta(t) = \Theta(\theta_0, X^\top \nu(t)), \qquad
+              \nu' = -\nabla_f \ell\big(X\, w(\Theta(\theta_0, X^\top \nu))\big),
+              \quad \nu(0) = 0,
+
+    with ``nu (N,)``, ``X (N, d)``, ``w`` the model's predictor and ``Theta`` the closed form.
+    *Derivation:* ``theta' = -grad_theta L = -J_w(theta)^T X^T g`` with ``g = grad_f ell``;
+    for diagonal nets ``J_w`` is diagonal per coordinate, so each coordinate's ODE is driven
+    by the scalar ``z_i' = -(X^T g)_i`` alone and integrates in closed form; ``z = X^T nu``
+    with ``nu' = -g``. For the square loss ``1/(2N)||Xw - y||^2``, ``nu' = (y - X w)/N``.
+
+    It is the same flow as :class:`GradientFlow` (tested to agree along whole trajectories),
+    but in ``N`` instead of ``P = 2d`` (tied) or ``4d`` (untied) unknowns, so an implicit
+    (stiff) solver is cheap: the default is ``Kvaerno5`` with its Jacobian ``N x N``. Use it
+    for long and extreme runs (tiny scales, ``|s| -> 1``, large ``N``/``d``); checks of the
+    theory use the parameter-space route.
+
+    Args:
+        rtol, atol: tolerances of the step-size controller (on ``nu``).
+        solver: a diffrax solver (default ``Kvaerno5()``).
+        max_steps: solver steps allowed per recorded segment.
+
+    Example:
+        >>> import implicit_bias as ib
+        >>> ds = ib.data.sparse_regression(n=10, d=30, sparsity=2, seed=0)
+        >>> m = ib.models.Diagonal(30, depth=2, tied=False, scale=0.01, shape=0.5)
+        >>> run = ib.train(m, ds, "square", ib.ReducedFlow(), ib.Stop(loss=1e-20))
+        >>> run.status
+        'converged'
+    """
+
+    rtol: np.ndarray = eqx.field(default=1e-10, converter=as_float)
+    atol: np.ndarray = eqx.field(default=1e-12, converter=as_float)
+    solver: diffrax.AbstractSolver = eqx.field(default_factory=diffrax.Kvaerno5)
+    max_steps: int = eqx.field(default=100_000, static=True)
+    name: ClassVar[str] = "reduced"
+    continuous: ClassVar[bool] = True
+
+    def __check_init__(self):
+        if not (self.rtol > 0 and self.atol > 0):
+            raise ValueError(f"ReducedFlow: rtol and atol must be > 0; received rtol={self.rtol}, atol={self.atol}")
+
+    def init_state(self, objective: Objective, params):
+        """``(theta_0, nu = 0)``; checks that the model has a closed-form flow."""
+        model = objective.model
+        if not getattr(model, "has_flow_map", False):
+            raise ValueError(
+                f"ReducedFlow needs a model whose gradient flow has a closed form (tied diagonal nets, untied of depth <= 2); "
+                f"{type(model).__name__}{'' if not hasattr(model, 'depth') else f' (depth {model.depth}, untied)'} has none: use --algorithm flow"
+            )
+        return (params, jnp.zeros(objective.X.shape[:-1], dtype=jnp.float64))
+
+    def solve_segment(self, objective: Objective, params, state, t0, t1, target_log):
+        """As :meth:`GradientFlow.solve_segment`, integrating ``nu``."""
+        return _solve_reduced(self, objective, params, state, *_times(t0, t1, target_log))
+
+
+def _times(t0, t1, target_log):
+    return tuple(jnp.asarray(a, jnp.float64) for a in (t0, t1, target_log))
+
+
+def _integrate(method, vf, log_value, y0, t0, t1, target_log):
+    """One diffrax solve of ``y' = vf(y)`` from ``t0`` to ``t1`` or the exact root of
+    ``log_value(y) = target_log``: ``(y_end, t_end, n_steps, code)``."""
 
     def cond_fn(t, y, args, **kwargs):  # diffrax passes t, y, args by keyword
-        return objective.log_value(y) - target_log
+        return log_value(y) - target_log
 
-    term = diffrax.ODETerm(vf)
-    event = diffrax.Event(cond_fn, root_finder=optx.Newton(rtol=1e-7, atol=1e-7))
-    ctrl = diffrax.PIDController(rtol=flow.rtol, atol=flow.atol)
     sol = diffrax.diffeqsolve(
-        term,
-        flow.solver,
+        diffrax.ODETerm(lambda t, y, args: vf(y)),
+        method.solver,
         t0,
         t1,
         None,
-        params,
-        stepsize_controller=ctrl,
+        y0,
+        stepsize_controller=diffrax.PIDController(rtol=method.rtol, atol=method.atol),
         saveat=diffrax.SaveAt(t1=True),
-        event=event,
-        max_steps=flow.max_steps,
+        event=diffrax.Event(cond_fn, root_finder=optx.Newton(rtol=1e-7, atol=1e-7)),
+        max_steps=method.max_steps,
         throw=False,
     )
-    p_end = jax.tree_util.tree_map(lambda a: a[-1], sol.ys)
-    t_end = sol.ts[-1]
+    y_end = jax.tree_util.tree_map(lambda a: a[-1], sol.ys)
     res = sol.result
     event_hit = jnp.any(jnp.asarray(jax.tree_util.tree_leaves(sol.event_mask))) if sol.event_mask is not None else jnp.array(False)
     # An event whose root find stopped short of its tolerance still ends inside the last step
@@ -108,4 +185,31 @@ def _solve_segment(flow: GradientFlow, objective: Objective, params, t0, t1, tar
             jnp.where(res == diffrax.RESULTS.max_steps_reached, _MAX_STEPS, _FAILED),
         ),
     )
-    return p_end, t_end, sol.stats["num_accepted_steps"], code
+    return y_end, sol.ts[-1], sol.stats["num_accepted_steps"], code
+
+
+@eqx.filter_jit
+def _solve_segment(flow: GradientFlow, objective: Objective, params, state, t0, t1, target_log):
+    def vf(p):
+        return jax.tree_util.tree_map(jnp.negative, jax.grad(objective.value)(p))
+
+    p_end, t_end, n, code = _integrate(flow, vf, objective.log_value, params, t0, t1, target_log)
+    return p_end, state, t_end, n, code
+
+
+@eqx.filter_jit
+def _solve_reduced(flow: ReducedFlow, objective: Objective, params, state, t0, t1, target_log):
+    p0, nu0 = state
+    model, X, y = objective.model, objective.X, objective.y
+
+    def outputs(nu):
+        return X @ model.predictor(model.flow_params(p0, X.T @ nu))
+
+    def vf(nu):
+        return -jax.grad(lambda f: objective.loss(f, y))(outputs(nu))
+
+    def log_value(nu):
+        return objective.loss.log_loss(outputs(nu), y)
+
+    nu_end, t_end, n, code = _integrate(flow, vf, log_value, nu0, t0, t1, target_log)
+    return model.flow_params(p0, X.T @ nu_end), (p0, nu_end), t_end, n, code

@@ -113,3 +113,70 @@ class Diagonal(AbstractModel):
     @property
     def homogeneity(self):
         return self.depth
+
+    @property
+    def has_flow_map(self) -> bool:
+        """Whether :meth:`flow_params` has a closed form (tied any depth; untied depth <= 2)."""
+        return self.tied or self.depth <= 2
+
+    def flow_params(self, params0: dict, z) -> dict:
+        r"""Closed-form gradient flow: the parameters as a function of ``z = X^T nu``.
+
+        For any loss of the outputs, ``L(theta) = ell(X w(theta))``, write
+        ``grad_w L = X^T g`` with ``g = grad_f ell (N,)`` and ``nu(t) = -int_0^t g``, so that
+        ``z(t) = X^T nu(t) (d,)``. Each coordinate's flow then integrates in closed form
+        (``sigma = sign u(0)``, ``z' = -X^T g``):
+
+        - tied, ``u_+' = D u_+^{D-1} z'`` and ``u_-' = -D u_-^{D-1} z'``:
+          ``D = 1``: ``u_± = u_±(0) ± z``; ``D = 2``: ``u_± = u_±(0) e^{±2z}``;
+          ``D > 2``: ``|u_±|^{2-D} = |u_±(0)|^{2-D} ∓ D(D-2) sigma^D z`` (from
+          ``(|u|^{2-D})' = (2-D)|u|^{1-D}|u|'``), valid until the right side reaches 0;
+        - untied ``D = 2`` (``u, v = u_plus``; ``ū, v̄ = u_minus``), ``u' = v z'``,
+          ``v' = u z'`` (and ``-z'`` for the minus pair): ``u = u(0) cosh z + v(0) sinh z``,
+          ``v = v(0) cosh z + u(0) sinh z``, ``ū = ū(0) cosh z - v̄(0) sinh z``,
+          ``v̄ = v̄(0) cosh z - ū(0) sinh z``.
+
+        So the flow in ``P`` parameters reduces to the ``N``-dimensional ODE
+        ``nu' = -grad_f ell(X w(z)),  z = X^T nu`` (:class:`~implicit_bias.algorithms.ReducedFlow`).
+        Woodworth et al. (2020) and azulay2021 §4 (eq. (7)-(9)) use this form for ``D = 2``.
+
+        Args:
+            params0: the initial parameters (``theta(0)``).
+            z: ``(d,)``, the dual coordinate ``X^T nu``.
+
+        Returns:
+            The parameters ``theta`` on the flow with ``X^T nu = z``.
+
+        Raises:
+            NotImplementedError: untied depth > 2 (no closed form).
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> from implicit_bias.models import Diagonal
+            >>> m = Diagonal(2, depth=2, scale=0.5)
+            >>> m.predictor(m.flow_params(m.init(), jnp.array([0.0, 0.25]))).round(6).tolist()
+            [0.0, 0.587601]
+        """
+        z = jnp.asarray(z)
+        up, um = params0["u_plus"], params0["u_minus"]
+        D = self.depth
+        if D == 1:
+            return {"u_plus": up + z, "u_minus": um - z}
+        if not self.tied:
+            if D != 2:
+                raise NotImplementedError("the untied diagonal flow has a closed form for depth <= 2 only; use GradientFlow")
+            c, s = jnp.cosh(z), jnp.sinh(z)
+            plus = jnp.stack([up[0] * c + up[1] * s, up[1] * c + up[0] * s])
+            minus = jnp.stack([um[0] * c - um[1] * s, um[1] * c - um[0] * s])
+            return {"u_plus": plus, "u_minus": minus}
+        if D == 2:
+            return {"u_plus": up * jnp.exp(2 * z), "u_minus": um * jnp.exp(-2 * z)}
+
+        def power(u0, zz):
+            sig = jnp.sign(u0)
+            a = jnp.abs(u0)
+            safe = jnp.where(a > 0, a, 1.0)
+            base = safe ** (2 - D) - D * (D - 2) * sig**D * zz
+            return jnp.where(a > 0, sig * base ** (-1.0 / (D - 2)), 0.0)
+
+        return {"u_plus": power(up, z), "u_minus": power(um, -z)}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .diagonal import diagonal_interpolant, min_l1_interpolant, ntk_norm_interpolant
 from .interpolants import bregman_interpolant, min_distance_interpolant
 from .margins import max_margin, polynomial_tail_direction
 
@@ -28,6 +29,7 @@ class Context:
     w0: np.ndarray | None = None
     potential: str | None = None
     polynomial_k: float | None = None
+    model: object | None = None  # the trained model (its hyperparameters and initialization)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +63,38 @@ def _poly(c: Context):
     return polynomial_tail_direction(c.X, c.y, c.polynomial_k)
 
 
+def _diagonal(c: Context):
+    from ..models import Diagonal
+
+    if not isinstance(c.model, Diagonal):
+        raise ValueError("prediction 'diagonal' is for diagonal networks: use --model diagonal")
+    sol = diagonal_interpolant(c.X, c.y, c.model)
+    if not sol.converged:
+        raise ValueError(f"prediction 'diagonal': the dual Newton solve did not converge (residual {sol.residual:.2e})")
+    return sol.w
+
+
+def _ntk_norm(c: Context):
+    """Kernel limit: ``argmin sum_i w_i^2 / K_ii`` s.t. ``Xw = y`` with ``K_ii = ||d w_i / d theta||^2``
+    at the initialization (the diagonal tangent kernel; azulay2021 §7.1 for untied depth 2)."""
+    import jax
+
+    if c.model is None or not getattr(c.model, "has_predictor", False) or not hasattr(c.model, "tied"):
+        raise ValueError("prediction 'ntk-norm' is for diagonal networks: use --model diagonal")
+    p0 = c.model.init(jax.random.key(0))
+    jac = jax.jacfwd(c.model.predictor)(p0)  # {name: (d, *shape)}
+    k = sum(np.sum(np.asarray(j).reshape(j.shape[0], j.shape[0], -1) ** 2, axis=(1, 2)) for j in jax.tree_util.tree_leaves(jac))
+    return ntk_norm_interpolant(c.X, c.y, np.sqrt(k), 0.0)
+
+
 PREDICTIONS: dict[str, Prediction] = {
     p.name: p
     for p in [
         Prediction("min-distance", "montufar2024", "Thm 1", "interpolant", "regression", "argmin ||w - w0|| s.t. Xw = y (GD/GF/SGD on linear least squares)", _min_distance),
         Prediction("bregman", "montufar2024", "Thm 2", "interpolant", "regression", "argmin D_psi(w, w0) s.t. Xw = y (mirror descent with --potential)", _bregman),
+        Prediction("diagonal", "azulay2021", "Thm 4.1", "interpolant", "regression", "argmin Q(w) s.t. Xw = y for the diagonal net's own init (Woodworth Q^D, azulay Q_k)", _diagonal),
+        Prediction("min-l1", "azulay2021", "§7.1", "interpolant", "regression", "argmin ||w||_1 s.t. Xw = y (rich limit: diagonal nets, scale -> 0)", lambda c: min_l1_interpolant(c.X, c.y)),
+        Prediction("ntk-norm", "azulay2021", "§7.1", "interpolant", "regression", "argmin sum w_i^2/K_ii s.t. Xw = y, K the init tangent kernel (kernel limit)", _ntk_norm),
         Prediction("max-margin-l2", "vardi2022", "§3.1", "direction", "classification", "l2 max-margin direction (GD on exponential-tailed losses)", _mm("l2")),
         Prediction("max-margin-l1", "montufar2024", "Thm 4", "direction", "classification", "l1 max-margin direction (steepest descent w.r.t. l1)", _mm("l1")),
         Prediction("max-margin-linf", "montufar2024", "Thm 4", "direction", "classification", "l-inf max-margin direction (steepest descent w.r.t. l-inf)", _mm("linf")),
