@@ -3,5 +3,8 @@
 from ._base import AbstractModel as AbstractModel, check_params as check_params
 from ._diagonal import Diagonal as Diagonal
 from ._linear import Linear as Linear
+from ._relu import ShallowReLU as ShallowReLU
+from . import init as init
 
 __all__ = ["AbstractModel", "Linear", "Diagonal", "check_params"]
+__all__ += ["ShallowReLU", "init"]

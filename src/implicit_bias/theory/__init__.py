@@ -51,3 +51,46 @@ __all__ = [
     "Prediction",
     "get_prediction",
 ]
+
+# mulayoff2021: minima stability of univariate shallow ReLU nets
+from .stability import (
+    FlattestImplementation as FlattestImplementation,
+    GaussianMixture as GaussianMixture,
+    WeightFunction as WeightFunction,
+    curvature_bound as curvature_bound,
+    curvature_bound_nondifferentiable as curvature_bound_nondifferentiable,
+    curvature_slack as curvature_slack,
+    empirical_weight_function as empirical_weight_function,
+    flattest_implementation as flattest_implementation,
+    gradient_bound_constant as gradient_bound_constant,
+    is_stable_necessary as is_stable_necessary,
+    max_stable_sharpness as max_stable_sharpness,
+    max_stable_sharpness_nondifferentiable as max_stable_sharpness_nondifferentiable,
+    population_weight_function as population_weight_function,
+    relu_knots as relu_knots,
+    rescale_neurons as rescale_neurons,
+    sharpness_lower_bound as sharpness_lower_bound,
+    standard_distribution as standard_distribution,
+    weighted_curvature as weighted_curvature,
+)
+
+__all__ += [
+    "WeightFunction",
+    "empirical_weight_function",
+    "population_weight_function",
+    "standard_distribution",
+    "GaussianMixture",
+    "relu_knots",
+    "weighted_curvature",
+    "sharpness_lower_bound",
+    "max_stable_sharpness",
+    "is_stable_necessary",
+    "curvature_bound",
+    "gradient_bound_constant",
+    "curvature_slack",
+    "curvature_bound_nondifferentiable",
+    "max_stable_sharpness_nondifferentiable",
+    "FlattestImplementation",
+    "rescale_neurons",
+    "flattest_implementation",
+]

@@ -1,0 +1,133 @@
+"""The shallow ReLU network ``x -> sum_i w2_i relu(w1_i^T x + b1_i) + b2 [+ skip^T x]``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._base import AbstractModel, check_params
+from .init import AbstractInit, Breakpoints, _key, _to_range, get_init, hyperparameters
+
+__all__ = ["ShallowReLU"]
+
+
+def _to_array(x):
+    # numpy scalars, as in Diagonal: sweeps over them stack into one vmapped batch
+    return np.asarray(x, dtype=np.float64)
+
+
+class ShallowReLU(AbstractModel):
+    """One-hidden-layer ReLU network of width ``k`` (DESIGN.md model table, row ``relu``).
+
+    ``f(x) = sum_{i=1}^k w2_i relu(w1_i^T x + b1_i) + b2 [+ skip^T x]`` with params
+    ``{"w1": (k, d), "b1": (k,), "w2": (k,), "b2": ()}`` plus ``"skip": (d,)`` if ``skip``.
+    This is mulayoff2021 eq. (18) (``d = 1``, no skip) and the network of montufar2024 Thm 5
+    (``d = 1`` with skip connection; Thm 8 for ``d > 1``). Standard parametrization: no
+    ``1/sqrt(k)`` in the forward map; the output scale lives in the initialization.
+
+    Initialization ``init(key)`` draws from ``init_dist`` (see ``implicit_bias.models.init``):
+    ``gaussian`` (``sigma_w``, ``sigma_b``), ``uniform`` (``a_w``, ``a_b``), ``binary-uniform``
+    (``a_b``), ``breakpoints`` (``breakpoint_density``, ``breakpoint_range``, ``sigma_w``;
+    ``input_dim = 1``) or ``pytorch`` (PyTorch ``nn.Linear`` default, our stand-in for
+    mulayoff2021, whose text does not state its init). All but ``pytorch`` draw
+    ``w2 ~ N(0, output_scale^2 / k)``, ``b2 = 0``; ``skip`` starts at 0. Hyperparameters the
+    chosen distribution does not take are ignored. ``antisymmetric=True`` pairs the units so
+    that ``f(., theta_0) = 0`` up to rounding (``k`` even). ``init_params`` overrides all of this.
+
+    Hyperparameters are stored as numpy scalars (as in ``Diagonal``), so sweeps over them batch
+    into one ``vmap``; jit through ``equinox.filter_jit`` or a closure
+    (``jax.jit(lambda p, X: m.apply(p, X))``), not ``jax.jit(m.apply)``.
+
+    Args:
+        width: number of hidden units ``k``.
+        input_dim: input dimension ``d``.
+        skip: add the linear skip connection ``skip^T x`` (param ``"skip" (d,)``).
+        init_dist: name of the initialization distribution (the CLI's ``--init NAME``; not
+            called ``init``, which is the method drawing the parameters).
+        sigma_w: std of input weights (``gaussian``, ``breakpoints``).
+        sigma_b: std of biases (``gaussian``).
+        a_w: ``W ~ U(-a_w, a_w)`` (``uniform``).
+        a_b: ``B ~ U(-a_b, a_b)`` (``uniform``, ``binary-uniform``).
+        output_scale: output-layer scale (all distributions).
+        breakpoint_density: ``p_C``, vectorised callable ``>= 0`` (``breakpoints``).
+        breakpoint_range: interval ``(lo, hi)`` carrying ``p_C`` (``breakpoints``).
+        antisymmetric: antisymmetric pairing of units (``f(., theta_0) = 0``).
+        init_params: explicit initial parameters by name (validated by ``check_params``).
+
+    Raises:
+        ValueError: non-positive sizes, an unknown ``init_dist`` (did-you-mean hint), invalid
+            hyperparameters, odd ``width`` with ``antisymmetric``, ``breakpoints`` with
+            ``input_dim != 1``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from implicit_bias.models import ShallowReLU
+        >>> m = ShallowReLU(8, init_dist="uniform", a_b=2.0, antisymmetric=True)
+        >>> p = m.init(jax.random.key(0))
+        >>> f0 = m.apply(p, jnp.linspace(-1, 1, 3)[:, None])   # f(., theta_0) = 0 up to rounding
+        >>> bool(jnp.max(jnp.abs(f0)) < 1e-15)
+        True
+    """
+
+    width: int = eqx.field(static=True)
+    input_dim: int = eqx.field(static=True, default=1)
+    skip: bool = eqx.field(static=True, default=False)
+    init_dist: str = eqx.field(static=True, default="gaussian")
+    sigma_w: np.ndarray = eqx.field(default=1.0, converter=_to_array)
+    sigma_b: np.ndarray = eqx.field(default=1.0, converter=_to_array)
+    a_w: np.ndarray = eqx.field(default=1.0, converter=_to_array)
+    a_b: np.ndarray = eqx.field(default=1.0, converter=_to_array)
+    output_scale: np.ndarray = eqx.field(default=1.0, converter=_to_array)
+    breakpoint_density: Callable | None = eqx.field(static=True, default=None)
+    breakpoint_range: tuple[float, float] = eqx.field(static=True, default=(-1.0, 1.0), converter=_to_range)
+    antisymmetric: bool = eqx.field(static=True, default=False)
+    init_params: dict | None = None
+
+    def __check_init__(self):
+        for name in ("width", "input_dim"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"ShallowReLU: {name} must be a positive integer; received {v!r}")
+        if self.init_params is not None:
+            return
+        if self.antisymmetric and self.width % 2:
+            raise ValueError(f"ShallowReLU: antisymmetric initialization pairs the hidden units, so width must be even; received width={self.width}")
+        dist = self.distribution  # validates the name and the hyperparameters
+        if isinstance(dist, Breakpoints) and self.input_dim != 1:
+            raise ValueError(f"ShallowReLU: init_dist='breakpoints' is univariate (montufar2024 Prop 7): input_dim must be 1; received {self.input_dim}")
+
+    @property
+    def distribution(self) -> AbstractInit:
+        """The initialization distribution built from ``init_dist`` and this model's hyperparameters."""
+        kw = {h: getattr(self, h) for h in hyperparameters(self.init_dist) if hasattr(self, h)}
+        return get_init(self.init_dist, **kw)
+
+    def param_shapes(self):
+        shapes = {"w1": (self.width, self.input_dim), "b1": (self.width,), "w2": (self.width,), "b2": ()}
+        if self.skip:
+            shapes["skip"] = (self.input_dim,)
+        return shapes
+
+    def init(self, key=None):
+        """Initial parameters: ``init_params`` if given, else a draw from ``distribution``.
+
+        Args:
+            key: a ``jax.random`` key or an integer seed (required unless ``init_params``).
+        """
+        if self.init_params is not None:
+            return check_params(self, dict(self.init_params))
+        return self.distribution.sample(_key(key), self.width, self.input_dim, skip=self.skip, antisymmetric=self.antisymmetric)
+
+    def apply(self, params, X):
+        """Outputs ``f(X) (N,)`` on inputs ``X (N, d)``."""
+        X = jnp.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.input_dim:
+            raise ValueError(f"ShallowReLU.apply: X must have shape (N, {self.input_dim}); received {X.shape}")
+        out = jax.nn.relu(X @ params["w1"].T + params["b1"][None, :]) @ params["w2"] + params["b2"]
+        if self.skip:
+            out = out + X @ params["skip"]
+        return out
