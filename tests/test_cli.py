@@ -109,6 +109,17 @@ def test_fit_diagonal_reduced_flow_and_predictions(tmp_path):
     assert np.linalg.norm(w1 - w2) <= 1e-8 * np.linalg.norm(w1)
 
 
+def test_fit_classification_to_extreme_accuracy_on_the_accuracy_clock(tmp_path):
+    # gamma = -log L = 1e4 in flow time would need t ~ e^1e4: on the accuracy clock the same path
+    # is a path of length 1e4 (moroshko2020: the regime of Thm 7 for this small scale)
+    ds = ib.data.separable_classification(n=8, d=3, margin=0.2, seed=2)
+    np.savez(tmp_path / "c.npz", X=ds.X, y=ds.y)
+    args = ["--model", "diagonal", "--scale", "0.1", "--loss", "exponential", "--stop-accuracy", "1e4", "--max-steps", "200000", "--json"]
+    out = json.loads(ibias("fit", tmp_path / "c.npz", *args, "--algorithm", "reduced", "--clock", "accuracy", check=True).stdout)
+    assert out["status"] == "converged" and out["final"]["training_accuracy"] == pytest.approx(1e4, rel=1e-9)
+    assert out["final"]["log_loss"] == pytest.approx(-1e4, rel=1e-9)
+
+
 def test_list_predictions_and_list():
     p = ibias("fit", "--list-predictions", check=True)
     assert "min-distance" in p.stdout and "max-margin-l1" in p.stdout
@@ -141,6 +152,8 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--no-such-flag"], "no-such-flag"),
         (["fit", "{reg}", "--solver", "euler9"], "--solver"),
         (["fit", "{reg}", "--solver", "tsit5", "--algorithm", "gd"], "--solver applies"),
+        (["fit", "{reg}", "--clock", "wall"], "--clock"),
+        (["fit", "{reg}", "--clock", "accuracy", "--algorithm", "gd"], "--clock applies"),
         (["fit", "{reg}", "--model", "diagonal", "--untied", "--depth", "3", "--algorithm", "reduced"], "closed form"),
         (["fit", "{reg}", "--predict", "diagonal"], "diagonal networks"),
         (["run", "no-such-experiment"], "unknown experiment id"),

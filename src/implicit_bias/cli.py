@@ -257,6 +257,7 @@ def fit_cmd(
     algorithm: str = typer.Option("flow", "--algorithm", help=f"One of: {', '.join(ALGORITHMS)}."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization."),
     solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver of flow/reduced: tsit5 | dopri5 | dopri8 | kvaerno5 (stiff)."),
+    clock: Optional[str] = typer.Option(None, "--clock", help="Time variable of flow/reduced: time | normalized (-grad log L) | accuracy (gamma = -log L); same path."),
     batch_size: int = typer.Option(1, "--batch-size", help="SGD batch size."),
     potential: str = typer.Option("quadratic", "--potential", help="Mirror potential: entropy | quadratic | lp:P."),
     norm: str = typer.Option("l2", "--norm", help="Steepest-descent norm: l1 | l2 | linf | lp:P."),
@@ -326,6 +327,14 @@ def fit_cmd(
         if solver not in SOLVERS:
             raise UserError(f"--solver {solver!r} is not available: use one of {', '.join(SOLVERS)}")
         kw["solver"] = get_solver(solver)
+    if clock is not None:
+        if algorithm not in ("flow", "reduced"):
+            raise UserError(f"--clock applies to --algorithm flow or reduced, not {algorithm}")
+        from .algorithms._flow import CLOCKS
+
+        if clock not in CLOCKS:
+            raise UserError(f"--clock {clock!r} is not available: use one of {', '.join(CLOCKS)}")
+        kw["clock"] = clock
     if algorithm not in ("flow", "reduced"):
         if lr is None:
             s0 = diagnostics.sharpness(objective, params0)

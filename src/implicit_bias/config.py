@@ -119,9 +119,10 @@ class AlgorithmConfig(_Strict):
     potential: str = "quadratic"
     norm: str = "l2"
     normalize: bool = False
-    rtol: float = 1e-10
-    atol: float = 1e-12
+    rtol: float | None = None  # flow/reduced; default: each one's own (1e-10)
+    atol: float | None = None  # flow/reduced; default: each one's own (flow 1e-12, reduced 1e-16)
     solver: Literal["tsit5", "dopri5", "dopri8", "kvaerno5"] | None = None  # flow/reduced; default: each one's own
+    clock: Literal["time", "normalized", "accuracy"] = "time"  # flow/reduced: see GradientFlow
 
     @model_validator(mode="after")
     def _lr(self):
@@ -131,6 +132,8 @@ class AlgorithmConfig(_Strict):
             raise ValueError("algorithm.lr must be a finite number > 0")
         if self.batch_size < 1:
             raise ValueError("algorithm.batch_size must be >= 1")
+        if self.clock != "time" and self.name not in ("flow", "reduced"):
+            raise ValueError(f"algorithm.clock applies to flow or reduced, not {self.name}")
         return self
 
 
@@ -341,7 +344,8 @@ def build(run: RunConfig):
     ac = run.algorithm
     kw = {}
     if ac.name in ("flow", "reduced"):
-        kw = {"rtol": ac.rtol, "atol": ac.atol}
+        kw = {k: getattr(ac, k) for k in ("rtol", "atol") if getattr(ac, k) is not None}
+        kw["clock"] = ac.clock
         if ac.solver is not None:
             kw["solver"] = get_solver(ac.solver)
     else:

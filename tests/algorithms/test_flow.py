@@ -109,3 +109,40 @@ def test_reduced_flow_vmaps_over_scales():
         one = ib.train(m, ds, "square", ib.ReducedFlow(), ib.Stop(loss=1e-20))
         assert r.status == one.status == "converged"
         np.testing.assert_allclose(r.predictor, one.predictor, rtol=1e-9, atol=1e-12)
+
+
+def test_overflowing_trial_step_is_rejected_not_fatal():
+    # azulay2021 Fig. 7.1 grid point (alpha = 10, s = tanh(2.368)): diffrax's first trial step
+    # overflows cosh in the reduced flow, the error estimate is inf - inf = nan, and with the
+    # default RMS norm the controller set dt = nan and rejected every later step (status
+    # max_steps after 100000 rejections). The finite-or-inf norm shrinks the step instead.
+    ds = ib.data.sparse_regression(n=100, d=1000, sparsity=5, noise_var=0.01, seed=0)
+    m = ib.models.Diagonal(1000, depth=2, tied=False, scale=10.0, shape=0.982619788837)
+    run = ib.train(m, ds, "square", ib.ReducedFlow(rtol=1e-8, atol=1e-16), ib.Stop(loss=1e-12, max_steps=100_000), record=ib.Record(fields=("loss",), growth=4.0))
+    assert run.status == "converged" and run.steps < 1000
+    w = ib.theory.diagonal_interpolant(ds.X, ds.y, m).w
+    assert ib.diagnostics.relative_error(run.predictor, w) < 1e-4
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_clocks_trace_the_same_path(depth):
+    # theta' = -grad L, -grad log L and d theta/d gamma = -grad log L / ||grad log L||^2 differ
+    # only in the time variable: stopping all at the same training accuracy gamma = -log L
+    # gives the same point, in parameter space and in the reduced coordinates.
+    ds = ib.data.separable_classification(n=6, d=3, margin=0.1, seed=1)
+    m = ib.models.Diagonal(3, depth=depth, scale=0.5)
+    rec = ib.Record(fields=("training_accuracy",), growth=4.0)
+    ref = None
+    for clock in ib.algorithms._flow.CLOCKS:
+        for alg in (ib.GradientFlow(clock=clock, rtol=1e-11, atol=1e-14), ib.ReducedFlow(clock=clock, rtol=1e-11, atol=1e-14)):
+            run = ib.train(m, ds, "exponential", alg, ib.Stop(training_accuracy=6.0, max_steps=100_000), record=rec)
+            assert run.status == "converged" and abs(run.training_accuracy - 6.0) < 1e-6
+            ref = run.predictor if ref is None else ref
+            assert ib.diagnostics.relative_error(run.predictor, ref) < 1e-8, (clock, alg.name)
+        if clock == "accuracy":  # the clock is the accuracy gained
+            assert float(run.trajectory.time[-1]) == pytest.approx(6.0 - float(run.trajectory.training_accuracy[0]), rel=1e-6)
+
+
+def test_unknown_clock_is_one_clear_error():
+    with pytest.raises(ValueError, match="unknown clock 'wall'; use one of time, normalized, accuracy"):
+        ib.GradientFlow(clock="wall")

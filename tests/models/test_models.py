@@ -3,6 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import implicit_bias as ib
 from implicit_bias.models import Diagonal, Linear
 
 MODELS = {
@@ -62,3 +63,34 @@ def test_linear_init_w0_and_errors():
         Diagonal(2, depth=2, tied=False, shape=1.0)
     with pytest.raises(ValueError, match="unknown parameter"):
         Diagonal(2, init_params={"u_plus": np.ones(2), "u_minus": np.ones(2), "v": np.ones(2)}).init()
+
+
+@pytest.mark.parametrize("depth,tied", [(2, True), (3, True), (4, True), (5, True), (2, False)])
+def test_diagonal_flow_predictor_equals_the_flow_params_predictor(depth, tied):
+    rng = np.random.default_rng(depth)
+    m = ib.models.Diagonal(8, depth=depth, tied=tied, scale=0.7)
+    p0 = {k: jnp.asarray(rng.uniform(0.2, 1.5, np.shape(v)) * rng.choice([-1.0, 1.0], np.shape(v))) for k, v in m.init().items()}
+    z = jnp.asarray(rng.normal(size=8) * 0.02)
+    a, b = m.flow_predictor(p0, z), m.predictor(m.flow_params(p0, z))
+    np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_diagonal_flow_predictor_has_no_cancellation_in_the_kernel_regime(depth):
+    # Unbiased tied init u(0) = a: w(z) = a^D [(1 - x)^{-p} - (1 + x)^{-p}], x = D(D-2) a^{D-2} z,
+    # p = D/(D-2) (D = 2: w = 2 a^2 sinh(4z)); evaluated in 60-digit arithmetic as the oracle.
+    import mpmath as mp
+
+    mp.mp.dps = 60
+    a, z = 1e4, (1e-9 if depth == 2 else 1e-14)
+    m = ib.models.Diagonal(1, depth=depth, scale=a)
+    A, Z = mp.mpf(a), mp.mpf(z)
+    if depth == 2:
+        exact = 2 * A**2 * mp.sinh(4 * Z)
+    else:
+        x, p = depth * (depth - 2) * A ** (depth - 2) * Z, mp.mpf(depth) / (depth - 2)
+        exact = A**depth * ((1 - x) ** (-p) - (1 + x) ** (-p))
+    ours = float(m.flow_predictor(m.init(), jnp.array([z]))[0])
+    naive = float(m.predictor(m.flow_params(m.init(), jnp.array([z])))[0])
+    assert abs(ours - float(exact)) <= 1e-14 * abs(float(exact))
+    assert abs(naive - float(exact)) > 1e-9 * abs(float(exact))  # what the naive difference loses

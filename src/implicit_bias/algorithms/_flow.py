@@ -53,6 +53,16 @@ class GradientFlow(AbstractAlgorithm):
         solver: a diffrax solver (default ``Tsit5()``; use ``Kvaerno5()`` for stiff problems,
             e.g. badly conditioned least squares).
         max_steps: solver steps allowed per recorded segment.
+        clock: the flow's time variable (the *path* of the flow is the same for all three):
+            ``"time"``: ``theta' = -grad L`` (flow time ``t``); ``"normalized"``:
+            ``theta' = -grad L / L = -grad log L``, time ``tau = int L dt`` (the flow of
+            :class:`~implicit_bias.algorithms.NormalizedGD`, moroshko2020); ``"accuracy"``:
+            ``d theta/d gamma = -grad log L / ||grad log L||^2``, time = training accuracy
+            gained, ``gamma(t) - gamma(0)`` with ``gamma = -log L``. For separable
+            classification ``t`` grows like ``e^gamma``, so reaching ``gamma = 1e12`` in flow
+            time is hopeless, while in ``"accuracy"`` time it is a path of length ``1e12``
+            whose direction settles (the solver's steps grow geometrically). ``Stop(max_time=...)``
+            and ``Record(times=...)`` refer to the chosen clock.
 
     Warning:
         A flow with no stopping target runs to ``Stop(max_time=...)``; without either,
@@ -63,12 +73,14 @@ class GradientFlow(AbstractAlgorithm):
     atol: np.ndarray = eqx.field(default=1e-12, converter=as_float)
     solver: diffrax.AbstractSolver = eqx.field(default_factory=diffrax.Tsit5)
     max_steps: int = eqx.field(default=100_000, static=True)
+    clock: str = eqx.field(default="time", static=True)
     name: ClassVar[str] = "flow"
     continuous: ClassVar[bool] = True
 
     def __check_init__(self):
         if not (self.rtol > 0 and self.atol > 0):
             raise ValueError(f"GradientFlow: rtol and atol must be > 0; received rtol={self.rtol}, atol={self.atol}")
+        _check_clock("GradientFlow", self.clock)
 
     def init_state(self, objective: Objective, params):
         """No state: the flow's state is the parameters."""
@@ -119,6 +131,10 @@ class ReducedFlow(AbstractAlgorithm):
         solver: a diffrax solver (default ``Tsit5()``, ~10x cheaper per step than
             ``Kvaerno5()`` when the flow is not stiff).
         max_steps: solver steps allowed per recorded segment.
+        clock: ``"time"``, ``"normalized"`` or ``"accuracy"`` as for :class:`GradientFlow`; in
+            the reduced coordinates ``nu' = -grad_f log ell`` (normalized) and
+            ``d nu/d gamma = v / (v^T J v)`` with ``v = -grad_f log ell`` and
+            ``J = d f/d nu = X W'(z) X^T`` (a Jacobian-vector product) for ``"accuracy"``.
 
     Example:
         >>> import implicit_bias as ib
@@ -133,12 +149,14 @@ class ReducedFlow(AbstractAlgorithm):
     atol: np.ndarray = eqx.field(default=1e-16, converter=as_float)
     solver: diffrax.AbstractSolver = eqx.field(default_factory=diffrax.Tsit5)
     max_steps: int = eqx.field(default=100_000, static=True)
+    clock: str = eqx.field(default="time", static=True)
     name: ClassVar[str] = "reduced"
     continuous: ClassVar[bool] = True
 
     def __check_init__(self):
         if not (self.rtol > 0 and self.atol > 0):
             raise ValueError(f"ReducedFlow: rtol and atol must be > 0; received rtol={self.rtol}, atol={self.atol}")
+        _check_clock("ReducedFlow", self.clock)
 
     def init_state(self, objective: Objective, params):
         """``(theta_0, nu = 0)``; checks that the model has a closed-form flow."""
@@ -155,8 +173,32 @@ class ReducedFlow(AbstractAlgorithm):
         return _solve_reduced(self, objective, params, state, *_times(t0, t1, target_log))
 
 
+CLOCKS = ("time", "normalized", "accuracy")
+
+
+def _check_clock(who, clock):
+    if clock not in CLOCKS:
+        raise ValueError(f"{who}: unknown clock {clock!r}; use one of {', '.join(CLOCKS)}")
+
+
+def _tree_dot(a, b):
+    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+
 def _times(t0, t1, target_log):
     return tuple(jnp.asarray(a, jnp.float64) for a in (t0, t1, target_log))
+
+
+def _finite_rms_norm(tree):
+    """diffrax's RMS norm, but ``inf`` where it is not finite.
+
+    A trial step that overflows the vector field (e.g. ``cosh`` of a huge argument in a reduced
+    flow) can give an error estimate ``inf - inf = nan``; with diffrax's default norm the PID
+    controller then sets ``dt = nan`` and rejects every later step (measured: azulay2021
+    Fig. 7.1 at alpha = 10, s = 0.9826, 100000 rejected steps). With ``inf`` the step is
+    rejected and shrunk by ``factormin``, as for any too-large step."""
+    r = optx.rms_norm(tree)
+    return jnp.where(jnp.isfinite(r), r, jnp.inf)
 
 
 def _integrate(method, vf, log_value, y0, t0, t1, target_log):
@@ -173,7 +215,7 @@ def _integrate(method, vf, log_value, y0, t0, t1, target_log):
         t1,
         None,
         y0,
-        stepsize_controller=diffrax.PIDController(rtol=method.rtol, atol=method.atol),
+        stepsize_controller=diffrax.PIDController(rtol=method.rtol, atol=method.atol, norm=_finite_rms_norm),
         saveat=diffrax.SaveAt(t1=True),
         event=diffrax.Event(cond_fn, root_finder=optx.Newton(rtol=1e-7, atol=1e-7)),
         max_steps=method.max_steps,
@@ -199,7 +241,11 @@ def _integrate(method, vf, log_value, y0, t0, t1, target_log):
 @eqx.filter_jit
 def _solve_segment(flow: GradientFlow, objective: Objective, params, state, t0, t1, target_log):
     def vf(p):
-        return jax.tree_util.tree_map(jnp.negative, jax.grad(objective.value)(p))
+        if flow.clock == "time":
+            return jax.tree_util.tree_map(jnp.negative, jax.grad(objective.value)(p))
+        g = jax.grad(objective.log_value)(p)
+        scale = -1.0 if flow.clock == "normalized" else -1.0 / _tree_dot(g, g)
+        return jax.tree_util.tree_map(lambda a: scale * a, g)
 
     p_end, t_end, n, code = _integrate(flow, vf, objective.log_value, params, t0, t1, target_log)
     return p_end, state, t_end, n, code
@@ -211,10 +257,16 @@ def _solve_reduced(flow: ReducedFlow, objective: Objective, params, state, t0, t
     model, X, y = objective.model, objective.X, objective.y
 
     def outputs(nu):
-        return X @ model.predictor(model.flow_params(p0, X.T @ nu))
+        return X @ model.flow_predictor(p0, X.T @ nu)
 
     def vf(nu):
-        return -jax.grad(lambda f: objective.loss(f, y))(outputs(nu))
+        if flow.clock == "time":
+            return -jax.grad(lambda f: objective.loss(f, y))(outputs(nu))
+        v = -jax.grad(lambda f: objective.loss.log_loss(f, y))(outputs(nu))
+        if flow.clock == "normalized":
+            return v
+        _, jv = jax.jvp(outputs, (nu,), (v,))
+        return v / jnp.vdot(v, jv)
 
     def log_value(nu):
         return objective.loss.log_loss(outputs(nu), y)
