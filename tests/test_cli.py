@@ -120,6 +120,24 @@ def test_fit_classification_to_extreme_accuracy_on_the_accuracy_clock(tmp_path):
     assert out["final"]["log_loss"] == pytest.approx(-1e4, rel=1e-9)
 
 
+def test_fit_fc_and_relu_models(tmp_path):
+    # one hidden linear neuron (azulay2021 §7.2 scale/shape) on N < d data: an interpolant, with
+    # the DESIGN.md parameter names; a shallow ReLU net with the uniform init of montufar2024 Thm 6
+    ds = ib.data.random_regression(n=3, d=5, seed=0)
+    np.savez(tmp_path / "r.npz", X=ds.X, y=ds.y)
+    out = json.loads(ibias("fit", tmp_path / "r.npz", "--model", "fc", "--widths", "1", "--scale", "0.5", "--shape", "0.2", "--stop-loss", "1e-16", "--json", check=True).stdout)
+    assert out["status"] == "converged" and set(out["params"]) == {"W1", "W2"}
+    w = np.asarray(out["params"]["W2"])[0, 0] * np.asarray(out["params"]["W1"])[0]
+    np.testing.assert_allclose(ds.X @ w, ds.y, atol=1e-6)
+    np.testing.assert_allclose(out["predictor"], w, rtol=1e-12)
+    x = np.linspace(-1, 1, 6)[:, None]
+    np.savez(tmp_path / "u.npz", X=x, y=np.sin(2 * x[:, 0]))
+    args = ["--model", "relu", "--width", "16", "--skip", "--init", "uniform", "--a-b", "2", "--algorithm", "gd", "--lr", "0.02", "--max-steps", "50", "--json"]
+    out = json.loads(ibias("fit", tmp_path / "u.npz", *args, check=True).stdout)
+    assert set(out["params"]) == {"w1", "b1", "w2", "b2", "skip"} and out["predictor"] is None
+    assert np.shape(out["params"]["w1"]) == (16, 1) and out["final"]["steps"] == 50
+
+
 def test_list_predictions_and_list():
     p = ibias("fit", "--list-predictions", check=True)
     assert "min-distance" in p.stdout and "max-margin-l1" in p.stdout
@@ -153,6 +171,12 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--solver", "euler9"], "--solver"),
         (["fit", "{reg}", "--solver", "tsit5", "--algorithm", "gd"], "--solver applies"),
         (["fit", "{reg}", "--clock", "wall"], "--clock"),
+        (["fit", "{reg}", "--model", "fc", "--widths", "3,x"], "--widths"),
+        (["fit", "{reg}", "--model", "fc", "--widths", "0"], "--widths"),
+        (["fit", "{reg}", "--model", "neuron", "--activation", "tanhh"], "--activation"),
+        (["fit", "{reg}", "--activation", "relu"], "--activation applies"),
+        (["fit", "{reg}", "--model", "relu", "--init", "breakpoints"], "breakpoint density"),
+        (["fit", "{reg}", "--model", "relu", "--width", "0"], "--width"),
         (["fit", "{reg}", "--clock", "accuracy", "--algorithm", "gd"], "--clock applies"),
         (["fit", "{reg}", "--model", "diagonal", "--untied", "--depth", "3", "--algorithm", "reduced"], "closed form"),
         (["fit", "{reg}", "--predict", "diagonal"], "diagonal networks"),

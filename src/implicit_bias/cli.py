@@ -233,7 +233,8 @@ def report_cmd(
 # ------------------------------------------------------------------------------------- fit
 
 
-MODELS = ("linear", "diagonal")
+MODELS = ("linear", "diagonal", "fc", "neuron", "relu")
+RELU_INITS = ("gaussian", "uniform", "binary-uniform", "pytorch", "breakpoints")
 ALGORITHMS = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest")
 
 
@@ -252,7 +253,16 @@ def fit_cmd(
     scale: float = typer.Option(1.0, "--scale", help="Initialization scale (diagonal: u(0) = scale, tied)."),
     shape: float = typer.Option(0.0, "--shape", help="Initialization shape s in (-1, 1) (untied diagonal, depth 2)."),
     tied: bool = typer.Option(True, "--tied/--untied", help="Tied or untied diagonal parametrization."),
-    init: Optional[str] = typer.Option(None, "--init", help="FILE.npz with initial parameters by name (e.g. w)."),
+    init: Optional[str] = typer.Option(None, "--init", help="FILE.npz with initial parameters by name (e.g. w); for --model relu also gaussian | uniform | binary-uniform | pytorch."),
+    widths: str = typer.Option("1", "--widths", help="fc: hidden widths m_1,...,m_{L-1} (comma-separated; 1 = one hidden neuron)."),
+    activation: Optional[str] = typer.Option(None, "--activation", help="fc / neuron: linear | relu | leaky_relu (defaults: fc linear, neuron relu)."),
+    slope: float = typer.Option(0.01, "--slope", help="Negative-side slope of leaky_relu."),
+    width: int = typer.Option(100, "--width", help="relu: number of hidden units k."),
+    skip: bool = typer.Option(False, "--skip", help="relu: add the linear skip connection."),
+    sigma_w: float = typer.Option(1.0, "--sigma-w", help="relu --init gaussian: std of input weights."),
+    sigma_b: float = typer.Option(1.0, "--sigma-b", help="relu --init gaussian: std of biases."),
+    a_w: float = typer.Option(1.0, "--a-w", help="relu --init uniform: W ~ U(-a_w, a_w)."),
+    a_b: float = typer.Option(1.0, "--a-b", help="relu --init uniform / binary-uniform: B ~ U(-a_b, a_b)."),
     loss: str = typer.Option("auto", "--loss", help="square | logistic | exponential | polynomial:K; auto = square for real targets, logistic for +-1 labels."),
     algorithm: str = typer.Option("flow", "--algorithm", help=f"One of: {', '.join(ALGORITHMS)}."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization."),
@@ -312,8 +322,43 @@ def fit_cmd(
     preds = [theory.get_prediction(p) for p in predict]
     from .config import load_init, make_model
 
+    init_dist = "gaussian"
+    if model == "relu" and init is not None and init.strip().lower().replace("_", "-") in RELU_INITS:
+        init_dist, init = init.strip().lower().replace("_", "-"), None
+        if init_dist == "breakpoints":
+            raise UserError("--init breakpoints needs a breakpoint density (a function): use the Python API, ShallowReLU(init_dist='breakpoints', breakpoint_density=...)")
+    try:
+        width_list = tuple(int(m) for m in widths.split(","))
+    except ValueError:
+        raise UserError(f"--widths must be comma-separated positive integers such as 3,2; received {widths!r}") from None
+    if any(m < 1 for m in width_list):
+        raise UserError(f"--widths must be comma-separated positive integers such as 3,2; received {widths!r}")
+    if activation is not None and activation not in ("linear", "relu", "leaky_relu"):
+        raise UserError(f"--activation {activation!r} is not available: use linear, relu or leaky_relu")
+    if activation is not None and model not in ("fc", "neuron"):
+        raise UserError(f"--activation applies to --model fc or neuron, not {model}")
+    if width < 1:
+        raise UserError(f"--width must be >= 1; received {width}")
     init_params = load_init(init, "--init") if init is not None else None
-    mdl = make_model(model, ds.dim, depth=depth, untied=not tied, scale=scale, shape=shape, init=init_params)
+    mdl = make_model(
+        model,
+        ds.dim,
+        depth=depth,
+        untied=not tied,
+        scale=scale,
+        shape=shape,
+        init=init_params,
+        widths=width_list,
+        activation=activation,
+        slope=slope,
+        width=width,
+        skip=skip,
+        init_dist=init_dist,
+        sigma_w=sigma_w,
+        sigma_b=sigma_b,
+        a_w=a_w,
+        a_b=a_b,
+    )
     import jax
 
     params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))

@@ -86,14 +86,38 @@ class DataConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Model: ``linear`` or ``diagonal`` with the DESIGN.md hyperparameters."""
+    """Model: ``linear``, ``diagonal``, ``fc``, ``neuron`` or ``relu`` with the DESIGN.md hyperparameters."""
 
-    name: Literal["linear", "diagonal"] = "linear"
+    name: Literal["linear", "diagonal", "fc", "neuron", "relu"] = "linear"
     depth: int = 2
     untied: bool = False
     scale: float = 1.0
     shape: float = 0.0
     init: str | None = None  # an .npz of initial parameters by name
+    widths: list[int] = [1]  # fc: hidden widths m_1..m_{L-1}
+    activation: Literal["linear", "relu", "leaky_relu"] | None = None  # fc (default linear), neuron (default relu)
+    slope: float = 0.01  # leaky_relu
+    width: int = 100  # relu: hidden units k
+    skip: bool = False  # relu: linear skip connection
+    init_dist: Literal["gaussian", "uniform", "binary-uniform", "pytorch"] = "gaussian"  # relu (montufar2024 Thm 6)
+    sigma_w: float = 1.0
+    sigma_b: float = 1.0
+    a_w: float = 1.0
+    a_b: float = 1.0
+
+    @field_validator("widths")
+    @classmethod
+    def _widths(cls, v):
+        if any(m < 1 for m in v):
+            raise ValueError("widths must be positive integers")
+        return v
+
+    @field_validator("width")
+    @classmethod
+    def _width(cls, v):
+        if v < 1:
+            raise ValueError("width must be >= 1")
+        return v
 
     @field_validator("depth")
     @classmethod
@@ -312,16 +336,48 @@ def load_init(path: str, what: str = "--init") -> dict:
         raise ValueError(f"{what} {path!r}: cannot read as .npz of named arrays ({type(e).__name__})") from None
 
 
-def make_model(name: str, dim: int, *, depth=2, untied=False, scale=1.0, shape=0.0, init: dict | None = None):
-    """The model called ``name`` (``linear``, ``diagonal``) for inputs of dimension ``dim``; the one
-    place where ``ibias fit`` flags and sweep configs become a model."""
+MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu")
+
+
+def make_model(
+    name: str,
+    dim: int,
+    *,
+    depth=2,
+    untied=False,
+    scale=1.0,
+    shape=0.0,
+    init: dict | None = None,
+    widths=(1,),
+    activation: str | None = None,
+    slope: float = 0.01,
+    width: int = 100,
+    skip: bool = False,
+    init_dist: str = "gaussian",
+    sigma_w: float = 1.0,
+    sigma_b: float = 1.0,
+    a_w: float = 1.0,
+    a_b: float = 1.0,
+):
+    """The model called ``name`` (``linear``, ``diagonal``, ``fc``, ``neuron``, ``relu``) for inputs
+    of dimension ``dim``; the one place where ``ibias fit`` flags and sweep configs become a model
+    (DESIGN.md model table). ``init`` (parameters by name) overrides scale/shape/``init_dist``.
+    ``activation`` defaults to ``linear`` for ``fc`` and ``relu`` for ``neuron``."""
     from . import models
 
     if name == "linear":
         return models.Linear(dim, w0=None if init is None else init.get("w"))
     if name == "diagonal":
         return models.Diagonal(dim, depth=depth, tied=not untied, scale=scale, shape=shape, init_params=init)
-    raise ValueError(f"model {name!r} is not available: use linear or diagonal")
+    if name == "fc":
+        return models.FullyConnected(dim, widths=tuple(widths), activation=activation or "linear", slope=slope, scale=scale, shape=shape, init_params=init)
+    if name == "neuron":
+        return models.SingleNeuron(dim, activation=activation or "relu", slope=slope, scale=scale, init_params=init)
+    if name == "relu":
+        if init_dist == "breakpoints" and init is None:
+            raise ValueError("init 'breakpoints' needs a breakpoint density (a function): build ShallowReLU(init_dist='breakpoints', breakpoint_density=...) in Python")
+        return models.ShallowReLU(width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init)
+    raise ValueError(f"model {name!r} is not available: use one of {', '.join(MODEL_NAMES)}")
 
 
 def build(run: RunConfig):
@@ -339,7 +395,16 @@ def build(run: RunConfig):
         ds = getattr(ibdata, dc.generator)(**kw)
     mc = run.model
     init = load_init(mc.init, "model.init") if mc.init is not None else None
-    model = make_model(mc.name, ds.dim, depth=mc.depth, untied=mc.untied, scale=mc.scale, shape=mc.shape, init=init)
+    model = make_model(
+        mc.name,
+        ds.dim,
+        depth=mc.depth,
+        untied=mc.untied,
+        scale=mc.scale,
+        shape=mc.shape,
+        init=init,
+        **{k: getattr(mc, k) for k in ("widths", "activation", "slope", "width", "skip", "init_dist", "sigma_w", "sigma_b", "a_w", "a_b")},
+    )
     loss = get_loss(run.loss)
     ac = run.algorithm
     kw = {}

@@ -12,6 +12,9 @@ MODELS = {
     "diagonal-tied-3": lambda: Diagonal(4, depth=3, scale=0.3),
     "diagonal-untied-2": lambda: Diagonal(4, depth=2, tied=False, scale=0.3, shape=0.5),
     "diagonal-untied-4": lambda: Diagonal(4, depth=4, tied=False, scale=0.3),
+    "fc-one-neuron": lambda: ib.models.FullyConnected(4, widths=(1,), scale=0.5, shape=0.3),
+    "fc-linear-3-2": lambda: ib.models.FullyConnected(4, widths=(3, 2)),
+    "neuron-linear": lambda: ib.models.SingleNeuron(4, activation="linear"),
 }
 
 

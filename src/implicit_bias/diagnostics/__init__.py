@@ -56,3 +56,61 @@ __all__ = [
     "smoothed_abs_f2",
     "evaluate",
 ]
+
+from .invariants import (
+    layer_norm_gaps as layer_norm_gaps,
+    neuron_norm_gaps as neuron_norm_gaps,
+    layer_gram_gaps as layer_gram_gaps,
+    InvariantDrift as InvariantDrift,
+    invariant_drift as invariant_drift,
+    PowerLaw as PowerLaw,
+    growth_exponent as growth_exponent,
+    stable_rank as stable_rank,
+    layer_stable_ranks as layer_stable_ranks,
+    layer_alignment as layer_alignment,
+    input_alignment as input_alignment,
+)
+
+__all__ += [
+    "layer_norm_gaps",
+    "neuron_norm_gaps",
+    "layer_gram_gaps",
+    "InvariantDrift",
+    "invariant_drift",
+    "PowerLaw",
+    "growth_exponent",
+    "stable_rank",
+    "layer_stable_ranks",
+    "layer_alignment",
+    "input_alignment",
+]
+
+from .margins import (
+    normalized_predictor as normalized_predictor,
+    margin_normalized as margin_normalized,
+    azimuth_pitch as azimuth_pitch,
+    from_azimuth_pitch as from_azimuth_pitch,
+    excess_l1_norm as excess_l1_norm,
+    support_vectors as support_vectors,
+    SupportChange as SupportChange,
+    support_changes as support_changes,
+    support_change_points as support_change_points,
+    Condition5Check as Condition5Check,
+    condition5_holds as condition5_holds,
+    condition5_ratio as condition5_ratio,
+)
+
+__all__ += [
+    "normalized_predictor",
+    "margin_normalized",
+    "azimuth_pitch",
+    "from_azimuth_pitch",
+    "excess_l1_norm",
+    "support_vectors",
+    "SupportChange",
+    "support_changes",
+    "support_change_points",
+    "Condition5Check",
+    "condition5_holds",
+    "condition5_ratio",
+]

@@ -8,3 +8,6 @@ from . import init as init
 
 __all__ = ["AbstractModel", "Linear", "Diagonal", "check_params"]
 __all__ += ["ShallowReLU", "init"]
+from ._fc import ACTIVATIONS as ACTIVATIONS, FullyConnected as FullyConnected, SingleNeuron as SingleNeuron
+
+__all__ += ["FullyConnected", "SingleNeuron", "ACTIVATIONS"]

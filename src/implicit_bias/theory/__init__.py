@@ -54,7 +54,9 @@ __all__ = [
 
 # mulayoff2021: minima stability of univariate shallow ReLU nets
 from .stability import (
+    FlattestBatch as FlattestBatch,
     FlattestImplementation as FlattestImplementation,
+    flattest_sharpness_batch as flattest_sharpness_batch,
     GaussianMixture as GaussianMixture,
     WeightFunction as WeightFunction,
     curvature_bound as curvature_bound,
@@ -93,6 +95,8 @@ __all__ += [
     "FlattestImplementation",
     "rescale_neurons",
     "flattest_implementation",
+    "FlattestBatch",
+    "flattest_sharpness_batch",
 ]
 
 from .splines import (
@@ -135,4 +139,90 @@ __all__ += [
     "noiseless_rate",
     "early_stopping_rate",
     "early_stopping_time",
+]
+
+# azulay2021 §5-§8, vardi2022 §4.4: fully-connected linear nets and single neurons
+from .linear_networks import (
+    neuron_delta as neuron_delta,
+    neuron_scale_shape as neuron_scale_shape,
+    NeuronInit as NeuronInit,
+    neuron_init_quantities as neuron_init_quantities,
+    q_delta as q_delta,
+    q_delta_grad as q_delta_grad,
+    NeuronInterpolant as NeuronInterpolant,
+    solve_q_delta_interpolant as solve_q_delta_interpolant,
+    q_delta_interpolant as q_delta_interpolant,
+    q_delta_interpolant_batch as q_delta_interpolant_batch,
+    fc_neuron_interpolant as fc_neuron_interpolant,
+    balanced_interpolant as balanced_interpolant,
+    vanishing_init_interpolant as vanishing_init_interpolant,
+    ntk_matrix as ntk_matrix,
+    ntk_mahalanobis_interpolant as ntk_mahalanobis_interpolant,
+    single_neuron_interpolant as single_neuron_interpolant,
+    relu_neuron_min_norm as relu_neuron_min_norm,
+    ReluNeuronBound as ReluNeuronBound,
+    relu_neuron_bound as relu_neuron_bound,
+    HessianMapTest as HessianMapTest,
+    is_hessian_map as is_hessian_map,
+    identity_plus_outer_metric as identity_plus_outer_metric,
+    fc_metric as fc_metric,
+    fc_warping as fc_warping,
+    warped_fc_metric as warped_fc_metric,
+    diagonal_metric as diagonal_metric,
+)
+
+__all__ += [
+    "neuron_delta",
+    "neuron_scale_shape",
+    "NeuronInit",
+    "neuron_init_quantities",
+    "q_delta",
+    "q_delta_grad",
+    "NeuronInterpolant",
+    "solve_q_delta_interpolant",
+    "q_delta_interpolant",
+    "q_delta_interpolant_batch",
+    "fc_neuron_interpolant",
+    "balanced_interpolant",
+    "vanishing_init_interpolant",
+    "ntk_matrix",
+    "ntk_mahalanobis_interpolant",
+    "single_neuron_interpolant",
+    "relu_neuron_min_norm",
+    "ReluNeuronBound",
+    "relu_neuron_bound",
+    "HessianMapTest",
+    "is_hessian_map",
+    "identity_plus_outer_metric",
+    "fc_metric",
+    "fc_warping",
+    "warped_fc_metric",
+    "diagonal_metric",
+]
+
+# moroshko2020: Q^D_mu max-margin path, l_{2/D} stationary points, Lemma 3
+from .margins import (
+    QMuMaxMargin as QMuMaxMargin,
+    QMuDualSolution as QMuDualSolution,
+    q_mu_max_margin as q_mu_max_margin,
+    solve_q_mu_max_margin as solve_q_mu_max_margin,
+    QMuPath as QMuPath,
+    q_mu_path as q_mu_path,
+    L2DStationaryPoint as L2DStationaryPoint,
+    l2d_stationarity as l2d_stationarity,
+    l2d_stationary_points as l2d_stationary_points,
+    lemma3_loss_bound as lemma3_loss_bound,
+)
+
+__all__ += [
+    "QMuMaxMargin",
+    "QMuDualSolution",
+    "q_mu_max_margin",
+    "solve_q_mu_max_margin",
+    "QMuPath",
+    "q_mu_path",
+    "L2DStationaryPoint",
+    "l2d_stationarity",
+    "l2d_stationary_points",
+    "lemma3_loss_bound",
 ]
