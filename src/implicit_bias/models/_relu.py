@@ -38,6 +38,16 @@ class ShallowReLU(AbstractModel):
     chosen distribution does not take are ignored. ``antisymmetric=True`` pairs the units so
     that ``f(., theta_0) = 0`` up to rounding (``k`` even). ``init_params`` overrides all of this.
 
+    Which function GD finds (montufar2024 Thm 5; measured in ``jin-montufar2023-parametrization``):
+    trained by GD with step ``eta_bar/k`` on all parameters (standard parametrization), the hidden
+    layer is a ~``1.7/k`` share of the tangent kernel, so training all layers or only ``w2``
+    gives the same limit (difference ``O(1/k)``). That limit is kernel regression with
+    ``K(x, x') = E[[Wx+B]_+ [Wx'+B]_+]``, which also charges the affine part, so the net
+    converges to ``g_K``, not to eq. (5)'s ``g*`` (about 1% of the function for a Gaussian init,
+    8% in a binary-uniform example). Reaching ``g*`` needs the skip weight and output bias at an
+    infinitely larger step: ``experiments.splines.width_scaled_gd(affine="exact")`` refits them
+    by least squares after every step.
+
     Hyperparameters are stored as numpy scalars (as in ``Diagonal``), so sweeps over them batch
     into one ``vmap``; jit through ``equinox.filter_jit`` or a closure
     (``jax.jit(lambda p, X: m.apply(p, X))``), not ``jax.jit(m.apply)``.
