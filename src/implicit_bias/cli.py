@@ -364,21 +364,19 @@ def fit_cmd(
     params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
     objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
     kw = {}
-    if solver is not None:
-        if algorithm not in ("flow", "reduced"):
-            raise UserError(f"--solver applies to --algorithm flow or reduced, not {algorithm}")
-        from .algorithms import SOLVERS, get_solver
+    from .algorithms import SOLVERS, get_solver
+    from .algorithms._flow import CLOCKS
 
-        if solver not in SOLVERS:
-            raise UserError(f"--solver {solver!r} is not available: use one of {', '.join(SOLVERS)}")
+    for flag, value, allowed in (("--solver", solver, SOLVERS), ("--clock", clock, CLOCKS)):
+        if value is None:
+            continue
+        if algorithm not in ("flow", "reduced"):
+            raise UserError(f"{flag} applies to --algorithm flow or reduced, not {algorithm}")
+        if value not in allowed:
+            raise UserError(f"{flag} {value!r} is not available: use one of {', '.join(allowed)}")
+    if solver is not None:
         kw["solver"] = get_solver(solver)
     if clock is not None:
-        if algorithm not in ("flow", "reduced"):
-            raise UserError(f"--clock applies to --algorithm flow or reduced, not {algorithm}")
-        from .algorithms._flow import CLOCKS
-
-        if clock not in CLOCKS:
-            raise UserError(f"--clock {clock!r} is not available: use one of {', '.join(CLOCKS)}")
         kw["clock"] = clock
     if algorithm not in ("flow", "reduced"):
         if lr is None:

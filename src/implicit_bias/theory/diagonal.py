@@ -94,7 +94,7 @@ import numpy as np
 
 from .. import _config  # noqa: F401  (float64)
 from .interpolants import _check_X, _check_y, _reduce_rows
-from .margins import _quiet_stdout
+from .margins import _solve_first_optimal
 
 __all__ = [
     "woodworth_h",
@@ -1101,18 +1101,8 @@ def min_l1_interpolant(X, y) -> np.ndarray:
     ys = float(np.max(np.abs(y))) or 1.0
     wv = cp.Variable(X.shape[1])
     prob = cp.Problem(cp.Minimize(cp.norm1(wv)), [(X / s) @ wv == y / ys])
-    last = None
-    for solver in (cp.HIGHS, cp.CLARABEL):
-        try:
-            with _quiet_stdout():
-                prob.solve(solver=solver, verbose=False)
-        except cp.error.SolverError as exc:
-            last = exc
-            continue
-        if prob.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and wv.value is not None:
-            break
-        last = prob.status
-    else:
+    ok, last = _solve_first_optimal(prob, wv, (cp.HIGHS, cp.CLARABEL))
+    if not ok:
         raise RuntimeError(f"min-l1 LP failed with every solver: {last}")
     w = np.asarray(wv.value, dtype=np.float64) * ys / s
     # polish on the support

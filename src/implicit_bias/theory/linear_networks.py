@@ -68,7 +68,7 @@ import numpy as np
 
 from .. import _config  # noqa: F401  (float64)
 from .interpolants import _check_vector, _check_X, _check_y, _reduce_rows, min_distance_interpolant
-from .margins import _quiet_stdout
+from .margins import _solve_first_optimal
 
 __all__ = [
     "neuron_delta",
@@ -898,20 +898,10 @@ def relu_neuron_min_norm(X, y) -> np.ndarray:
     if zero.any():
         cons.append((Xc[zero] / s) @ wv <= 0)
     prob = cp.Problem(cp.Minimize(cp.sum_squares(wv)), cons)
-    last = None
-    for solver in (cp.CLARABEL, cp.OSQP):
-        try:
-            with _quiet_stdout():
-                prob.solve(solver=solver, verbose=False)
-        except cp.error.SolverError as exc:
-            last = exc
-            continue
-        if prob.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and wv.value is not None:
-            break
-        last = prob.status
-        if prob.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-            raise ValueError("no w satisfies relu(X w) = y (the zero-loss set is empty)")
-    else:
+    ok, last = _solve_first_optimal(prob, wv, (cp.CLARABEL, cp.OSQP), stop_on_infeasible=True)
+    if not ok and last in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        raise ValueError("no w satisfies relu(X w) = y (the zero-loss set is empty)")
+    if not ok:
         raise ValueError(f"the min-norm ReLU QP failed with every solver: {last}")
     w = np.asarray(wv.value, dtype=np.float64) * ys / s
     # polish on the active set

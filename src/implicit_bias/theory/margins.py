@@ -154,6 +154,30 @@ def _solve(problem, solvers) -> str:
     raise RuntimeError(f"all solvers failed on the max-margin problem: {last}")
 
 
+def _solve_first_optimal(problem, variable, solvers, *, stop_on_infeasible: bool = False):
+    """Solve ``problem`` with each of ``solvers`` in turn until one ends optimal with a value.
+
+    Returns ``(True, status)`` on success, else ``(False, last)`` with ``last`` the last status or
+    solver error. With ``stop_on_infeasible`` an infeasible status ends the search at once (the
+    caller reports it)."""
+    import cvxpy as cp
+
+    last = None
+    for solver in solvers:
+        try:
+            with _quiet_stdout():
+                problem.solve(solver=solver, verbose=False)
+        except cp.error.SolverError as exc:  # try the next solver
+            last = exc
+            continue
+        if problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and variable.value is not None:
+            return True, problem.status
+        last = problem.status
+        if stop_on_infeasible and problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+            break
+    return False, last
+
+
 def _separability_margin(Z: np.ndarray) -> float:
     """``max_w min_n z_n^T w`` over the box ``||w||_inf <= 1`` (LP, HiGHS); > 0 iff separable."""
     from scipy.optimize import linprog
