@@ -130,6 +130,13 @@ def test_fit_fc_and_relu_models(tmp_path):
     w = np.asarray(out["params"]["W2"])[0, 0] * np.asarray(out["params"]["W1"])[0]
     np.testing.assert_allclose(ds.X @ w, ds.y, atol=1e-6)
     np.testing.assert_allclose(out["predictor"], w, rtol=1e-12)
+    # the q_delta family of predictions (azulay2021 Thm 6.1, Thm 6.3, §7.2) against this run
+    args = ["--model", "fc", "--widths", "1", "--scale", "0.5", "--shape", "0.2", "--algorithm", "flow", "--stop-loss", "1e-20"]
+    out = json.loads(ibias("fit", tmp_path / "r.npz", *args, "--predict", "q-delta", "--predict", "min-l2", "--predict", "fc-ntk", "--json", check=True).stdout)
+    err = {p["name"]: p["relative_error"] for p in out["predictions"]}
+    assert err["q-delta"] < 1e-7 and err["min-l2"] > 1e-3 and err["fc-ntk"] > 1e-3, err
+    p = ibias("fit", tmp_path / "r.npz", "--model", "diagonal", "--predict", "q-delta")
+    assert p.returncode == 2 and "single linear neuron" in p.stderr and "Traceback" not in p.stderr
     x = np.linspace(-1, 1, 6)[:, None]
     np.savez(tmp_path / "u.npz", X=x, y=np.sin(2 * x[:, 0]))
     args = ["--model", "relu", "--width", "16", "--skip", "--init", "uniform", "--a-b", "2", "--algorithm", "gd", "--lr", "0.02", "--max-steps", "50", "--json"]

@@ -406,6 +406,7 @@ def fit_cmd(
         w0=w0,
         potential=potential if algorithm == "mirror" else ("quadratic" if algorithm in ("gd", "sgd", "flow", "reduced") else None),
         model=mdl,
+        params0=params0,
         polynomial_k=float(loss_obj.k) if isinstance(loss_obj, losses.Polynomial) else None,
     )
     pred_out = []

@@ -189,7 +189,7 @@ def register(id: str, *, paper: str, kind: str, where: str, title: str = ""):
 
 def _load_all():
     # Importing the paper modules registers their experiments.
-    from . import diagonal, diagonal_classification, linear, splines, stability  # noqa: F401
+    from . import diagonal, diagonal_classification, fc, linear, splines, stability  # noqa: F401
 
 
 def get(id: str) -> Experiment:

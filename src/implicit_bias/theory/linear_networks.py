@@ -237,7 +237,10 @@ def neuron_init_quantities(params) -> NeuronInit:
     _readonly(w0)
     u = w / nw
     _readonly(u)
-    return NeuronInit(w0, a * a - nw * nw, math.copysign(1.0, a), abs(a) * nw, (r - 1) / (r + 1), u)
+    delta = a * a - nw * nw
+    if 0 > delta >= -16 * _EPS * (a * a + nw * nw):
+        delta = 0.0  # balanced up to round-off (the s = 0 init of FullyConnected)
+    return NeuronInit(w0, delta, math.copysign(1.0, a), abs(a) * nw, (r - 1) / (r + 1), u)
 
 
 # ----------------------------------------------------------------------------------------
@@ -682,6 +685,8 @@ def fc_neuron_interpolant(X, y, params, *, activation: str = "linear", slope=Non
     if a * float(np.linalg.norm(w)) == 0:
         raise ValueError("a(0) w(0) must be non-zero (azulay2021 Thms 6.1, 8.1 assume w~(0) != 0)")
     delta = a * a - float(w @ w)
+    if 0 > delta >= -16 * _EPS * (a * a + float(w @ w)):
+        delta = 0.0  # balanced up to round-off (e.g. the s = 0 init of FullyConnected)
     if delta < 0:
         raise ValueError(
             f"delta = a(0)^2 - ||w(0)||^2 = {delta:.6g} < 0: azulay2021 Thms 6.1/8.1 need |a(0)| >= ||w(0)|| (shape s >= 0), "

@@ -30,6 +30,7 @@ class Context:
     potential: str | None = None
     polynomial_k: float | None = None
     model: object | None = None  # the trained model (its hyperparameters and initialization)
+    params0: dict | None = None  # the initial parameters (needed by the q-delta family)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +88,30 @@ def _ntk_norm(c: Context):
     return ntk_norm_interpolant(c.X, c.y, np.sqrt(k), 0.0)
 
 
+def _neuron_init(c: Context, name: str):
+    from ..models import FullyConnected
+    from . import linear_networks as ln
+
+    m = c.model
+    if not (isinstance(m, FullyConnected) and m.widths == (1,) and m.activation == "linear" and not m.bias) or c.params0 is None:
+        raise ValueError(f"prediction {name!r} is for the two-layer single linear neuron: use --model fc --widths 1 --activation linear")
+    return ln, ln.neuron_init_quantities({k: np.asarray(v, dtype=np.float64) for k, v in c.params0.items()})
+
+
+def _q_delta(c: Context):
+    ln, q = _neuron_init(c, "q-delta")
+    if q.delta < 0:
+        raise ValueError(f"prediction 'q-delta' needs delta = a(0)^2 - ||w(0)||^2 >= 0 (shape s >= 0); this init has delta = {q.delta:.4g}")
+    return ln.fc_neuron_interpolant(c.X, c.y, {k: np.asarray(v, dtype=np.float64) for k, v in c.params0.items()}).w
+
+
+def _fc_ntk(c: Context):
+    ln, q = _neuron_init(c, "fc-ntk")
+    if q.delta < 0:
+        raise ValueError(f"prediction 'fc-ntk' needs delta = a(0)^2 - ||w(0)||^2 >= 0 (shape s >= 0); this init has delta = {q.delta:.4g}")
+    return ln.ntk_mahalanobis_interpolant(c.X, c.y, q.w0, q.delta)
+
+
 PREDICTIONS: dict[str, Prediction] = {
     p.name: p
     for p in [
@@ -95,6 +120,9 @@ PREDICTIONS: dict[str, Prediction] = {
         Prediction("diagonal", "azulay2021", "Thm 4.1", "interpolant", "regression", "argmin Q(w) s.t. Xw = y for the diagonal net's own init (Woodworth Q^D, azulay Q_k)", _diagonal),
         Prediction("min-l1", "azulay2021", "§7.1", "interpolant", "regression", "argmin ||w||_1 s.t. Xw = y (rich limit: diagonal nets, scale -> 0)", lambda c: min_l1_interpolant(c.X, c.y)),
         Prediction("ntk-norm", "azulay2021", "§7.1", "interpolant", "regression", "argmin sum w_i^2/K_ii s.t. Xw = y, K the init tangent kernel (kernel limit)", _ntk_norm),
+        Prediction("q-delta", "azulay2021", "Thm 6.1", "interpolant", "regression", "argmin q_delta(w) s.t. Xw = y for the single linear neuron's own init (--model fc --widths 1)", _q_delta),
+        Prediction("min-l2", "azulay2021", "Thm 6.3", "interpolant", "regression", "argmin ||w|| s.t. Xw = y (fully-connected linear nets, vanishing init)", lambda c: min_distance_interpolant(c.X, c.y)),
+        Prediction("fc-ntk", "azulay2021", "§7.2", "interpolant", "regression", "argmin (w - w~(0))^T B (w - w~(0)) s.t. Xw = y (single linear neuron, alpha -> infinity)", _fc_ntk),
         Prediction("max-margin-l2", "vardi2022", "§3.1", "direction", "classification", "l2 max-margin direction (GD on exponential-tailed losses)", _mm("l2")),
         Prediction("max-margin-l1", "montufar2024", "Thm 4", "direction", "classification", "l1 max-margin direction (steepest descent w.r.t. l1)", _mm("l1")),
         Prediction("max-margin-linf", "montufar2024", "Thm 4", "direction", "classification", "l-inf max-margin direction (steepest descent w.r.t. l-inf)", _mm("linf")),
