@@ -771,3 +771,73 @@ def regimes(profile):
     caption(fig, f"azulay2021 §6-§7.2: single linear neuron, N={n}, d={d}, w~(0) = alpha u with u orthogonal to the data; GF to L <= 1e-20.")
     out = xr.Dataset({"distance": (("prediction", "s", "alpha"), D)}, coords={"prediction": ["min-l2", "ntk", "q_delta"], "s": shapes, "alpha": alphas})
     return ExperimentResult(out, [check], fig)
+
+
+# --------------------------------------------------------------------------------- Hessian maps
+
+
+@register(
+    "azulay2021-hessian-map",
+    paper="azulay2021",
+    kind="check",
+    where="eq. (7), §5",
+    title="Which metrics are Hessian maps: diagonal yes, I + w w^T and the fully-connected metric no, the warped one yes",
+)
+def hessian_map(profile):
+    """The Hessian-map test of azulay2021 eq. (7) on the metrics of §4-§6.
+
+    Gradient flow on ``w~ = a w`` moves as ``w~' = -H(w~)^{-1} ∇_w~ L`` with the metric ``H``
+    (``fc_metric``, the inverse of ``J J^T``, ``J = d w~ / d(a, w)``). It is mirror descent, with
+    an implicit bias ``argmin ψ``, only if ``H = ∇^2 ψ``, i.e. ``∂_k H_ij`` is symmetric in all
+    three indices (eq. (7)). :func:`~implicit_bias.theory.linear_networks.is_hessian_map` tests
+    that with ``jax.jacfwd`` on random points (``d = 3``, 8 samples). Expected: the untied
+    diagonal metric passes, ``I + w w^T`` and the fully-connected metric fail (violation >= 0.1
+    relative), and the warped metric ``g H`` (§5, ``g = (3/2)|a|``) passes. Independent route for
+    the last: ``g H`` equals the Hessian of azulay2021's ``q_δ`` computed by ``jax.hessian``
+    (relative error <= 1e-10). Error: the largest violation among the metrics that must pass
+    (tolerance 1e-10), or inf if a metric that must fail passes.
+    """
+    import functools
+
+    import jax
+    import jax.numpy as jnp
+
+    W = np.random.default_rng(0).normal(size=(8, 3))
+    res = {
+        "diagonal (Q_k)": ln.is_hessian_map(functools.partial(ln.diagonal_metric, k=np.array([0.5, 1.0, 4.0])), W),
+        "I + w w^T": ln.is_hessian_map(ln.identity_plus_outer_metric, W),
+    }
+    hess_err = 0.0
+    for dl in (0.0, 1.5):
+        res[f"fc metric, delta={dl}"] = ln.is_hessian_map(functools.partial(ln.fc_metric, delta=dl), W)
+        res[f"warped fc metric, delta={dl}"] = ln.is_hessian_map(functools.partial(ln.warped_fc_metric, delta=dl), W)
+        hq = jax.hessian(lambda w: ln.q_delta(w, jnp.asarray(W[0]), dl))
+        for w in W:
+            ref = np.asarray(hq(jnp.asarray(w)))
+            hess_err = max(hess_err, float(np.linalg.norm(ln.warped_fc_metric(w, dl) - ref) / np.linalg.norm(ref)))
+    must_pass = [k for k in res if k.startswith(("diagonal", "warped"))]
+    must_fail = [k for k in res if k not in must_pass]
+    fails_ok = all((not res[k].passed) and res[k].max_asymmetry >= 0.1 for k in must_fail)
+    worst = max(max(res[k].max_asymmetry for k in must_pass), hess_err)
+    check = CheckResult.compare(
+        "azulay2021-hessian-map",
+        "eq. (7): the diagonal metric and the warped fully-connected metric g H are Hessian maps (g H = Hessian of q_delta), "
+        "I + w w^T and the unwarped fully-connected metric are not (error: largest violation of the metrics that must pass, "
+        "incl. ||g H - hess q_delta|| / ||hess q_delta||; inf if a metric that must fail passes)",
+        "azulay2021",
+        "eq. (7), §5",
+        measured=worst,
+        predicted=0.0,
+        error=worst if fails_ok else float("inf"),
+        tolerance=1e-10,
+        violations={k: r.max_asymmetry for k, r in res.items()},
+        warped_vs_hessian_of_q_delta=hess_err,
+    )
+    fig, ax = figure(1, 1, width=6.0)
+    names = list(res)
+    ax[0, 0].bar(range(len(names)), [max(res[k].max_asymmetry, 1e-17) for k in names], color=[COLORS[2] if k in must_pass else COLORS[1] for k in names])
+    ax[0, 0].set_yscale("log")
+    ax[0, 0].set_xticks(range(len(names)), [k.replace(", ", "\n") for k in names], fontsize=7)
+    ax[0, 0].set(ylabel="relative violation of eq. (7)", title="Hessian-map test (green: Hessian map expected)")
+    caption(fig, "azulay2021 eq. (7), §5: jacfwd test of the symmetry of dH on 8 random points in d = 3.")
+    return ExperimentResult(xr.Dataset({"violation": (("metric",), [res[k].max_asymmetry for k in names])}, coords={"metric": names}), [check], fig)
