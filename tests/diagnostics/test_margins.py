@@ -269,3 +269,45 @@ def test_bad_input_errors():
 def test_docstring_examples():
     result = doctest.testmod(dm, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------- first_crossing (Fig. 5b's gamma~ locator)
+
+
+def test_first_crossing_hand_values():
+    from implicit_bias.diagnostics.margins import first_crossing
+
+    # values 1 -> 0.5 -> 0 at x = 1, 10, 100; level 0.25 is halfway on the second segment:
+    # log10 x* = 1 + 0.5 * (2 - 1) = 1.5 (log interpolation), x* = 10 + 0.5 * 90 = 55 (linear)
+    assert first_crossing([1.0, 10.0, 100.0], [1.0, 0.5, 0.0], 0.25) == pytest.approx(10**1.5, rel=1e-12)
+    assert first_crossing([1.0, 10.0, 100.0], [1.0, 0.5, 0.0], 0.25, log_x=False) == pytest.approx(55.0, rel=1e-12)
+    # a quarter of the way along the first segment: 1 - 0.25 * 0.5 = 0.875 -> x* = 10^0.25
+    assert first_crossing([1.0, 10.0, 100.0], [1.0, 0.5, 0.0], 0.875) == pytest.approx(10**0.25, rel=1e-12)
+    # only the first crossing counts (the curve comes back above the level afterwards)
+    assert first_crossing([1.0, 2.0, 4.0, 8.0], [1.0, 0.0, 1.0, 0.0], 0.5) == pytest.approx(math.sqrt(2.0), rel=1e-12)
+    # already below at the first point; never below; from +inf (not separating yet)
+    assert first_crossing([3.0, 4.0], [0.1, 0.0], 0.5) == 3.0
+    assert math.isnan(first_crossing([1.0, 2.0], [1.0, 0.9], 0.5))
+    assert first_crossing([1.0, 2.0, 4.0], [np.inf, 0.2, 0.1], 0.5) == 2.0
+
+
+def test_first_crossing_recovers_a_power_law():
+    from implicit_bias.diagnostics.margins import first_crossing
+
+    # excess(gamma) = 1 / gamma is linear in log gamma only piecewise; with a fine grid the
+    # interpolated crossing of 0.05 approaches the exact gamma = 20
+    g = np.geomspace(1.0, 1e3, 24 * 3 + 1)
+    assert first_crossing(g, 1.0 / g, 0.05) == pytest.approx(20.0, rel=2e-3)
+
+
+def test_first_crossing_errors():
+    from implicit_bias.diagnostics.margins import first_crossing
+
+    with pytest.raises(ValueError, match="same length"):
+        first_crossing([1.0, 2.0], [1.0], 0.5)
+    with pytest.raises(ValueError, match="increasing"):
+        first_crossing([2.0, 1.0], [1.0, 0.0], 0.5)
+    with pytest.raises(ValueError, match="> 0"):
+        first_crossing([0.0, 1.0], [1.0, 0.0], 0.5)
+    with pytest.raises(ValueError, match="NaN"):
+        first_crossing([1.0, 2.0], [np.nan, 0.0], 0.5)

@@ -177,6 +177,106 @@ def test_bad_warm_start_is_rejected(tanh_problem):
         ib.diagnostics.top_hessian_eigenpair(obj, params, v0=np.ones(3))
 
 
+def _clustered_matrix(P=300, seed=0):
+    """Symmetric ``A = Q diag(w) Q^T`` with a clustered top (``w = 10, 9.9, 9.8, ...``) and a negative end."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((P, P)))
+    w = np.concatenate([10.0 - 0.1 * np.arange(20), rng.uniform(-12.0, 7.0, P - 20)])
+    return (Q * w) @ Q.T, np.sort(w)
+
+
+def _krylov_ritz(A, v0, j):
+    """Top Ritz value of ``A`` on ``span{v0, ..., A^{j-1} v0}``: NumPy Arnoldi (Gram-Schmidt twice) + ``eigvalsh``."""
+    Q = [v0 / np.linalg.norm(v0)]
+    for _ in range(j - 1):
+        w = A @ Q[-1]
+        for _ in range(2):
+            M = np.array(Q)
+            w = w - M.T @ (M @ w)
+        Q.append(w / np.linalg.norm(w))
+    M = np.array(Q).T
+    return np.linalg.eigvalsh(M.T @ A @ M).max()
+
+
+@pytest.mark.parametrize("steps", [1, 2, 15, 16, 17, 40])
+def test_lanczos_ritz_value_after_j_steps_is_the_krylov_optimum(steps):
+    # rtol = 0: exactly `steps` Lanczos steps (across the chunk boundaries of the basis at 16, 32)
+    A, _ = _clustered_matrix()
+    v0 = np.random.default_rng(1).standard_normal(A.shape[0])
+    Aj = jnp.asarray(A)
+    r = ib.diagnostics.lanczos(lambda v: Aj @ v, jnp.asarray(v0), max_iter=steps, rtol=0.0)
+    assert int(r.num_hvps) == steps + 1
+    assert float(r.eigenvalue) == pytest.approx(_krylov_ritz(A, v0, steps), rel=1e-10)
+    x = np.asarray(r.eigenvector)
+    assert np.linalg.norm(x) == pytest.approx(1.0, abs=1e-12)
+    assert float(r.residual) == pytest.approx(np.linalg.norm(A @ x - float(r.eigenvalue) * x), rel=1e-6)
+
+
+def test_lanczos_clustered_top_crosses_chunks_and_beats_power_iteration():
+    A, w = _clustered_matrix()
+    Aj = jnp.asarray(A)
+    v0 = jnp.asarray(np.random.default_rng(2).standard_normal(A.shape[0]))
+    r = ib.diagnostics.lanczos(lambda v: Aj @ v, v0, max_iter=150, rtol=1e-10)
+    assert bool(r.converged)
+    assert 17 < int(r.num_hvps) < 150  # needed more than one chunk of the basis, far fewer than P
+    assert float(r.eigenvalue) == pytest.approx(w[-1], rel=1e-12)  # largest algebraic (|lambda_min| = 12 > 10)
+    x = np.asarray(r.eigenvector)
+    assert float(r.residual) == pytest.approx(np.linalg.norm(A @ x - w[-1] * x), rel=1e-6)
+    assert float(r.residual) <= 1e-10 * w[-1]
+
+
+def test_lanczos_under_vmap_matches_single_calls():
+    mats = [jnp.asarray(_clustered_matrix(P=70, seed=s)[0]) for s in range(2)]
+    As = jnp.stack(mats)
+    V0 = jax.random.normal(jax.random.PRNGKey(0), (2, 70), dtype=jnp.float64)
+    # > 33 steps each: the basis blocks of 17, 33 and 65 rows are used
+    one = jax.jit(lambda A, v: ib.diagnostics.lanczos(lambda x: A @ x, v, max_iter=70, rtol=1e-9))
+    rb = jax.vmap(one)(As, V0)
+    assert bool(jnp.all(rb.converged))
+    for i, A in enumerate(mats):
+        ri = one(A, V0[i])
+        assert int(rb.num_hvps[i]) == int(ri.num_hvps) > 34
+        assert float(rb.eigenvalue[i]) == pytest.approx(float(ri.eigenvalue), rel=1e-12)
+        assert float(rb.eigenvalue[i]) == pytest.approx(np.linalg.eigvalsh(np.asarray(A)).max(), rel=1e-10)
+
+
+def test_lanczos_one_step_is_the_rayleigh_quotient():
+    A, _ = _clustered_matrix(P=50)
+    v0 = np.random.default_rng(3).standard_normal(50)
+    Aj = jnp.asarray(A)
+    r = ib.diagnostics.lanczos(lambda v: Aj @ v, jnp.asarray(v0), max_iter=1, rtol=0.0)
+    assert float(r.eigenvalue) == pytest.approx(v0 @ A @ v0 / (v0 @ v0), rel=1e-12)
+    assert int(r.num_hvps) == 2
+
+
+def test_lanczos_steps_never_exceed_power_iteration_at_equal_accuracy(tanh_problem):
+    # Krylov optimality: after i products the top Ritz value is >= power iteration's Rayleigh quotient
+    obj, params = tanh_problem
+    lam = np.linalg.eigvalsh(ib.diagnostics.hessian_matrix(obj, params)).max()
+    for seed in range(2):
+        pw = ib.diagnostics.power_iteration(obj, params, seed=seed)
+        err = abs(float(pw.eigenvalue) / lam - 1)
+        r = ib.diagnostics.top_hessian_eigenpair(obj, params, rtol=0.0, max_iter=int(pw.num_hvps), seed=seed)
+        assert abs(float(r.eigenvalue) / lam - 1) <= err * (1 + 1e-9) + 1e-14
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"max_iter": 0}, "max_iter"), ({"max_iter": 2.5}, "max_iter"), ({"rtol": -1.0}, "rtol"), ({"atol": float("nan")}, "atol")],
+)
+def test_bad_lanczos_arguments_are_rejected(tanh_problem, kwargs, match):
+    obj, params = tanh_problem
+    with pytest.raises(ValueError, match=match):
+        ib.diagnostics.top_hessian_eigenpair(obj, params, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        ib.diagnostics.lanczos(lambda v: v, jnp.ones(3), **kwargs)
+
+
+def test_lanczos_rejects_non_flat_start():
+    with pytest.raises(ValueError, match="v0"):
+        ib.diagnostics.lanczos(lambda v: v, jnp.ones((2, 3)))
+
+
 # ---------------------------------------------------------------------------------------
 # Mode Hessians (mulayoff2021 §2.2, §4.2)
 # ---------------------------------------------------------------------------------------

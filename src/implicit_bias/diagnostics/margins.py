@@ -29,6 +29,7 @@ __all__ = [
     "azimuth_pitch",
     "from_azimuth_pitch",
     "excess_l1_norm",
+    "first_crossing",
     "support_vectors",
     "SupportChange",
     "support_changes",
@@ -322,6 +323,68 @@ def excess_l1_norm(X, y, w, w_l1=None) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(g > 0, l1 / np.where(g > 0, g, 1.0) / float(np.abs(ref).sum()) - 1.0, np.inf)
     return out
+
+
+def first_crossing(x, values, level, *, log_x: bool = True) -> float:
+    r"""The first ``x`` at which a recorded curve ``values(x)`` falls to ``level`` or below, by interpolation.
+
+    Built for moroshko2020 Fig. 5b and §5: ``x`` is the training accuracy ``gamma = -log L`` at
+    which a trajectory was recorded, ``values`` e.g. the excess l1 norm
+    (:func:`excess_l1_norm`) there, and the result the accuracy ``gamma~`` needed to get within
+    ``level`` (5%) of the l1 max-margin. With ``k`` the first index with
+    ``values[k] <= level`` (``k >= 1``), the crossing is located on the segment
+    ``[x[k-1], x[k]]`` by linear interpolation of ``values`` in ``log x`` (``log_x=True``) or
+    in ``x``:
+
+    .. math:: \log x^* = \log x_{k-1} + \frac{v_{k-1} - \text{level}}{v_{k-1} - v_k}
+              (\log x_k - \log x_{k-1}).
+
+    The curve need not be monotone: only the *first* crossing counts (later recrossings are
+    ignored).
+
+    Args:
+        x: ``(T,)`` increasing recording points (``> 0`` if ``log_x``).
+        values: ``(T,)`` the recorded values (``+inf`` allowed before the crossing, e.g. a
+            non-separating predictor's excess).
+        level: the threshold.
+        log_x: interpolate in ``log x`` (default) or in ``x``.
+
+    Returns:
+        The crossing point ``x*``; ``x[0]`` if ``values[0] <= level``; ``nan`` if the curve never
+        falls to ``level`` (the run was too short).
+
+    Raises:
+        ValueError: shapes differ, fewer than one point, ``x`` not strictly increasing, or
+            ``x <= 0`` with ``log_x``.
+
+    Example:
+        >>> from implicit_bias.diagnostics.margins import first_crossing
+        >>> round(first_crossing([1.0, 10.0, 100.0], [1.0, 0.5, 0.0], 0.25), 6)   # 10^1.5
+        31.622777
+    """
+    xs = np.asarray(x, dtype=np.float64).reshape(-1)
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if xs.shape != v.shape or xs.size == 0:
+        raise ValueError(f"x and values must be 1-D of the same length >= 1; received shapes {np.shape(x)} and {np.shape(values)}")
+    if not np.all(np.isfinite(xs)) or np.any(np.diff(xs) <= 0):
+        raise ValueError("x must be finite and strictly increasing")
+    if log_x and np.any(xs <= 0):
+        raise ValueError("x must be > 0 to interpolate in log x (use log_x=False)")
+    if np.any(np.isnan(v)):
+        raise ValueError("values must not contain NaN")
+    below = np.flatnonzero(v <= level)
+    if below.size == 0:
+        return math.nan
+    k = int(below[0])
+    if k == 0:
+        return float(xs[0])
+    v0, v1 = v[k - 1], v[k]
+    if not np.isfinite(v0):  # coming from +inf (not yet separating): the crossing is at x[k]
+        return float(xs[k])
+    frac = (v0 - level) / (v0 - v1) if v0 != v1 else 1.0
+    if log_x:
+        return float(math.exp(math.log(xs[k - 1]) + frac * (math.log(xs[k]) - math.log(xs[k - 1]))))
+    return float(xs[k - 1] + frac * (xs[k] - xs[k - 1]))
 
 
 # ----------------------------------------------------------------------------------------

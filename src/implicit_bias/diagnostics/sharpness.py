@@ -110,6 +110,8 @@ def _top_ritz(alpha, beta, j, m):
     from three steps of inverse iteration with the shift just above it (tridiagonal solves):
     a dense ``eigh`` of ``T`` at every Lanczos step costs ~100x more on CPU for ``m = 100``.
     """
+    if m == 1:  # T_1 = [alpha_0]
+        return alpha[0], jnp.ones((1,), alpha.dtype)
     idx = jnp.arange(m)
     active = idx < j
     off_active = idx[:-1] < j - 1
@@ -132,15 +134,53 @@ def _top_ritz(alpha, beta, j, m):
     return theta, s
 
 
+_CHUNK = 16  # the basis rows read by the reorthogonalisation grow in blocks of 16, 32, 64, ... rows
+
+
+def _chunk_rows(m: int) -> list[int]:
+    """Row counts ``r_c = min(16 * 2^c, m) + 1`` of the basis prefixes used for steps ``j < r_c - 1``."""
+    rows, stop = [], _CHUNK
+    while True:
+        rows.append(min(stop, m) + 1)
+        if stop >= m:
+            return rows
+        stop *= 2
+
+
 def _lanczos(matvec, v0, max_iter: int, rtol, atol) -> LanczosResult:
+    r"""Lanczos with full reorthogonalisation over a preallocated basis ``V`` (``(m+1, P)``), one ``lax.while_loop``.
+
+    Step ``j`` (0-based): ``w = A v_j - alpha_j v_j - beta_{j-1} v_{j-1}``, then classical
+    Gram-Schmidt against the basis done twice ("twice is enough"): ``w -= V_r^T (V_r w)``, two
+    matrix-vector products with the leading ``r`` rows of ``V`` (rows beyond ``j`` are zero).
+    ``r`` is the smallest of ``17, 33, 65, ..., m + 1`` above ``j`` (``lax.switch`` over static
+    slices), so a step reads at most twice the rows it needs: ``O(j P)`` memory traffic, not
+    ``O(m P)``. (Under ``vmap`` the switch evaluates every branch: ``O(m P)`` per step.) The top
+    Ritz pair ``(theta, s)`` of ``T_{j+1}`` gives the residual bound
+    ``||A V s - theta V s|| = beta_j |s_j|`` at no product; stop when it is
+    ``<= max(rtol |theta|, atol)`` or on an invariant subspace (``beta_j ~ 0``).
+    """
     P = v0.shape[0]
     m = int(min(max_iter, P))
     dtype = v0.dtype
-    v0 = v0 / jnp.linalg.norm(v0)
-    V = jnp.zeros((m + 1, P), dtype).at[0].set(v0)
-    alpha = jnp.zeros((m,), dtype)
-    beta = jnp.zeros((m,), dtype)
     tiny = jnp.finfo(dtype).eps
+    v0 = v0 / jnp.linalg.norm(v0)
+    rows = _chunk_rows(m)
+    bounds = jnp.asarray([r - 1 for r in rows])  # branch c serves steps j < bounds[c]
+
+    def reorth_branch(r):
+        def f(V, w):
+            Vr = V[:r]
+            w = w - (Vr @ w) @ Vr
+            return w - (Vr @ w) @ Vr
+
+        return f
+
+    def combine_branch(r):
+        return lambda V, s: s[: r - 1] @ V[: r - 1]
+
+    def branch(j):
+        return jnp.minimum(jnp.sum(j >= bounds), len(rows) - 1)
 
     def cond(state):
         j, _, _, _, _, done = state
@@ -152,30 +192,38 @@ def _lanczos(matvec, v0, max_iter: int, rtol, atol) -> LanczosResult:
         w = matvec(v)
         a = jnp.vdot(v, w)
         b_prev = jnp.where(j > 0, beta[j - 1], 0.0)
-        w = w - a * v - b_prev * V[j - 1]
-        # full reorthogonalisation against every Lanczos vector so far ("twice is enough")
-        w = w - V.T @ (V @ w)
-        w = w - V.T @ (V @ w)
+        w = w - a * v - b_prev * V[jnp.maximum(j - 1, 0)]
+        w = jax.lax.switch(branch(j), [reorth_branch(r) for r in rows], V, w)
         b = jnp.linalg.norm(w)
         alpha = alpha.at[j].set(a)
         beta = beta.at[j].set(b)
         theta, s = _top_ritz(alpha, beta, j + 1, m)
         res_est = b * jnp.abs(s[j])
         ok_norm = jnp.maximum(jnp.abs(theta), jnp.max(jnp.abs(alpha)))
-        # converged on the Lanczos residual estimate, or an invariant subspace was found
         done = (res_est <= jnp.maximum(rtol * jnp.abs(theta), atol)) | (b <= 10 * tiny * ok_norm)
         V = V.at[j + 1].set(w / jnp.where(b > 0, b, 1.0))
         return j + 1, V, alpha, beta, s, done
 
-    init = (jnp.asarray(0), V, alpha, beta, jnp.zeros((m,), dtype), jnp.asarray(False))
+    V = jnp.zeros((m + 1, P), dtype).at[0].set(v0)
+    init = (jnp.asarray(0), V, jnp.zeros((m,), dtype), jnp.zeros((m,), dtype), jnp.zeros((m,), dtype), jnp.asarray(False))
     j, V, alpha, beta, s, _ = jax.lax.while_loop(cond, body, init)
-    x = V[:m].T @ s
+    x = jax.lax.switch(branch(j - 1), [combine_branch(r) for r in rows], V, s)  # s is zero beyond j
     x = x / jnp.linalg.norm(x)
     hx = matvec(x)
     lam = jnp.vdot(x, hx)
     res = jnp.linalg.norm(hx - lam * x)
     converged = res <= jnp.maximum(rtol * jnp.abs(lam), atol)
     return LanczosResult(lam, x, res, j + 1, converged)
+
+
+def _check_lanczos_args(max_iter, rtol, atol) -> int:
+    """``max_iter`` as an int >= 1; ``rtol``, ``atol`` >= 0 when given as numbers (one-line ValueErrors)."""
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1; received {max_iter!r}")
+    for name, val in (("rtol", rtol), ("atol", atol)):
+        if isinstance(val, (int, float, np.number)) and not (np.isfinite(val) and val >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0; received {val!r}")
+    return int(max_iter)
 
 
 def lanczos(matvec: Callable, v0, *, max_iter: int = 100, rtol=1e-6, atol=0.0) -> LanczosResult:
@@ -192,9 +240,19 @@ def lanczos(matvec: Callable, v0, *, max_iter: int = 100, rtol=1e-6, atol=0.0) -
     within ``residual`` of ``theta`` (within ``residual^2 / gap`` once the top one is isolated by
     a gap): ``rtol = 1e-6`` guarantees at least 6 correct digits of that eigenvalue.
 
+    Cost per step: one product plus the reorthogonalisation, two passes of classical
+    Gram-Schmidt as matrix-vector products with the leading rows of the preallocated basis
+    (blocks of 17, 33, 65, ... rows, at most twice the ``j + 1`` rows in use), and the top Ritz
+    pair of ``T_j`` (bisection + inverse iteration on the tridiagonal, ``O(max_iter)``). All in one
+    ``lax.while_loop``, compiled once per ``max_iter``.
+
     Pure JAX: jit-able (``max_iter`` static) and vmappable over batches of ``v0`` (and of
-    operators closed over by ``matvec``); under ``vmap`` every item stops on its own criterion.
-    Memory ``(max_iter + 1) * P`` floats for the basis.
+    operators closed over by ``matvec``); under ``vmap`` every item stops on its own criterion
+    (and each step reads the whole basis). Memory ``(max_iter + 1) * P`` floats for the basis.
+
+    Raises:
+        ValueError: ``max_iter`` not an integer ``>= 1``, negative ``rtol``/``atol``, or ``v0``
+            not a non-empty flat vector.
 
     Args:
         matvec: ``v -> A v`` for a symmetric ``A``, ``(P,) -> (P,)``.
@@ -215,8 +273,11 @@ def lanczos(matvec: Callable, v0, *, max_iter: int = 100, rtol=1e-6, atol=0.0) -
         >>> round(float(r.eigenvalue), 10), bool(r.converged), int(r.num_hvps) <= 5
         (3.0, True, True)
     """
+    max_iter = _check_lanczos_args(max_iter, rtol, atol)
     v0 = jnp.asarray(v0)
-    return _lanczos(matvec, v0, int(max_iter), jnp.asarray(rtol, v0.dtype), jnp.asarray(atol, v0.dtype))
+    if v0.ndim != 1 or v0.shape[0] == 0:
+        raise ValueError(f"v0 must be a non-empty flat vector (P,); received shape {v0.shape}")
+    return _lanczos(matvec, v0, max_iter, jnp.asarray(rtol, v0.dtype), jnp.asarray(atol, v0.dtype))
 
 
 def _hvp_fn(objective, params):
@@ -285,6 +346,7 @@ def top_hessian_eigenpair(objective, params, *, v0=None, seed: int = 0, rtol: fl
         >>> bool(np.isclose(r.eigenvalue, np.linalg.eigvalsh(X.T @ X / 20).max(), rtol=1e-12))
         True
     """
+    max_iter = _check_lanczos_args(max_iter, rtol, atol)
     flat, _ = ravel_pytree(params)
     v0 = _start_vector(v0, flat.shape[0], seed)
     return _top_eigenpair_jit(objective, params, v0, jnp.asarray(rtol, jnp.float64), jnp.asarray(atol, jnp.float64), int(max_iter))
@@ -317,6 +379,7 @@ def sharpness_batch(objective, params_batch, *, v0=None, seed: int = 0, rtol: fl
         >>> r.eigenvalue.shape
         (3,)
     """
+    max_iter = _check_lanczos_args(max_iter, rtol, atol)
     leaves = jax.tree_util.tree_leaves(params_batch)
     if not leaves:
         raise ValueError("params_batch has no arrays")
