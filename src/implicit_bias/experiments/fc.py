@@ -130,6 +130,26 @@ def _slope(x, y) -> float:
     return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
 
 
+def _rate_check(id, claim, where, xs, errs, slope, slope_tol, tolerance, x_name):
+    """A limit checked by its rate: the errors along ``xs`` fall monotonically, with log-log slope
+    ``slope ± slope_tol``, and the last one is <= ``tolerance`` (error inf if the shape fails)."""
+    fitted = _slope(xs, errs)
+    ok = _monotone_decreasing(errs) and abs(fitted - slope) <= slope_tol
+    return CheckResult.compare(
+        id,
+        claim + f" (error: the last point; also required: monotone decrease, log-log slope {slope:g} +- {slope_tol:g})",
+        "azulay2021",
+        where,
+        measured=errs[-1],
+        predicted=0.0,
+        error=errs[-1] if ok else float("inf"),
+        tolerance=tolerance,
+        **{x_name: list(xs)},
+        errors=list(errs),
+        slope=fitted,
+    )
+
+
 @register(
     "azulay2021-limits-fc",
     paper="azulay2021",
@@ -191,22 +211,18 @@ def limits_fc(profile):
     for a in alphas_b:
         run = _flow_endpoint(models.FullyConnected(d, widths=(4,), scale=a), ds)
         errs_b.append(diagnostics.relative_error(run.predictor, mn) if run.converged else float("inf"))
-    slope_b = _slope(alphas_b, errs_b)
-    ok_b = _monotone_decreasing(errs_b) and abs(slope_b - 0.5) <= 0.1
     checks.append(
-        CheckResult.compare(
+        _rate_check(
             "azulay2021-limits-fc/thm6.3",
-            "4 hidden neurons, Gaussian init of scale alpha -> 0: the GF endpoint approaches the min-l2 interpolant like sqrt(alpha) "
-            "(error: relative distance at the smallest alpha; also required: monotone decrease and log-log slope 0.5 +- 0.1)",
-            "azulay2021",
+            "4 hidden neurons, Gaussian init of scale alpha -> 0: the GF endpoint approaches the min-l2 interpolant like sqrt(alpha), "
+            "relative distance",
             "Thm 6.3",
-            measured=errs_b[-1],
-            predicted=0.0,
-            error=errs_b[-1] if ok_b else float("inf"),
-            tolerance=2e-3,
-            alphas=alphas_b,
-            errors=errs_b,
-            slope=slope_b,
+            alphas_b,
+            errs_b,
+            0.5,
+            0.1,
+            2e-3,
+            "alphas",
         )
     )
     # (c) NTK limit
@@ -220,22 +236,18 @@ def limits_fc(profile):
         run = _flow_endpoint(m, ibdata.Dataset(ds.X, yc))
         wb = ln.ntk_mahalanobis_interpolant(ds.X, yc, q.w0, q.delta)
         errs_c.append(float(np.linalg.norm(run.predictor - wb) / np.linalg.norm(wb - q.w0)) if run.converged else float("inf"))
-    slope_c = _slope(alphas_c, errs_c)
-    ok_c = _monotone_decreasing(errs_c) and abs(slope_c + 1.0) <= 0.15
     checks.append(
-        CheckResult.compare(
+        _rate_check(
             "azulay2021-limits-fc/ntk",
-            "one neuron, s = 0.3, alpha -> infinity with a fixed residual y - X w~(0): GF approaches argmin (w - w~(0))^T B (w - w~(0)) "
-            "(error: ||w_GF - w_B|| / ||w_B - w~(0)|| at the largest alpha; also required: monotone, slope -1 +- 0.15)",
-            "azulay2021",
+            "one neuron, s = 0.3, alpha -> infinity with a fixed residual y - X w~(0): GF approaches argmin (w - w~(0))^T B (w - w~(0)), "
+            "||w_GF - w_B|| / ||w_B - w~(0)||",
             "§7.2",
-            measured=errs_c[-1],
-            predicted=0.0,
-            error=errs_c[-1] if ok_c else float("inf"),
-            tolerance=2e-2,
-            alphas=alphas_c,
-            errors=errs_c,
-            slope=slope_c,
+            alphas_c,
+            errs_c,
+            -1.0,
+            0.15,
+            2e-2,
+            "alphas",
         )
     )
     # (d) s -> 1
@@ -245,22 +257,17 @@ def limits_fc(profile):
         run = _flow_endpoint(models.FullyConnected(d, widths=(1,), scale=1.0, shape=s, orientation=u), ds)
         errs_d.append(diagnostics.relative_error(run.predictor, theory.min_distance_interpolant(ds.X, ds.y, u)) if run.converged else float("inf"))
     one_minus = [1.0 - s for s in shapes_d]
-    slope_d = _slope(one_minus, errs_d)
-    ok_d = _monotone_decreasing(errs_d) and abs(slope_d - 2.0) <= 0.15
     checks.append(
-        CheckResult.compare(
+        _rate_check(
             "azulay2021-limits-fc/s-to-1",
-            "one neuron, alpha = 1, s -> 1: GF approaches argmin ||w - w~(0)|| s.t. Xw = y, error ~ (1-s)^2 "
-            "(error: relative distance at the largest s; also required: monotone, slope in 1-s of 2 +- 0.15)",
-            "azulay2021",
+            "one neuron, alpha = 1, s -> 1: GF approaches argmin ||w - w~(0)|| s.t. Xw = y like (1-s)^2 (slope in 1 - s), relative distance",
             "§7.2",
-            measured=errs_d[-1],
-            predicted=0.0,
-            error=errs_d[-1] if ok_d else float("inf"),
-            tolerance=1e-6,
-            shapes=shapes_d,
-            errors=errs_d,
-            slope=slope_d,
+            one_minus,
+            errs_d,
+            2.0,
+            0.15,
+            1e-6,
+            "one_minus_s",
         )
     )
     fig, ax = figure(3, 1)
