@@ -552,7 +552,7 @@ def woodworth_scale(profile):
 
     n, d = profile.pick((20, 60), (40, 200))
     depths = (2, 3, 5)
-    alphas = np.logspace(profile.pick(-1.5, -2.0), np.log10(3.0), profile.pick(6, 16))
+    alphas = np.logspace(profile.pick(-1.0, -2.0), np.log10(3.0), profile.pick(4, 16))
     cfg = _sweep_config(f"woodworth2020-scale-{profile.name}", n, d, {"depth": 2, "untied": False, "scale": 1.0}, {"model.depth": list(depths), "model.scale": alphas.tolist()}, stop_loss=1e-20)
     cfg["algorithm"] = {"name": "flow", "solver": "kvaerno5", "rtol": 1e-7, "atol": 1e-12}
     sim = sweep(cfg, backend="vmap", store=_store(), progress=False, batch=1).isel(seed=0)
