@@ -15,6 +15,7 @@ from ._discrete import (
     parse_norm as parse_norm,
 )
 from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow as ReducedFlow, get_solver as get_solver
+from ._margin_path import MarginPath as MarginPath, exponential_flow_path as exponential_flow_path
 
 __all__ = [
     "AbstractAlgorithm",
@@ -32,6 +33,8 @@ __all__ = [
     "Optax",
     "parse_norm",
     "get_algorithm",
+    "MarginPath",
+    "exponential_flow_path",
 ]
 
 

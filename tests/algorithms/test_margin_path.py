@@ -1,0 +1,63 @@
+"""exponential_flow_path: the exact D = 2 exponential-loss flow in excess-margin coordinates."""
+
+import numpy as np
+import pytest
+
+import implicit_bias as ib
+from implicit_bias import models
+from implicit_bias.algorithms import exponential_flow_path
+from implicit_bias.diagnostics.margins import margin_normalized
+from implicit_bias.theory.margins import q_mu_max_margin
+
+X3 = np.array([[0.8, 0.1, -0.3], [0.8, -0.2, -0.2], [1.0, 0.7, 0.1]])  # moroshko2020 Fig. 3b analogue
+Y3 = np.ones(3)
+
+
+def test_matches_parameter_space_flow_on_the_accuracy_clock():
+    # route 2: the library's parameter-space gradient flow (Tsit5, accuracy clock), no reduction
+    m = models.Diagonal(3, depth=2, scale=1.0)
+    gammas = [3.0, 30.0, 300.0]
+    path = exponential_flow_path(m, X3, Y3, gammas, rtol=1e-10)
+    for g, w in zip(gammas, path.predictors):
+        run = ib.train(m, ib.data.Dataset(X3, Y3), "exponential", ib.GradientFlow(clock="accuracy", rtol=1e-11, atol=1e-13), ib.Stop(training_accuracy=g, max_steps=10**6), ib.Record(fields=("loss",)))
+        assert run.status == "converged"
+        np.testing.assert_allclose(w, run.predictor, rtol=1e-6)
+        # and the reported accuracy is the asked one: gamma = -log mean exp(-y x^T w)
+        assert -np.log(np.mean(np.exp(-(X3 @ w)))) == pytest.approx(g, rel=1e-9)
+
+
+def test_large_alpha_follows_the_q_mu_path():
+    # moroshko2020 Thm 6: at gamma = alpha^2 / mu the margin-normalised predictor tends to the Q_mu
+    # max-margin point as alpha grows (independent route: the dual solve of theory.margins)
+    for mu in (0.5, 0.001):
+        errs = []
+        for alpha in (1e2, 1e4):
+            w = exponential_flow_path(models.Diagonal(3, depth=2, scale=alpha), X3, Y3, [alpha**2 / mu]).predictors[0]
+            q = q_mu_max_margin(X3, Y3, mu, 2).w
+            errs.append(np.linalg.norm(margin_normalized(X3, Y3, w) - q) / np.linalg.norm(q))
+        assert errs[1] < errs[0] and errs[1] < 1e-4, (mu, errs)
+
+
+def test_error_estimate_and_tolerance():
+    path = exponential_flow_path(models.Diagonal(3, depth=2, scale=1e4), X3, Y3, [1e6, 1e11], rtol=1e-8, error_estimate=True)
+    ref = exponential_flow_path(models.Diagonal(3, depth=2, scale=1e4), X3, Y3, [1e6, 1e11], rtol=1e-12)
+    err = float(np.max(np.linalg.norm(path.directions - ref.directions, axis=1)))
+    assert err < 1e-6 and path.error_estimate < 1e-6 and np.isfinite(path.error_estimate)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"model": models.Diagonal(3, depth=2, tied=False)}, "tied depth-2"),
+        ({"model": models.Diagonal(3, depth=3)}, "tied depth-2"),
+        ({"X": np.array([[1.0, 0, 0], [2.0, 0, 0]]), "y": np.ones(2)}, "linearly independent"),
+        ({"y": np.array([1.0, 0.5, 1.0])}, r"\{-1, \+1\}"),
+        ({"gammas": [10.0, 5.0]}, "increasing"),
+        ({"rtol": 0.0}, "rtol"),
+    ],
+)
+def test_bad_inputs_are_one_line_errors(kw, match):
+    args = {"model": models.Diagonal(3, depth=2), "X": X3, "y": Y3, "gammas": [10.0], "rtol": 1e-8} | kw
+    with pytest.raises(ValueError, match=match) as e:
+        exponential_flow_path(args["model"], args["X"], args["y"], args["gammas"], rtol=args["rtol"])
+    assert "\n" not in str(e.value)
