@@ -5,6 +5,7 @@ from ..theory.margins import normalized_margin as normalized_margin
 from .metrics import (
     cosine as cosine,
     direction_distance as direction_distance,
+    loglog_slope as loglog_slope,
     relative_error as relative_error,
     unit as unit,
 )
@@ -33,6 +34,7 @@ from .univariate import (
 
 __all__ = [
     "relative_error",
+    "loglog_slope",
     "cosine",
     "direction_distance",
     "unit",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["relative_error", "cosine", "direction_distance", "unit"]
+__all__ = ["relative_error", "cosine", "direction_distance", "unit", "loglog_slope"]
 
 
 def _vec(name, a):
@@ -60,3 +62,21 @@ def direction_distance(w, w_ref) -> float:
     """
     a, b = _pair(w, w_ref)
     return float(np.linalg.norm(unit(a) - unit(b)))
+
+
+def loglog_slope(n, err) -> tuple[float, float]:
+    """Least-squares slope of ``log err`` against ``log n`` (a power-law rate ``err ~ n^slope``) and its standard error.
+
+    Example:
+        >>> import numpy as np
+        >>> round(loglog_slope(np.array([1.0, 10.0, 100.0]), np.array([3.0, 0.3, 0.03]))[0], 12)
+        -1.0
+    """
+    lx, ly = np.log(np.asarray(n, dtype=np.float64)), np.log(np.asarray(err, dtype=np.float64))
+    A = np.stack([lx, np.ones_like(lx)], axis=1)
+    coef, res, *_ = np.linalg.lstsq(A, ly, rcond=None)
+    dof = max(lx.size - 2, 1)
+    resid = ly - A @ coef
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.inv(A.T @ A)
+    return float(coef[0]), float(math.sqrt(cov[0, 0]))

@@ -26,6 +26,7 @@ from .. import data as ibdata
 from .. import diagnostics, models
 from ..algorithms import GradientFlow
 from ..diagnostics.margins import azimuth_pitch, excess_l1_norm, first_crossing
+from ..diagnostics.metrics import loglog_slope
 from ..plotting import COLORS, caption, figure
 from ..theory.margins import l2d_stationary_points, lemma3_loss_bound, max_margin, q_mu_max_margin, q_mu_path
 from ..train import Record, Stop, train
@@ -44,9 +45,6 @@ def accuracy_flow_endpoint(model, ds, gamma: float, *, max_steps: int = 2_000_00
 def _rel(a, b) -> float:
     return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b))
 
-
-def _slope(x, y) -> float:
-    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
 def _dataset(profile):
@@ -168,7 +166,7 @@ def thm4(profile):
                 tolerance=2e-2,
                 distances=dist,
                 alphas=list(alphas),
-                loglog_slope=_slope(alphas, dist),
+                loglog_slope=loglog_slope(alphas, dist)[0],
                 status=statuses,
             )
         )
@@ -233,7 +231,7 @@ def thm6(profile):
                 tolerance=2e-3,
                 distances=dist,
                 alphas=alphas,
-                loglog_slope=_slope(alphas, dist),
+                loglog_slope=loglog_slope(alphas, dist)[0],
                 q_mu_to_l2=sep,
                 condition5=bool(c5.holds),
                 status=statuses,
@@ -379,7 +377,7 @@ def thm7(profile):
                 alphas=list(alphas),
                 gammas=[a ** (D + 2) for a in alphas],
                 q_mu_distances=qdist,
-                loglog_slope=_slope(alphas, dist),
+                loglog_slope=loglog_slope(alphas, dist)[0],
                 condition5=bool(c5.holds),
                 status=statuses,
             )

@@ -24,6 +24,7 @@ from .. import data as ibdata
 from .. import diagnostics, models, theory
 from ..algorithms import GradientDescent, GradientFlow
 from ..diagnostics import invariants as inv
+from ..diagnostics.metrics import loglog_slope
 from ..plotting import COLORS, caption, figure
 from ..theory import linear_networks as ln
 from ..train import Record, Stop, train
@@ -126,14 +127,11 @@ def thm61_q_delta(profile):
 # --------------------------------------------------------------------------------- check 2
 
 
-def _slope(x, y) -> float:
-    return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
-
 
 def _rate_check(id, claim, where, xs, errs, slope, slope_tol, tolerance, x_name):
     """A limit checked by its rate: the errors along ``xs`` fall monotonically, with log-log slope
     ``slope ± slope_tol``, and the last one is <= ``tolerance`` (error inf if the shape fails)."""
-    fitted = _slope(xs, errs)
+    fitted = loglog_slope(xs, errs)[0]
     ok = _monotone_decreasing(errs) and abs(fitted - slope) <= slope_tol
     return CheckResult.compare(
         id,

@@ -92,6 +92,7 @@ import scipy.integrate
 import xarray as xr
 
 from ..algorithms import Optax
+from ..diagnostics.metrics import loglog_slope
 from ..data import Dataset
 from ..models import ShallowReLU
 from ..models.init import BinaryUniform, Breakpoints, Gaussian, Uniform
@@ -165,17 +166,6 @@ def norm_on_interval(values, x, *, kind: str = "l2") -> np.ndarray:
         return np.max(np.abs(v), axis=-1)
     return np.sqrt(np.trapezoid(v**2, np.asarray(x, dtype=np.float64), axis=-1))
 
-
-def loglog_slope(n, err) -> tuple[float, float]:
-    """Least-squares slope of ``log err`` against ``log n`` and its standard error."""
-    lx, ly = np.log(np.asarray(n, dtype=np.float64)), np.log(np.asarray(err, dtype=np.float64))
-    A = np.stack([lx, np.ones_like(lx)], axis=1)
-    coef, res, *_ = np.linalg.lstsq(A, ly, rcond=None)
-    dof = max(lx.size - 2, 1)
-    resid = ly - A @ coef
-    s2 = float(resid @ resid) / dof
-    cov = s2 * np.linalg.inv(A.T @ A)
-    return float(coef[0]), float(math.sqrt(cov[0, 0]))
 
 
 # ----------------------------------------------------------------------------------------
