@@ -86,3 +86,11 @@ def test_bad_inputs_are_one_line_errors(kw, match):
     with pytest.raises(ValueError, match=match) as e:
         exponential_flow_path(args["model"], args["X"], args["y"], args["gammas"], rtol=args["rtol"], method=args["method"])
     assert "\n" not in str(e.value)
+
+
+def test_accuracies_closer_than_round_off_share_a_point():
+    # log1p maps these two gammas to the same tau: one output point, reported twice
+    g = [10.0, float(np.nextafter(10.0, 11.0)), 20.0]
+    path = exponential_flow_path(models.Diagonal(3, depth=2, scale=1.0), X3, Y3, g, rtol=1e-8)
+    np.testing.assert_allclose(path.predictors[0], path.predictors[1], rtol=1e-12)
+    assert path.predictors.shape == (3, 3) and np.all(np.isfinite(path.predictors))

@@ -225,9 +225,11 @@ def exponential_flow_path(
     N = Z.shape[0]
     taus = np.log1p(g)
     if method == "rosenbrock":
+        tu, back = np.unique(taus, return_inverse=True)  # accuracies closer than round-off share a tau
+
         def run(tol):
-            flat = np.asarray(_rosenbrock_path(Z, taus, np.array([a2, tol, 1e-3 * tol, float(max_steps)])))
-            lams, steps = flat[:-3].reshape(taus.size, N), int(flat[-3])
+            flat = np.asarray(_rosenbrock_path(Z, tu, np.array([a2, tol, 1e-3 * tol, float(max_steps)])))
+            lams, steps = flat[:-3].reshape(tu.size, N)[back], int(flat[-3])
             if flat[-1] != 1.0:
                 raise ValueError(
                     f"exponential_flow_path: the Rosenbrock solve stopped after {steps} steps (budget {max_steps}, or the step size underflowed); raise max_steps or rtol, or use method='radau'"
