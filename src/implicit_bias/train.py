@@ -455,7 +455,11 @@ def train_many(
     params_list = [check_params(m, i) if i is not None else m.init(jax.random.fold_in(k, 0)) for m, i, k in zip(models, inits, keys)]
 
     shared = all(d is datas[0] or (d.X.shape == datas[0].X.shape and np.array_equal(d.X, datas[0].X) and np.array_equal(d.y, datas[0].y)) for d in datas)
-    objectives = [Objective(m, loss_obj, jnp.asarray(d.X), jnp.asarray(d.y)) for m, d in zip(models, datas)]
+    dev = {}  # each distinct dataset goes to the device once (a sweep batch shares one)
+    for d in datas:
+        if id(d) not in dev:
+            dev[id(d)] = (jnp.asarray(d.X), jnp.asarray(d.y)) if not (shared and dev) else next(iter(dev.values()))
+    objectives = [Objective(m, loss_obj, *dev[id(d)]) for m, d in zip(models, datas)]
     if shared:
         # the data are passed once (in_axes None), only the models are stacked
         obj_b = Objective(_stack(list(models), "models"), loss_obj, objectives[0].X, objectives[0].y)
@@ -471,7 +475,7 @@ def train_many(
     log_value_b = _batched(_log_value_core, shared)
     t_start = _time.perf_counter()
     lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
-    recorders = [_Recorder(rec, m, jnp.asarray(d.X), classification) for m, d in zip(models, datas)]
+    recorders = [_Recorder(rec, m, dev[id(d)][0], classification) for m, d in zip(models, datas)]
     for i in range(B):
         recorders[i](0, 0.0, 0.0, params_list[i], lv[i])
     status = [None] * B
