@@ -4,6 +4,7 @@ all pass (the theorems hold at CI size), with figures and the four output files.
 import json
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 
 from implicit_bias.experiments import registry
@@ -40,6 +41,7 @@ def test_quick_profile_runs_and_its_checks_pass(exp, tmp_path):
     assert set(paths) == {"png", "svg", "nc", "json"}
     meta = json.loads(open(paths["json"]).read())
     assert meta["passed"] is True and meta["id"] == exp.id
+    plt.close(res.figure)  # ~50 figures otherwise stay open in the worker (memory, matplotlib's warning)
 
 
 def test_unknown_id_suggests_close_matches():
