@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -11,10 +12,11 @@ import pytest
 import implicit_bias as ib
 
 IBIAS = [sys.executable, "-m", "implicit_bias.cli"]
+JAX_CACHE = tempfile.mkdtemp(prefix="ibias-test-jax-cache-")  # per test process: hermetic, and repeated programs compile once
 
 
-def ibias(*args, check=False):
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+def ibias(*args, check=False, env_extra=None):
+    env = dict(os.environ, PYTHONWARNINGS="ignore", IBIAS_COMPILATION_CACHE=JAX_CACHE) | (env_extra or {})
     p = subprocess.run(IBIAS + [str(a) for a in args], capture_output=True, text=True, env=env, timeout=300)
     if check:
         assert p.returncode == 0, p.stderr
@@ -223,3 +225,16 @@ def test_run_writes_the_four_files(tmp_path):
         assert (tmp_path / f"montufar2024-thm1-min-distance.{ext}").exists()
     meta = json.loads((tmp_path / "montufar2024-thm1-min-distance.json").read_text())
     assert meta["passed"] and len(meta["checks"]) == 3
+
+
+def test_compilation_cache_is_on_disk_and_can_be_switched_off(regression_file, tmp_path):
+    path, _ = regression_file
+    on, off = tmp_path / "on", tmp_path / "off"
+    args = ("fit", path, "--model", "linear", "--algorithm", "gd", "--lr", "0.1", "--stop-loss", "1e-8", "--json")
+    first = ibias(*args, check=True, env_extra={"IBIAS_COMPILATION_CACHE": str(on)})
+    assert any(f.name.endswith("-cache") for f in on.iterdir())
+    again = ibias(*args, check=True, env_extra={"IBIAS_COMPILATION_CACHE": str(on)})  # served from the cache: same numbers
+    a, b = json.loads(again.stdout), json.loads(first.stdout)
+    assert {k: v for k, v in a.items() if k != "wall_time"} == {k: v for k, v in b.items() if k != "wall_time"}
+    ibias(*args, check=True, env_extra={"IBIAS_COMPILATION_CACHE": "0", "XDG_CACHE_HOME": str(off)})
+    assert not off.exists()
