@@ -19,7 +19,9 @@ steps in float64 (autograd for the gradient, ``torch.no_grad`` updates, the leas
 one thread stays at ~0.8 ms; taking the stable one is generous to the baseline. Both routes must
 reach the same function (max difference on a grid <= 1e-6) in the same number of steps (+-1).
 
-Also printed: the same training called a second time (compiled: the per-step cost alone), and
+Also printed: the same first call in a new process whose on-disk compilation cache
+(``ib.enable_compilation_cache``) was filled by an earlier run (what a researcher re-running a
+script sees), the same training called a second time (compiled: the per-step cost alone), and
 the per-step cost of plain GD (``GradientDescent``, all parameters, autodiff through
 ``ShallowReLU.apply``, which for N <= 16 samples and d <= 4 works on one n-vector per sample:
 the N sums in one variadic reduction, a ``custom_jvp`` whose derivative is elementwise, instead
@@ -108,6 +110,34 @@ def _torch_gd_steps(ds, p, lr, threads, steps):
         loss.item()
 
 
+_WARM = """
+import sys, time
+sys.path.insert(0, {here!r})
+import implicit_bias as ib
+ib.enable_compilation_cache({cache!r})
+import bench_wide_relu as B
+ds, eta, p0 = B._setup()
+t0 = time.perf_counter()
+B.S.train_nets(ds, p0, eta, affine="exact", loss=B.LOSS, max_steps=B.MAX_STEPS, pad_to=None)
+print(time.perf_counter() - t0)
+"""
+
+
+def _first_call_with_warm_disk_cache():
+    """A user's first call in a *new* process whose on-disk compilation cache
+    (``ib.enable_compilation_cache``) already holds the programs: one process fills the cache,
+    a second one is timed (the training call alone, as in row 1; tracing is not cached)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        code = _WARM.format(here=os.path.dirname(os.path.abspath(__file__)), cache=cache)
+        out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600).stdout for _ in range(2)]
+    return float(out[-1].strip().splitlines()[-1])
+
+
 def run():
     ds, eta, p0 = _setup()
     xe = np.linspace(-1.0, 1.0, 401)
@@ -126,6 +156,7 @@ def run():
     t0 = time.perf_counter()
     S.train_nets(ds, p0, eta, affine="exact", loss=LOSS, max_steps=MAX_STEPS, pad_to=None)
     t_ours2 = time.perf_counter() - t0
+    t_warm = _first_call_with_warm_disk_cache()
     diff = max(float(np.max(np.abs(S.evaluate_net(q, xe) - S.evaluate_net(b[1], xe)))) for q, b in zip(params, base))
     same = ok and diff <= 1e-6 and all(abs(a - b) <= 1 for a, b in zip(steps_ours, steps_base))
     rows = [
@@ -138,6 +169,13 @@ def run():
                 f"steps {steps_ours} (torch {steps_base}); same function: {same} (max diff {diff:.1e}); "
                 f"torch {t_base / sum(steps_base) * 1e3:.2f} ms/step"
             ),
+        },
+        {
+            "name": "  same, new process, warm on-disk cache",
+            "ours_s": t_warm,
+            "baseline": f"torch eager/seed ({threads} thr)",
+            "baseline_s": t_base,
+            "notes": f"ib.enable_compilation_cache(): a rerun of the script skips XLA compilation (tracing remains); first-call overhead {t_warm - t_ours2:.2f} s instead of {t_ours - t_ours2:.2f} s",
         },
         {
             "name": "  same, second call (compiled)",

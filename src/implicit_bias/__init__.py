@@ -13,6 +13,7 @@ Example:
 
 from . import _config  # noqa: F401  (must come first: float64 everywhere)
 from . import algorithms, data, diagnostics, losses, models, potentials, theory
+from ._config import enable_compilation_cache
 from ._version import __version__
 from .algorithms import (
     SGD,
@@ -30,6 +31,7 @@ from .sweep import sweep  # noqa: E402  (the function; the module stays importab
 
 __all__ = [
     "__version__",
+    "enable_compilation_cache",
     "algorithms",
     "data",
     "diagnostics",

@@ -473,41 +473,16 @@ app.add_typer(runs_app, name="runs")
 # ------------------------------------------------------------------------------------ main
 
 
-def _enable_compilation_cache() -> None:
-    """Keep XLA's compiled programs on disk across ``ibias`` invocations (JAX's persistent
-    compilation cache): a repeated ``ibias fit`` skips its compilations (measured: 3.2 -> 2.6 s
-    for a small diagonal fit). ``IBIAS_COMPILATION_CACHE``: a folder, or ``0`` to switch it off;
-    default ``$XDG_CACHE_HOME/implicit-bias/jax`` (``~/.cache/...``), at most 512 MB (least recently
-    used entries go first; reads and writes under a file lock, so concurrent runs are safe). A
-    ``JAX_COMPILATION_CACHE_DIR`` already set wins. Entries are keyed by the program and the
-    jax/jaxlib versions, so a stale entry is never used; an unwritable folder only means no cache."""
-    import os
-
-    choice = os.environ.get("IBIAS_COMPILATION_CACHE", "")
-    if choice == "0" or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return
-    path = choice or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "implicit-bias", "jax")
-    try:
-        os.makedirs(path, exist_ok=True)
-        if not os.access(path, os.W_OK):
-            return
-        import jax
-
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_compilation_cache_max_size", 512 * 2**20)  # LRU eviction, under a file lock (filelock)
-    except (OSError, AttributeError):  # pragma: no cover - read-only home, an older jax
-        return
-
-
 def main(argv=None):
     """Console entry point: one line and exit code 2 for user errors, never a traceback.
 
     Run as the ``ibias`` program (``argv`` None) it also turns on the on-disk compilation cache
-    (:func:`_enable_compilation_cache`); called with ``argv`` (tests, scripts) it changes no
-    global JAX setting."""
+    (:func:`implicit_bias.enable_compilation_cache`: ``IBIAS_COMPILATION_CACHE=DIR|0``); called
+    with ``argv`` (tests, scripts) it changes no global JAX setting."""
     if argv is None:
-        _enable_compilation_cache()
+        from ._config import enable_compilation_cache
+
+        enable_compilation_cache()
     try:
         rv = app(args=argv, prog_name="ibias", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as e:  # `ibias` alone: help, exit 0
