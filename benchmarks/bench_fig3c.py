@@ -30,6 +30,8 @@ import implicit_bias as ib
 from implicit_bias.experiments.stability import StabilitySetup, stack_params
 from implicit_bias.theory.stability import flattest_sharpness_batch
 
+from _common import first_call_with_warm_disk_cache  # benchmarks/_common.py
+
 ETAS = np.geomspace(0.1, 0.5, 10)
 MAX_STEPS = 40_000
 TOL = 1e-12
@@ -158,34 +160,6 @@ def _torch(setup, ds, p0, ours_params, ours_steps):
     return np.array(lams), np.array(flats), total, detail
 
 
-_WARM = """
-import sys, time
-sys.path.insert(0, {here!r})
-import implicit_bias as ib
-ib.enable_compilation_cache({cache!r})
-import bench_fig3c as B
-setup = B.StabilitySetup()
-ds, obj = setup.dataset(), setup.objective()
-t0 = time.perf_counter()
-B._ours(setup, ds, obj)
-print(time.perf_counter() - t0)
-"""
-
-
-def _first_call_with_warm_disk_cache():
-    """Our first call in a new process whose on-disk compilation cache (``ib.enable_compilation_cache``)
-    was filled by an earlier process: what a researcher re-running the script sees."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as cache:
-        code = _WARM.format(here=os.path.dirname(os.path.abspath(__file__)), cache=cache)
-        out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=900).stdout for _ in range(2)]
-    return float(out[-1].strip().splitlines()[-1])
-
-
 def run():
     setup = StabilitySetup()
     ds = setup.dataset()
@@ -197,7 +171,7 @@ def run():
     t0 = time.perf_counter()
     lam, flat, steps, params = _ours(setup, ds, obj)
     t_ours = time.perf_counter() - t0
-    t_warm = _first_call_with_warm_disk_cache()
+    t_warm = first_call_with_warm_disk_cache('import bench_fig3c as B\nsetup = B.StabilitySetup()\nds, obj = setup.dataset(), setup.objective()', 'B._ours(setup, ds, obj)')
     lam_t, flat_t, t_torch, dt = _torch(setup, ds, p0, params, steps)
     same_steps = all(dt["steps_t"][i] == steps[i] for i in dt["steps_t"])
     ok = np.isfinite(lam) & np.isfinite(lam_t)

@@ -48,6 +48,8 @@ import implicit_bias as ib
 from implicit_bias.experiments import splines as S
 from implicit_bias.models import ShallowReLU
 
+from _common import first_call_with_warm_disk_cache  # benchmarks/_common.py
+
 WIDTH = 2**14
 SEEDS = 4
 LOSS = 5e-11  # library loss 1/(2M) sum (f - y)^2, i.e. MSE <= 1e-10
@@ -110,34 +112,6 @@ def _torch_gd_steps(ds, p, lr, threads, steps):
         loss.item()
 
 
-_WARM = """
-import sys, time
-sys.path.insert(0, {here!r})
-import implicit_bias as ib
-ib.enable_compilation_cache({cache!r})
-import bench_wide_relu as B
-ds, eta, p0 = B._setup()
-t0 = time.perf_counter()
-B.S.train_nets(ds, p0, eta, affine="exact", loss=B.LOSS, max_steps=B.MAX_STEPS, pad_to=None)
-print(time.perf_counter() - t0)
-"""
-
-
-def _first_call_with_warm_disk_cache():
-    """A user's first call in a *new* process whose on-disk compilation cache
-    (``ib.enable_compilation_cache``) already holds the programs: one process fills the cache,
-    a second one is timed (the training call alone, as in row 1; tracing is not cached)."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as cache:
-        code = _WARM.format(here=os.path.dirname(os.path.abspath(__file__)), cache=cache)
-        out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600).stdout for _ in range(2)]
-    return float(out[-1].strip().splitlines()[-1])
-
-
 def run():
     ds, eta, p0 = _setup()
     xe = np.linspace(-1.0, 1.0, 401)
@@ -156,7 +130,7 @@ def run():
     t0 = time.perf_counter()
     S.train_nets(ds, p0, eta, affine="exact", loss=LOSS, max_steps=MAX_STEPS, pad_to=None)
     t_ours2 = time.perf_counter() - t0
-    t_warm = _first_call_with_warm_disk_cache()
+    t_warm = first_call_with_warm_disk_cache('import bench_wide_relu as B\nds, eta, p0 = B._setup()', 'B.S.train_nets(ds, p0, eta, affine="exact", loss=B.LOSS, max_steps=B.MAX_STEPS, pad_to=None)')
     diff = max(float(np.max(np.abs(S.evaluate_net(q, xe) - S.evaluate_net(b[1], xe)))) for q, b in zip(params, base))
     same = ok and diff <= 1e-6 and all(abs(a - b) <= 1 for a, b in zip(steps_ours, steps_base))
     rows = [
