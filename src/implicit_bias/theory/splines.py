@@ -148,8 +148,6 @@ from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
-import scipy.integrate
-import scipy.interpolate
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
@@ -281,6 +279,8 @@ def _w_range(init: AbstractInit, x: float) -> tuple[float, list[float]]:
 
 def _zeta_quadrature(x: np.ndarray, init: AbstractInit, k: int) -> np.ndarray:
     """zeta_k(x) = int |w|^{2k+1} p_{W,B}(w, -w x) dw straight from ``init.density``."""
+    from scipy.integrate import quad as _quad  # lazily: scipy.integrate costs 0.27 s of `import implicit_bias`
+
     p = 2 * k + 1
     if init.w_atoms is not None:  # discrete W: density w.r.t. counting measure on the atoms
         return sum(abs(a) ** p * np.asarray(init.density(a, -a * x), dtype=np.float64) for a in init.w_atoms)
@@ -296,9 +296,9 @@ def _zeta_quadrature(x: np.ndarray, init: AbstractInit, k: int) -> np.ndarray:
         for sgn in (1.0, -1.0):
             g = (lambda w, s=sgn: f(s * w))
             if math.isinf(w_max):
-                val, _ = scipy.integrate.quad(g, 0.0, math.inf, epsabs=0.0, epsrel=1e-12, limit=400)
+                val, _ = _quad(g, 0.0, math.inf, epsabs=0.0, epsrel=1e-12, limit=400)
             else:
-                val, _ = scipy.integrate.quad(g, 0.0, w_max, points=pts or None, epsabs=0.0, epsrel=1e-12, limit=400)
+                val, _ = _quad(g, 0.0, w_max, points=pts or None, epsabs=0.0, epsrel=1e-12, limit=400)
             total += val
         out[i] = total
     return out.reshape(x.shape)
@@ -1071,6 +1071,8 @@ def _bspline_basis(u: np.ndarray, t: np.ndarray, k: int):
     ``k .. M-2``.)"""
     pad = t[-1] - t[0]
     tt = np.concatenate([t[0] - pad * np.arange(k, 0, -1.0), t, t[-1] + pad * np.arange(1.0, k + 1)])
+    import scipy.interpolate  # lazily: scipy.integrate/interpolate cost 0.3 s of `import implicit_bias`
+
     return scipy.interpolate.BSpline.design_matrix(np.clip(u, t[0], t[-1]), tt, k).tocsc()[:, k : t.size - 1].tocsr()
 
 
