@@ -135,6 +135,7 @@ def _top_ritz(alpha, beta, j, m):
 
 
 _CHUNK = 16  # the basis rows read by the reorthogonalisation grow in blocks of 16, 32, 64, ... rows
+_FIRST_PHASE = 16  # Lanczos steps before the full basis is allocated (see _lanczos)
 
 
 def _chunk_rows(m: int) -> list[int]:
@@ -159,12 +160,36 @@ def _lanczos(matvec, v0, max_iter: int, rtol, atol) -> LanczosResult:
     Ritz pair ``(theta, s)`` of ``T_{j+1}`` gives the residual bound
     ``||A V s - theta V s|| = beta_j |s_j|`` at no product; stop when it is
     ``<= max(rtol |theta|, atol)`` or on an invariant subspace (``beta_j ~ 0``).
+
+    Two phases: the first ``_FIRST_PHASE`` steps run on a basis of that size; only if they do
+    not converge is the full ``(m+1, P)`` basis allocated (``lax.cond``) and the same iteration
+    continued in it. Zero-filling a fresh basis costs about as much as an HVP per 10 MB
+    (measured: 18 ms for ``m = 100``, ``P = 1e5``; 54 ms for ``m = 300``), which dominated
+    calls that converge in a few steps.
     """
     P = v0.shape[0]
     m = int(min(max_iter, P))
     dtype = v0.dtype
-    tiny = jnp.finfo(dtype).eps
     v0 = v0 / jnp.linalg.norm(v0)
+    m1 = min(m, _FIRST_PHASE)
+    state = _lanczos_steps(matvec, (jnp.asarray(0), jnp.zeros((m1 + 1, P), dtype).at[0].set(v0), *(jnp.zeros((m1,), dtype) for _ in range(3)), jnp.asarray(False)), m1, rtol, atol)
+    if m1 == m:
+        return _lanczos_result(matvec, state, m, rtol, atol)
+
+    def more(state):
+        j, V, alpha, beta, s, done = state
+        pad = lambda a: jnp.zeros((m,), dtype).at[:m1].set(a)  # noqa: E731
+        big = (j, jnp.zeros((m + 1, P), dtype).at[: m1 + 1].set(V), pad(alpha), pad(beta), pad(s), done)
+        return _lanczos_result(matvec, _lanczos_steps(matvec, big, m, rtol, atol), m, rtol, atol)
+
+    return jax.lax.cond(state[5], lambda st: _lanczos_result(matvec, st, m1, rtol, atol), more, state)
+
+
+def _lanczos_steps(matvec, state, m: int, rtol, atol):
+    """Lanczos steps on the ``(m+1, P)`` basis of ``state = (j, V, alpha, beta, s, done)`` until
+    ``j = m`` or ``done`` (see :func:`_lanczos`)."""
+    dtype = state[1].dtype
+    tiny = jnp.finfo(dtype).eps
     rows = _chunk_rows(m)
     bounds = jnp.asarray([r - 1 for r in rows])  # branch c serves steps j < bounds[c]
 
@@ -175,12 +200,6 @@ def _lanczos(matvec, v0, max_iter: int, rtol, atol) -> LanczosResult:
             return w - (Vr @ w) @ Vr
 
         return f
-
-    def combine_branch(r):
-        return lambda V, s: s[: r - 1] @ V[: r - 1]
-
-    def branch(j):
-        return jnp.minimum(jnp.sum(j >= bounds), len(rows) - 1)
 
     def cond(state):
         j, _, _, _, _, done = state
@@ -193,7 +212,7 @@ def _lanczos(matvec, v0, max_iter: int, rtol, atol) -> LanczosResult:
         a = jnp.vdot(v, w)
         b_prev = jnp.where(j > 0, beta[j - 1], 0.0)
         w = w - a * v - b_prev * V[jnp.maximum(j - 1, 0)]
-        w = jax.lax.switch(branch(j), [reorth_branch(r) for r in rows], V, w)
+        w = jax.lax.switch(_branch(j, bounds, rows), [reorth_branch(r) for r in rows], V, w)
         b = jnp.linalg.norm(w)
         alpha = alpha.at[j].set(a)
         beta = beta.at[j].set(b)
@@ -204,10 +223,20 @@ def _lanczos(matvec, v0, max_iter: int, rtol, atol) -> LanczosResult:
         V = V.at[j + 1].set(w / jnp.where(b > 0, b, 1.0))
         return j + 1, V, alpha, beta, s, done
 
-    V = jnp.zeros((m + 1, P), dtype).at[0].set(v0)
-    init = (jnp.asarray(0), V, jnp.zeros((m,), dtype), jnp.zeros((m,), dtype), jnp.zeros((m,), dtype), jnp.asarray(False))
-    j, V, alpha, beta, s, _ = jax.lax.while_loop(cond, body, init)
-    x = jax.lax.switch(branch(j - 1), [combine_branch(r) for r in rows], V, s)  # s is zero beyond j
+    return jax.lax.while_loop(cond, body, state)
+
+
+def _branch(j, bounds, rows):
+    return jnp.minimum(jnp.sum(j >= bounds), len(rows) - 1)
+
+
+def _lanczos_result(matvec, state, m: int, rtol, atol) -> LanczosResult:
+    """The Ritz vector ``V s`` of a finished :func:`_lanczos_steps` state, its Rayleigh quotient
+    and true residual (one more product)."""
+    j, V, _, _, s, _ = state
+    rows = _chunk_rows(m)
+    bounds = jnp.asarray([r - 1 for r in rows])
+    x = jax.lax.switch(_branch(j - 1, bounds, rows), [(lambda V, s, r=r: s[: r - 1] @ V[: r - 1]) for r in rows], V, s)  # s is zero beyond j
     x = x / jnp.linalg.norm(x)
     hx = matvec(x)
     lam = jnp.vdot(x, hx)
@@ -248,7 +277,8 @@ def lanczos(matvec: Callable, v0, *, max_iter: int = 100, rtol=1e-6, atol=0.0) -
 
     Pure JAX: jit-able (``max_iter`` static) and vmappable over batches of ``v0`` (and of
     operators closed over by ``matvec``); under ``vmap`` every item stops on its own criterion
-    (and each step reads the whole basis). Memory ``(max_iter + 1) * P`` floats for the basis.
+    (and each step reads the whole basis). Memory ``(max_iter + 1) * P`` floats for the basis, allocated only if 16 steps do not converge
+    (a first phase runs on a 17-row basis: zero-filling 80 MB costs ~18 ms).
 
     Raises:
         ValueError: ``max_iter`` not an integer ``>= 1``, negative ``rtol``/``atol``, or ``v0``
