@@ -277,8 +277,9 @@ def lanczos(matvec: Callable, v0, *, max_iter: int = 100, rtol=1e-6, atol=0.0) -
 
     Pure JAX: jit-able (``max_iter`` static) and vmappable over batches of ``v0`` (and of
     operators closed over by ``matvec``); under ``vmap`` every item stops on its own criterion
-    (and each step reads the whole basis). Memory ``(max_iter + 1) * P`` floats for the basis, allocated only if 16 steps do not converge
-    (a first phase runs on a 17-row basis: zero-filling 80 MB costs ~18 ms).
+    (and each step reads the whole basis). Memory ``(max_iter + 1) * P`` floats for the basis,
+    allocated only if 16 steps do not converge (a first phase runs on a 17-row basis:
+    zero-filling 80 MB costs ~18 ms).
 
     Raises:
         ValueError: ``max_iter`` not an integer ``>= 1``, negative ``rtol``/``atol``, or ``v0``
