@@ -623,6 +623,15 @@ def _panel_runs(ds, D, alphas, gamma_end):
     return out
 
 
+def _panel_dataset(data) -> xr.Dataset:
+    """``gamma_end`` and ``status`` of every run of ``data = {dataset: _panel_runs(...)}``, one ``run`` dimension."""
+    rows = [(k, a, r["gamma_end"], r["status"]) for k, runs in data.items() for a, r in runs.items()]
+    return xr.Dataset(
+        {"gamma_end": ("run", [r[2] for r in rows])},
+        coords={"dataset": ("run", [r[0] for r in rows]), "alpha": ("run", [r[1] for r in rows]), "status": ("run", np.array([r[3] for r in rows], dtype=object))},
+    )
+
+
 def _draw_panel(ax, ds, D, runs, ref, title, path_mus=None):
     """Azimuth/pitch picture of moroshko2020 Figs. 3-4: trajectories, Q path, pink squares,
     equal-mu lines, l2 / l1 / start points."""
@@ -796,9 +805,7 @@ def fig3(profile):
     )
     caption(fig, "moroshko2020 Fig. 3: D = 2, constructed 3-point datasets in d = 3; the exact gradient flow (excess-margin coordinates, rtol 1e-10), "
             "every alpha to gamma = max(1e4, alpha^2/0.001): alpha = 1e4 to 1e11, i.e. a loss of 10^-(4.3e10). Pink squares: Q_mu points; dotted: equal mu.")
-    rows = [(k, a, r["gamma_end"], r["status"]) for k, runs in data.items() for a, r in runs.items()]
-    out = xr.Dataset({"gamma_end": ("run", [r[2] for r in rows])}, coords={"dataset": ("run", [r[0] for r in rows]), "alpha": ("run", [r[1] for r in rows]), "status": ("run", np.array([r[3] for r in rows], dtype=object))})
-    return ExperimentResult(out, checks, fig)
+    return ExperimentResult(_panel_dataset(data), checks, fig)
 
 
 @register(
@@ -871,9 +878,7 @@ def fig4(profile):
         )
     caption(fig, "moroshko2020 Fig. 4: D = 3, constructed 3-point datasets in d = 3 (Condition 5 fails); gradient flow on the accuracy clock, each alpha to gamma = max(1e4, alpha^3/1e-4). "
             "Crosses: l_{2/3} stationary points (local solves); pink squares: Q_mu points; dotted: equal mu. (b) in the standard frame (e_x at (0, 0)).")
-    rows = [(k, a, r["gamma_end"], r["status"]) for k, runs in data.items() for a, r in runs.items()]
-    out = xr.Dataset({"gamma_end": ("run", [r[2] for r in rows])}, coords={"dataset": ("run", [r[0] for r in rows]), "alpha": ("run", [r[1] for r in rows]), "status": ("run", np.array([r[3] for r in rows], dtype=object))})
-    return ExperimentResult(out, checks, fig)
+    return ExperimentResult(_panel_dataset(data), checks, fig)
 
 
 # ------------------------------------------------------------------------------ Thm 6 vs Condition 5
