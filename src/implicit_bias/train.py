@@ -20,6 +20,7 @@ Statuses of a :class:`Run`:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time as _time
 from collections.abc import Sequence
@@ -153,6 +154,28 @@ class Record:
                 s = max(s + 1, int(math.ceil(s * self.growth)))
 
 
+class _Lazy:
+    """A dataclass field that may be given as a zero-argument callable, called on first access
+    and cached: ``Run.trajectory`` is built only when asked for (the first ``xarray.Dataset`` of
+    a process imports dask.array and pandas, ~0.3 s, which a run that is only read for its final
+    parameters need not pay)."""
+
+    def __set_name__(self, owner, name):
+        self.slot = "_lazy_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            raise AttributeError(self.slot)  # no default value for the dataclass field
+        v = obj.__dict__[self.slot]
+        if callable(v):
+            v = v()
+            obj.__dict__[self.slot] = v
+        return v
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Run:
     """The result of :func:`train`.
@@ -179,7 +202,7 @@ class Run:
     steps: int
     time: float
     wall_time: float
-    trajectory: xr.Dataset
+    trajectory: xr.Dataset = _Lazy()
     model: AbstractModel
     loss: AbstractLoss
     algorithm: AbstractAlgorithm
@@ -204,12 +227,17 @@ class Run:
 # ----------------------------------------------------------------------------- jitted pieces
 
 
-def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, params, state, key, step0, until, target_log):
+def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, params, state, seed, step0, until, target_log):
     """Run ``algorithm`` from ``step0`` until ``until`` steps or the target.
 
-    Returns ``(params, state, step, flag)``; flag 0 = budget reached, 1 = target reached,
-    2 = non-finite loss or parameters (the returned parameters are the last finite ones).
+    Returns ``(params, state, step, flag, log_loss)``; flag 0 = budget reached, 1 = target
+    reached, 2 = non-finite loss or parameters (the returned parameters are the last finite
+    ones); ``log_loss`` is ``log L`` at the returned parameters (with ``until = step0``: at the
+    given ones), so that no second compiled program is needed for it. The algorithm's key,
+    ``fold_in(key(seed), 1)``, is derived here, inside the compiled program (no host-side
+    threefry compilations on a first call).
     """
+    key = jax.random.fold_in(jax.random.key(seed), 1)
 
     def finite_tree(t):
         leaves = jax.tree_util.tree_leaves(t)
@@ -231,7 +259,8 @@ def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, pa
         s = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), s, s_new)
         return p, s, step + jnp.where(keep, 0, 1), flag
 
-    return jax.lax.while_loop(cond, body, (params, state, step0, jnp.zeros((), dtype=jnp.int64)))
+    p, s, step, flag = jax.lax.while_loop(cond, body, (params, state, step0, jnp.zeros((), dtype=jnp.int64)))
+    return p, s, step, flag, objective.log_value(p)
 
 
 def _flow_core(algorithm: AbstractAlgorithm, objective: Objective, params, state, t0, t1, target_log):
@@ -242,26 +271,38 @@ def _log_value_core(params, objective: Objective):  # objective second, as in th
     return objective.log_value(params)
 
 
-# One jitted, vmapped function per (core, objective batched or shared); eqx caches compilations
-# by argument structure, so a second call with new data of the same shapes does not recompile.
+# One jitted, vmapped function per (core, objective batched or shared, fast math); eqx caches
+# compilations by argument structure, so a second call with new data of the same shapes does not
+# recompile.
 _BATCHED = {}
+
+# XLA CPU options of ``train(..., fast_math=True)``: floating-point reassociation (and contraction,
+# no signed zeros) only; NaN and Inf semantics, divisions and elementary functions stay exact, so
+# divergence is still detected and reported. Ignored by other backends.
+_FAST_MATH = {
+    "xla_cpu_enable_fast_math": True,
+    "xla_cpu_fast_math_honor_nans": True,
+    "xla_cpu_fast_math_honor_infs": True,
+    "xla_cpu_fast_math_honor_division": True,
+    "xla_cpu_fast_math_honor_functions": True,
+}
 
 
 def _array_axis(leaf):
     return 0 if eqx.is_array(leaf) else None
 
 
-def _batched(core, shared_data: bool):
+def _batched(core, shared_data: bool, fast_math: bool = False):
     """``jit(vmap(core))`` with every argument batched on axis 0, except the data (and loss)
     inside the objective (argument 1) when all points share them."""
-    k = (core, shared_data)
+    k = (core, shared_data, fast_math)
     if k not in _BATCHED:
         n = core.__code__.co_argcount
         # Map array leaves only: non-array leaves (diffrax's implicit-solver tolerance
         # sentinels, Python constants) are the same for every point and stay unbatched.
         obj_axis = Objective(model=_array_axis, loss=None, X=None, y=None) if shared_data else _array_axis
         axes = tuple(obj_axis if i == 1 else _array_axis for i in range(n))
-        _BATCHED[k] = eqx.filter_jit(eqx.filter_vmap(core, in_axes=axes))
+        _BATCHED[k] = eqx.filter_jit(eqx.filter_vmap(core, in_axes=axes), compiler_options=dict(_FAST_MATH) if fast_math else None)
     return _BATCHED[k]
 
 
@@ -275,14 +316,31 @@ def _stack(trees, what):
         if not eqx.tree_equal(eqx.filter(t, eqx.is_array, inverse=True), static):
             raise ValueError(f"these points cannot run as one vectorised batch: their {what} differ in non-numeric settings; run them separately")
     try:
-        stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *dyn)
+        stacked = jax.tree_util.tree_map(_stack_leaves, *dyn)
     except ValueError as e:
         raise ValueError(f"these points cannot run as one vectorised batch: their {what} differ in structure ({str(e).splitlines()[0][:120]}); run them separately") from None
     return eqx.combine(stacked, static)
 
 
+def _on_host(x) -> bool:
+    """A numpy array, or a jax array in host memory without weak type (its numpy view is free
+    and keeps its dtype)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return True
+    return isinstance(x, jax.Array) and not x.weak_type and x.is_fully_addressable and all(d.platform == "cpu" for d in x.devices())
+
+
+def _stack_leaves(*xs):
+    # host arrays: numpy's stack and one transfer; jnp.stack would compile a small program per
+    # shape (~20-40 ms each on a first call)
+    if all(_on_host(x) for x in xs):
+        return jax.device_put(np.stack([np.asarray(x) for x in xs]))
+    return jnp.stack([jnp.asarray(x) for x in xs])
+
+
 def _unstack(tree, i):
-    return jax.tree_util.tree_map(lambda a: a[i], tree)
+    # host arrays: a numpy view and one transfer (a[i] would compile a slice program per shape)
+    return jax.tree_util.tree_map(lambda a: jax.device_put(np.asarray(a)[i]) if _on_host(a) else a[i], tree)
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -358,6 +416,7 @@ def train(
     *,
     init: dict | None = None,
     progress: bool = False,
+    fast_math: bool = False,
 ) -> Run:
     """Train ``model`` on ``data`` with ``algorithm`` until ``stop``; record a trajectory.
 
@@ -373,6 +432,11 @@ def train(
             randomness (``fold_in(key(seed), 1)``): same seed, same numbers.
         init: explicit initial parameters by name (overrides the model's init).
         progress: show a rich progress bar on stderr.
+        fast_math: compile the training loop with floating-point reassociation allowed (XLA
+            CPU fast math with NaN/Inf, divisions and elementary functions kept exact): sums
+            may be evaluated in another order, so results differ at round-off level from the
+            default; reductions vectorise, e.g. 90 -> 64 us per step of a width-2^14 ReLU net
+            (``benchmarks/bench_wide_relu.py``). Divergence is detected as before. Default off.
 
     Returns:
         A :class:`Run`.
@@ -389,7 +453,7 @@ def train(
         >>> run.status
         'converged'
     """
-    return train_many([model], [data], loss, [algorithm], stop, record, [seed], inits=[init], progress=progress)[0]
+    return train_many([model], [data], loss, [algorithm], stop, record, [seed], inits=[init], progress=progress, fast_math=fast_math)[0]
 
 
 def train_many(
@@ -403,6 +467,7 @@ def train_many(
     *,
     inits: Sequence[dict | None] | None = None,
     progress: bool = False,
+    fast_math: bool = False,
 ) -> list[Run]:
     """Train a batch of points as one jitted, vectorised (``vmap``) computation.
 
@@ -451,14 +516,13 @@ def train_many(
     if continuous and not stop.has_target and stop.max_time is None:
         raise ValueError("gradient flow needs a stopping rule: give Stop(loss=...), Stop(training_accuracy=...) or Stop(max_time=...)")
     rec = Record.coerce(record)
-    keys = [jax.random.key(int(s)) for s in seeds]
-    params_list = [check_params(m, i) if i is not None else m.init(jax.random.fold_in(k, 0)) for m, i, k in zip(models, inits, keys)]
+    params_list = [check_params(m, i) if i is not None else m.init(jax.random.fold_in(jax.random.key(int(s)), 0)) for m, i, s in zip(models, inits, seeds)]
 
     shared = all(d is datas[0] or (d.X.shape == datas[0].X.shape and np.array_equal(d.X, datas[0].X) and np.array_equal(d.y, datas[0].y)) for d in datas)
     dev = {}  # each distinct dataset goes to the device once (a sweep batch shares one)
     for d in datas:
         if id(d) not in dev:
-            dev[id(d)] = (jnp.asarray(d.X), jnp.asarray(d.y)) if not (shared and dev) else next(iter(dev.values()))
+            dev[id(d)] = (jax.device_put(d.X), jax.device_put(d.y)) if not (shared and dev) else next(iter(dev.values()))
     objectives = [Objective(m, loss_obj, *dev[id(d)]) for m, d in zip(models, datas)]
     if shared:
         # the data are passed once (in_axes None), only the models are stacked
@@ -468,13 +532,21 @@ def train_many(
     params_b = _stack(params_list, "parameters")
     alg_b = _stack(algorithms, "algorithms")
     target = stop.target_log_loss
-    target_b = jnp.full((B,), target)
+    target_b = np.full((B,), target, dtype=np.float64)
     lrs = [float(getattr(a, "lr", 1.0)) for a in algorithms]
     max_steps = stop.max_steps if stop.max_steps is not None else np.iinfo(np.int64).max
 
-    log_value_b = _batched(_log_value_core, shared)
     t_start = _time.perf_counter()
-    lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
+    steps = np.zeros(B, dtype=np.int64)
+    if not continuous:
+        # the loss at the initial parameters from the training program itself (zero steps)
+        state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
+        seeds_b = np.asarray([int(s) for s in seeds], dtype=np.int64)
+        advance_b = _batched(_advance_core, shared, fast_math)
+        lv = np.asarray(advance_b(alg_b, obj_b, params_b, state_b, seeds_b, steps, steps, target_b)[4], dtype=np.float64)
+    else:
+        log_value_b = _batched(_log_value_core, shared, fast_math)
+        lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
     recorders = [_Recorder(rec, m, dev[id(d)][0], classification) for m, d in zip(models, datas)]
     for i in range(B):
         recorders[i](0, 0.0, 0.0, params_list[i], lv[i])
@@ -485,15 +557,11 @@ def train_many(
             status[i], message[i] = "diverged", "the loss is NaN/Inf at the initial parameters"
         elif lv[i] <= target:
             status[i], message[i] = "converged", "the target was already met at initialization"
-    steps = np.zeros(B, dtype=np.int64)
     t = np.zeros(B)
     scheds = [rec.schedule(continuous, lr) for lr in lrs]
     nxt = [next(sc, None) for sc in scheds]
     bar = _Progress(progress, stop, classification, B)
     if not continuous:
-        state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
-        tkeys = jnp.stack([jax.random.fold_in(k, 1) for k in keys])
-        advance_b = _batched(_advance_core, shared)
         chunk = 20_000
         while any(s is None for s in status):
             until = steps.copy()
@@ -504,9 +572,9 @@ def train_many(
                 if stop.max_time is not None:
                     u = min(u, int(math.floor(stop.max_time / lrs[i] + 1e-9)))
                 until[i] = min(u, steps[i] + chunk)
-            params_b, state_b, step_arr, flag_arr = advance_b(alg_b, obj_b, params_b, state_b, tkeys, jnp.asarray(steps), jnp.asarray(until), target_b)
+            params_b, state_b, step_arr, flag_arr, lv_arr = advance_b(alg_b, obj_b, params_b, state_b, seeds_b, steps, until, target_b)
             new_steps, flags = np.asarray(step_arr, dtype=np.int64), np.asarray(flag_arr)
-            lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
+            lv = np.asarray(lv_arr, dtype=np.float64)
             wall = _time.perf_counter() - t_start
             for i in range(B):
                 if status[i] is not None:
@@ -519,7 +587,7 @@ def train_many(
                 recorders[i](steps[i], t[i], wall, lambda i=i: _unstack(params_b, i), lv[i])
             bar.update(steps, t, lv, status)
     else:
-        flow_b = _batched(_flow_core, shared)
+        flow_b = _batched(_flow_core, shared, fast_math)
         state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
         t_end_budget = stop.max_time if stop.max_time is not None else np.inf
         while any(s is None for s in status):
@@ -576,7 +644,7 @@ def train_many(
                 steps=int(steps[i]),
                 time=float(t[i]),
                 wall_time=float(wall),
-                trajectory=recorders[i].dataset(attrs),
+                trajectory=functools.partial(recorders[i].dataset, attrs),
                 model=models[i],
                 loss=loss_obj,
                 algorithm=algorithms[i],

@@ -214,12 +214,14 @@ def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine):
     obj = Objective(m, ib.losses.get_loss("square"), X, y)
     fused = S._FusedWidthGD.build(X, y, 0.7, hidden=hidden, affine=affine)
     plain = Optax(S.width_scaled_gd(X, y, 0.7, hidden=hidden, affine=affine), lr=1.0)
-    # the unit gradients alone against jax.grad of the plain formula
+    # the unit update alone against a step along jax.grad of the plain formula
     r = _plain_apply(p, X, True) - y
-    gw1, gb1, gw2 = S._unit_grads(p["w1"][:, 0], p["b1"], p["w2"], [float(v) for v in X[:, 0]], r / X.shape[0])
+    lr = 0.3
+    new = S._unit_update(p["w1"][:, 0], p["b1"], p["w2"], [float(v) for v in X[:, 0]], r / X.shape[0], lr)
     g_ref = jax.grad(lambda q: 0.5 * jnp.mean((_plain_apply(q, X, True) - y) ** 2))(p)
-    for g, k in ((gw1, "w1"), (gb1, "b1"), (gw2, "w2")):
-        np.testing.assert_allclose(g, np.ravel(g_ref[k]), rtol=1e-12, atol=1e-12 * float(jnp.max(jnp.abs(g_ref[k]))), err_msg=k)
+    for u, k in zip(new, ("w1", "b1", "w2")):
+        assert float(jnp.max(jnp.abs(g_ref[k]))) > 0
+        np.testing.assert_allclose(u, np.ravel(p[k] - lr * g_ref[k]), rtol=1e-12, atol=1e-12 * float(jnp.max(jnp.abs(g_ref[k]))), err_msg=k)
     # three steps of each: same iterates, same log loss, same carried hidden outputs
     q_f, s_f = p, fused.init_state(obj, p)
     q_p, s_p = p, plain.init_state(obj, p)

@@ -446,19 +446,29 @@ def tangent_kernel_fractions(params, X) -> dict:
 # ----------------------------------------------------------------------------------------
 
 
-def _unit_grads(w1, b1, w2, xs, c):
-    """Gradient of ``sum_j c_j sum_i w2_i relu(w1_i x_j + b1_i)`` in ``(w1, b1, w2)`` (each ``(n,)``),
-    one pass over the units (``xs``: the M inputs as Python floats, ``c (M,)``). With
-    ``c = (f - y)/M`` this is the gradient of the square loss ``(1/2M) sum_j (f_j - y_j)^2`` of
-    a univariate ``ShallowReLU``; ``relu'(0) = 0`` as ``jax.nn.relu``."""
-    g2 = sa = sb = 0.0
-    for j, xj in enumerate(xs):
-        pre = w1 * xj + b1
-        g2 = g2 + c[j] * jax.nn.relu(pre)
-        cm = jnp.where(pre > 0, c[j], 0.0)
-        sa = sa + cm * xj
-        sb = sb + cm
-    return w2 * sa, w2 * sb, g2
+def _unit_update(w1, b1, w2, xs, c, lr):
+    """One GD step ``theta - lr * grad`` of ``sum_j c_j sum_i w2_i relu(w1_i x_j + b1_i)`` in
+    ``(w1, b1, w2)`` as one variadic reduction over ``j`` of ``(M + 1, n)`` terms (row 0: the
+    parameters; rows ``j``: ``-lr`` times the per-sample gradient terms): XLA emits one pass over
+    the units for the three outputs and materialises them once (a reduction is a fusion root).
+    Written as three elementwise updates, XLA's CPU fusion recomputes the masks in each output
+    and again inside every consumer (the finiteness test, the freezing selects and the next
+    hidden-layer sum): 155 -> 89 us per seed-step at ``n = 2^14``, M = 6, 4 seeds.
+
+    With ``c = (f - y)/M`` the gradient of the square loss ``(1/2M) sum_j (f_j - y_j)^2`` of a
+    univariate ``ShallowReLU``, ``m_ij = 1[w1_i x_j + b1_i > 0]`` (``relu'(0) = 0`` as
+    ``jax.nn.relu``): ``dL/dw2_i = sum_j c_j relu(w1_i x_j + b1_i)``,
+    ``dL/dw1_i = w2_i sum_j c_j m_ij x_j``, ``dL/db1_i = w2_i sum_j c_j m_ij``. ``xs``: the M
+    inputs as Python floats; ``c (M,)``; ``w1, b1, w2 (n,)``."""
+    x = jnp.asarray(xs)[:, None]
+    pre = w1[None, :] * x + b1[None, :]
+    act = pre > 0
+    cl = (-lr * c)[:, None]
+    ta = jnp.concatenate([w1[None, :], jnp.where(act, cl * x * w2[None, :], 0.0)])
+    tb = jnp.concatenate([b1[None, :], jnp.where(act, cl * w2[None, :], 0.0)])
+    t2 = jnp.concatenate([w2[None, :], jnp.where(act, cl * pre, 0.0)])
+    z = jnp.zeros((), w1.dtype)
+    return jax.lax.reduce((ta, tb, t2), (z, z, z), lambda a, b: tuple(u + v for u, v in zip(a, b)), (0,))
 
 
 class _FusedState(NamedTuple):
@@ -541,13 +551,12 @@ class _FusedWidthGD(Optax):
         lv = jnp.log(0.5 * jnp.mean(r * r))  # log L at the input parameters, as Optax.step
         c = r / M
         w1, b1, w2 = params["w1"][:, 0], params["b1"], params["w2"]
-        gw1, gb1, gw2 = _unit_grads(w1, b1, w2, self.xs, c)
         new = dict(params)
+        w1n, b1n, w2n = _unit_update(w1, b1, w2, self.xs, c, lr)
         if self.hidden:
-            w1 = w1 - lr * gw1
-            b1 = b1 - lr * gb1
+            w1, b1 = w1n, b1n
             new["w1"], new["b1"] = w1[:, None], b1
-        w2 = w2 - lr * gw2
+        w2 = w2n
         new["w2"] = w2
         F = self._hidden_out(w1, b1, w2)
         if self.affine == "exact":
@@ -559,14 +568,17 @@ class _FusedWidthGD(Optax):
         return new, _FusedState(lr=lr, F=F), lv
 
 
-def train_nets(ds: Dataset, inits: list, eta_bar: float, *, hidden: bool = True, affine: str = "exact", loss: float = 1e-11, max_steps: int = 50_000, record_steps=None, pad_to: int | None = 256):
+def train_nets(ds: Dataset, inits: list, eta_bar: float, *, hidden: bool = True, affine: str = "exact", loss: float = 1e-11, max_steps: int = 50_000, record_steps=None, pad_to: int | None = 256, fast_math: bool = True):
     r"""Train univariate shallow ReLU nets (skip connection) with ``width_scaled_gd`` via ``train_many``.
 
     ``inits`` are initial parameter dicts (any widths). Nets are grouped by
     ``max(width, pad_to)`` (``pad_to=None``: by width), zero-padded to the group's width and
     trained as one vmapped batch per group (one compilation each; zero units stay zero, so a
     padded net trains exactly as the unpadded one, up to summation order). With
-    ``affine="exact"`` the initial affine part is fitted first (``fit_affine``).
+    ``affine="exact"`` the initial affine part is fitted first (``fit_affine``). ``fast_math``
+    is ``train_many``'s (on by default here: the step is two sums over the n units per sample,
+    which reassociation vectorises, 89 -> 64 us per seed-step at ``n = 2^14``; the iterates
+    change at round-off level only, far below every tolerance of the experiments).
 
     Returns:
         ``(params, runs)``: the final parameters (padding removed) and the ``Run`` of each init,
@@ -586,7 +598,7 @@ def train_nets(ds: Dataset, inits: list, eta_bar: float, *, hidden: bool = True,
     for w, idx in groups.items():
         model = ShallowReLU(w, skip=True)
         batch = [pad_units(inits[i], w) for i in idx]
-        out = train_many([model] * len(idx), [ds] * len(idx), "square", [alg] * len(idx), stop, rec, inits=batch)
+        out = train_many([model] * len(idx), [ds] * len(idx), "square", [alg] * len(idx), stop, rec, inits=batch, fast_math=fast_math)
         for i, r in zip(idx, out):
             runs[i] = r
     params = [unpad_units(r.params) for r in runs]

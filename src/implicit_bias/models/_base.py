@@ -77,5 +77,5 @@ def check_params(model: AbstractModel, params: dict) -> dict:
             raise ValueError(f"parameter {k!r} has shape {a.shape}; {type(model).__name__} expects {tuple(shape)}")
         if not np.all(np.isfinite(a)):
             raise ValueError(f"parameter {k!r} contains NaN or Inf")
-        out[k] = jnp.asarray(a)
+        out[k] = jax.device_put(a)  # not jnp.asarray: that compiles a small program per shape
     return out
