@@ -6,11 +6,15 @@ skip=True)``, Gaussian (1, 1) init, 6 points of ``sin 3x`` on ``[-1, 1]``, full-
 after every step, until ``MSE <= 1e-10`` (library loss ``(1/(2M)) sum (f - y)^2 <= 5e-11``).
 
 ours: ``train_nets`` -> ``implicit_bias.train_many``: all seeds in one jitted, vmapped
-``lax.while_loop``; the wall time includes compilation (a user's first call). ``train_nets``
-runs ``Optax(width_scaled_gd(...))`` with a fused step (``splines._FusedWidthGD``): the
-gradient of the square loss in closed form in one pass over the units (no autodiff forward
-pass), and the hidden-layer outputs of the least-squares refit carried to the next step as its
-residuals, so one step is one elementwise pass plus the M refit sums.
+``lax.while_loop``; the headline wall time includes compilation (a user's first call in a new
+process). 12 seeds, as the full profile of the Thm 5 check; a 4-seed row shows how the fixed
+first-call cost weighs with fewer seeds. ``train_nets`` runs ``Optax(width_scaled_gd(...))``
+with a fused step (``splines._FusedWidthGD``): the update of ``(w1, b1, w2)`` in closed form as
+one variadic reduction over the samples (``splines._unit_update``, no autodiff), and the
+hidden-layer outputs of the least-squares refit carried to the next step as its residuals, so
+one step is one pass over the units for the update and one for the M refit sums; and with
+``fast_math=True`` (``train_many``'s option: XLA CPU reassociation, NaN/Inf kept), which
+vectorises those sums.
 
 baseline: what a researcher would otherwise write, a PyTorch eager loop per seed doing the same
 steps in float64 (autograd for the gradient, ``torch.no_grad`` updates, the least-squares refit,
@@ -21,23 +25,23 @@ reach the same function (max difference on a grid <= 1e-6) in the same number of
 
 Also printed: the same first call in a new process whose on-disk compilation cache
 (``ib.enable_compilation_cache``) was filled by an earlier run (what a researcher re-running a
-script sees), the same training called a second time (compiled: the per-step cost alone), and
-the per-step cost of plain GD (``GradientDescent``, all parameters, autodiff through
-``ShallowReLU.apply``, which for N <= 16 samples and d <= 4 works on one n-vector per sample:
-the N sums in one variadic reduction, a ``custom_jvp`` whose derivative is elementwise, instead
-of the ``(N, n)`` matrix form) for the same batch, ours vs torch, at a fixed number of steps.
+script sees), the same training called a second time (compiled: the per-step cost alone), the
+same with ``fast_math=False``, and the per-step cost of plain GD (``GradientDescent``, all
+parameters, autodiff through ``ShallowReLU.apply``) for the same batch, ours vs torch, at a fixed
+number of steps.
 
-Where the time goes (measured on this machine at load ~3.5 on its 2 shared cores):
-the fused step alone in a vmapped ``fori_loop`` costs ~210 us per seed-step, ``train_many``'s
-per-step bookkeeping (finiteness test of every parameter, freezing finished points with
-selects, loop-carried copies) adds ~70 us, and the first call pays ~1 s of XLA compilation
-(~0.75 s for the training loop alone, 26 compilations in all). The same step written as one
-C loop over the units (a one-off measurement, not in this repository: gcc -O3 -march=native,
-one read and one write of the 3n parameters plus the M refit sums) takes ~42 us per seed-step
-on this machine, so XLA's CPU code (the M sums are a scalar, unvectorised reduction; the update
-is 2-3 loop fusions each recomputing the M per-sample terms; the loop adds isfinite/select/copy
-passes) is ~5x from the hardware. And 10x end to end means the whole run in a tenth of torch's
-~4-7 s, which the ~1 s compilation of a jitted JAX loop alone (nearly) uses up.
+Where the time went, and what changed it (idle machine, 4 seeds, us per seed-step):
+the step written as three elementwise updates made XLA's CPU fusion recompute the 6 masks per
+unit in each output and again in every consumer (the finiteness test, the freezing selects, the
+next refit sum): 155 us. One variadic reduction materialises the update once: 89 us. Fast math
+(the refit sums and the update vectorise): 64 us; the same step in a bare ``fori_loop`` also
+costs 65 us, so ``train_many``'s bookkeeping is no longer visible. The first call's overhead fell
+from ~1.06 s to ~0.5 s: no small host-side compilations (``jnp.stack``/``jnp.asarray``/indexing
+of host arrays, the threefry key on the host, a separate initial-loss program: 23 of the 26
+compilations), and ``Run.trajectory`` built on first access (the first ``xarray.Dataset`` of a
+process imports dask.array, ~0.3 s). What remains: ~0.33 s of XLA compilation of the loop,
+~0.1 s tracing. A one-off C loop of the same step (gcc -O3 -march=native, not in this
+repository) took ~42 us per seed-step, so XLA is now ~1.5x from it.
 """
 
 import time

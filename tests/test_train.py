@@ -99,3 +99,46 @@ def test_train_many_rejects_unbatchable_points():
     ds = ib.data.random_regression(n=4, d=6, seed=0)
     with pytest.raises(ValueError, match="cannot run as one vectorised batch"):
         ib.train_many([ib.models.Diagonal(6, depth=2), ib.models.Diagonal(6, depth=3)], [ds, ds], "square", [ib.GradientDescent(lr=0.1)] * 2, ib.Stop(max_steps=3))
+
+
+def test_fast_math_agrees_at_round_off_and_still_reports_divergence():
+    ds = ib.data.random_regression(n=4, d=8, seed=0)
+    stop = ib.Stop(loss=1e-20, max_steps=100_000)
+    strict = ib.train(ib.models.Diagonal(8, depth=2, scale=0.5), ds, "square", ib.GradientDescent(lr=0.2), stop)
+    fast = ib.train(ib.models.Diagonal(8, depth=2, scale=0.5), ds, "square", ib.GradientDescent(lr=0.2), stop, fast_math=True)
+    assert strict.status == fast.status == "converged"
+    assert abs(strict.steps - fast.steps) <= 1
+    np.testing.assert_allclose(fast.predictor, strict.predictor, rtol=1e-9, atol=1e-12)
+    lmax = np.linalg.eigvalsh(ds.X.T @ ds.X / 4).max()
+    run = ib.train(ib.models.Linear(8), ds, "square", ib.GradientDescent(lr=50.0 / lmax), ib.Stop(loss=1e-12, max_steps=100_000), fast_math=True)
+    assert run.status == "diverged" and np.all(np.isfinite(run.predictor))
+
+
+def test_sgd_randomness_is_fold_in_seed_1_then_step():
+    # the documented convention: the algorithm's key is fold_in(key(seed), 1), step k uses fold_in(that, k)
+    import jax
+
+    from implicit_bias.algorithms import Objective
+
+    ds = ib.data.random_regression(n=8, d=5, seed=1)
+    model, alg, seed = ib.models.Linear(5), ib.SGD(lr=0.3, batch_size=3), 7
+    run = ib.train(model, ds, "square", alg, ib.Stop(loss=1e-30, max_steps=4), seed=seed)
+    obj = Objective(model, ib.losses.get_loss("square"), jax.numpy.asarray(ds.X), jax.numpy.asarray(ds.y))
+    p = model.init(jax.random.fold_in(jax.random.key(seed), 0))
+    s = alg.init_state(obj, p)
+    key = jax.random.fold_in(jax.random.key(seed), 1)
+    for k in range(4):
+        p, s, _ = alg.step(obj, p, s, jax.random.fold_in(key, k))
+    np.testing.assert_allclose(run.params["w"], p["w"], rtol=1e-13, atol=1e-15)
+    other = ib.train(model, ds, "square", alg, ib.Stop(loss=1e-30, max_steps=4), seed=seed + 1)
+    assert np.max(np.abs(other.params["w"] - p["w"])) > 1e-6  # the seed matters
+
+
+def test_trajectory_is_built_on_first_access_and_kept():
+    import dataclasses
+
+    ds = ib.data.random_regression(n=4, d=8, seed=0)
+    run = ib.train(ib.models.Linear(8), ds, "square", ib.GradientDescent(lr=0.5), ib.Stop(loss=1e-8))
+    assert "trajectory" in [f.name for f in dataclasses.fields(run)]
+    tr = run.trajectory
+    assert tr is run.trajectory and int(tr.step.values[-1]) == run.steps
