@@ -30,18 +30,22 @@ same with ``fast_math=False``, and the per-step cost of plain GD (``GradientDesc
 parameters, autodiff through ``ShallowReLU.apply``) for the same batch, ours vs torch, at a fixed
 number of steps.
 
-Where the time went, and what changed it (idle machine, 4 seeds, us per seed-step):
+Where the time went, and what changed it (idle machine, us per seed-step):
 the step written as three elementwise updates made XLA's CPU fusion recompute the 6 masks per
 unit in each output and again in every consumer (the finiteness test, the freezing selects, the
-next refit sum): 155 us. One variadic reduction materialises the update once: 89 us. Fast math
-(the refit sums and the update vectorise): 64 us; the same step in a bare ``fori_loop`` also
-costs 65 us, so ``train_many``'s bookkeeping is no longer visible. The first call's overhead fell
-from ~1.06 s to ~0.5 s: no small host-side compilations (``jnp.stack``/``jnp.asarray``/indexing
+next refit sum): 155 us (4 seeds). One variadic reduction materialises the update once: 89 us.
+Fast math (the refit sums and the update vectorise): 64 us. ``train_many``'s finiteness check
+of the new parameters (a reduction of ``isfinite`` over all 3 x 2^14 parameters per seed, which
+XLA CPU does not vectorise; neither do max-abs, bit-mask, counting or, without reassociation,
+float-sum variants, measured) then cost as much as the step: the same step in a bare
+``fori_loop`` ran at 37 us. Folded into the step's own refit pass (one more sum,
+``checks_finite``): 41 us with fast math, 64 us without (from 90). The first call's overhead fell
+from ~1.06 s to ~0.4 s: no small host-side compilations (``jnp.stack``/``jnp.asarray``/indexing
 of host arrays, the threefry key on the host, a separate initial-loss program: 23 of the 26
 compilations), and ``Run.trajectory`` built on first access (the first ``xarray.Dataset`` of a
-process imports dask.array, ~0.3 s). What remains: ~0.33 s of XLA compilation of the loop,
+process imports dask.array, ~0.3 s). What remains: ~0.3 s of XLA compilation of the loop,
 ~0.1 s tracing. A one-off C loop of the same step (gcc -O3 -march=native, not in this
-repository) took ~42 us per seed-step, so XLA is now ~1.5x from it.
+repository) took ~42 us per seed-step: XLA is now on par with it.
 """
 
 import time
@@ -176,7 +180,7 @@ def run():
             "ours_s": t_few,
             "baseline": f"torch eager/seed ({threads} thr)",
             "baseline_s": t_base_few,
-            "notes": "the fixed first-call cost (compilation ~0.35 s, tracing) weighs more with fewer seeds",
+            "notes": "the fixed first-call cost (compilation ~0.3 s, tracing) weighs more with fewer seeds",
         },
         {
             "name": f"  same, {MANY} seeds, first call in a new process",

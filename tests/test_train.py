@@ -142,3 +142,19 @@ def test_trajectory_is_built_on_first_access_and_kept():
     assert "trajectory" in [f.name for f in dataclasses.fields(run)]
     tr = run.trajectory
     assert tr is run.trajectory and int(tr.step.values[-1]) == run.steps
+
+
+@pytest.mark.parametrize("fast_math", [False, True])
+def test_a_step_to_non_finite_parameters_at_a_finite_loss_keeps_the_last_finite_ones(fast_math):
+    # the first step overflows the parameters (lr * grad = inf) while the loss at the input
+    # parameters is finite: only the parameter check catches it, before the step is taken
+    ds = ib.data.random_regression(n=4, d=3, seed=0)
+    model = ib.models.Linear(3)
+    p0 = {"w": np.array([50.0, -25.0, 100.0])}  # |grad| ~ 1e2: lr * grad overflows
+    run = ib.train(model, ds, "square", ib.GradientDescent(lr=1e308), ib.Stop(loss=1e-12, max_steps=10), init=p0, fast_math=fast_math)
+    assert run.status == "diverged" and run.steps == 0
+    np.testing.assert_array_equal(np.asarray(run.params["w"]), p0["w"])
+    runs = ib.train_many([model] * 2, [ds] * 2, "square", [ib.GradientDescent(lr=1e308), ib.GradientDescent(lr=0.1)], ib.Stop(loss=1e-12, max_steps=10), inits=[p0, p0], fast_math=fast_math)
+    assert [r.status for r in runs] == ["diverged", "max_steps"]
+    np.testing.assert_array_equal(np.asarray(runs[0].params["w"]), p0["w"])
+    assert np.all(np.isfinite(np.asarray(runs[1].params["w"])))

@@ -235,3 +235,44 @@ def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine):
         np.testing.assert_allclose(s_f.F, F, rtol=1e-12, atol=1e-14)
     if not hidden:
         np.testing.assert_array_equal(q_f["w1"], p["w1"])
+
+
+@pytest.mark.parametrize("leaf, affine", [("w1", "exact"), ("b1", "gd"), ("w2", "exact")])
+def test_fused_step_folds_the_finiteness_check_into_its_log_loss(leaf, affine):
+    # checks_finite: the fused step returns log L = NaN exactly when a new parameter is not
+    # finite, so that train_many (which then skips its own check) keeps the last finite ones
+    from implicit_bias.algorithms import Objective
+    from implicit_bias.experiments import splines as S
+
+    assert S._FusedWidthGD.checks_finite and not ib.GradientDescent(lr=0.1).checks_finite
+    m, p, X, y = _net_with_zero_preactivations(10, 1, True, seed=7)
+    p = {k: np.array(v) for k, v in p.items()}
+    obj = Objective(m, ib.losses.get_loss("square"), X, y)
+    fused = S._FusedWidthGD.build(X, y, 0.7, hidden=True, affine=affine)
+    q, s, lv = fused.step(obj, p, fused.init_state(obj, p), None)
+    assert np.isfinite(lv) and all(np.all(np.isfinite(v)) for v in q.values())
+    for bad in (np.inf, -np.inf, np.nan):
+        p_bad = {k: v.copy() for k, v in p.items()}
+        p_bad[leaf][(4,) + (0,) * (p_bad[leaf].ndim - 1)] = bad
+        q, _, _ = fused.step(obj, p_bad, fused.init_state(obj, p), None)  # state from finite params: lv finite
+        assert not all(np.all(np.isfinite(v)) for v in q.values())
+        _, _, lv = fused.step(obj, p_bad, fused.init_state(obj, p), None)
+        assert np.isnan(lv), (leaf, bad)
+    # huge finite parameters are not flagged (no overflow in the check)
+    p_big = {k: v.copy() for k, v in p.items()}
+    p_big["w2"][2] = 1e300
+    p_big["b1"][2] = -1e300  # the unit is inactive on the data: the step stays finite
+    p_big["w1"][2] = 0.0
+    q, _, lv = fused.step(obj, p_big, fused.init_state(obj, p_big), None)
+    assert all(np.all(np.isfinite(v)) for v in q.values()) and np.isfinite(lv)
+
+
+def test_train_nets_divergence_keeps_the_last_finite_parameters():
+    from implicit_bias.experiments import splines as S
+
+    ds = S.spline_data(6, target="sin3")
+    inits = S.draw_inits([64], range(2), tag=1, **S._GAUSS)
+    params, runs = S.train_nets(ds, inits, 1e306, loss=1e-10, max_steps=50, pad_to=None)
+    assert [r.status for r in runs] == ["diverged", "diverged"]
+    for q in params:
+        assert all(np.all(np.isfinite(np.asarray(v))) for v in q.values())

@@ -68,7 +68,16 @@ class AbstractDiscreteAlgorithm(AbstractAlgorithm):
     state and ``log L`` (full-batch, log domain) at the *input* parameters: the training loop
     uses it to stop before stepping past a target, at no extra cost for full-batch methods.
     One step advances the training time by ``lr`` (``time = lr * steps``).
+
+    The training loop rejects a step whose new parameters are not finite (it returns the last
+    finite ones with status ``diverged``) by checking every parameter after every step. A
+    subclass that folds that check into its own step sets ``checks_finite = True`` and then
+    must return ``log L = NaN`` whenever any new parameter is NaN or infinite; the loop skips
+    its own check (a reduction over all parameters, which for a cheap step over many
+    parameters can cost as much as the step itself).
     """
+
+    checks_finite: ClassVar[bool] = False
 
     def init_state(self, objective: Objective, params):
         """Algorithm state carried across steps (default: none)."""

@@ -482,8 +482,9 @@ class _FusedWidthGD(Optax):
 
     The same iterates as the generic ``Optax.step`` (autodiff of the loss, then the
     transformation), up to round-off, with one evaluation of the hidden layer per step instead
-    of two and no autodiff (89 us per seed-step at ``n = 2^14``, M = 6, 65 us with
-    ``fast_math``, against ~200 us for the generic step; ``benchmarks/bench_wide_relu.py``):
+    of two, no autodiff and the loop's finiteness check folded into the step (``checks_finite``;
+    12 seeds at ``n = 2^14``, M = 6: 64 us per seed-step, 41 us with ``fast_math``, against
+    ~200 us for the generic step; ``benchmarks/bench_wide_relu.py``):
 
     - the gradient of ``L = (1/2M) sum_j r_j^2`` in closed form, one pass over the units
       (``c_j = r_j / M``, ``m_ij = 1[w1_i x_j + b1_i > 0]``, i.e. ``relu'(0) = 0`` as
@@ -491,10 +492,17 @@ class _FusedWidthGD(Optax):
       ``dL/db1_i = w2_i sum_j c_j m_ij``; no forward pass, because
     - the hidden-layer outputs ``F_j`` at the new parameters, which the least-squares refit of
       the affine part needs anyway, are carried in the state and give the next step's residuals
-      ``r = F + b2 + s x - y`` (and its loss for the stopping test).
+      ``r = F + b2 + s x - y`` (and its loss for the stopping test);
+    - the sum ``2^-60 sum_i (w1_i + b1_i + w2_i)``, one more output of that same pass, is finite
+      iff the new parameters are: the step returns ``log L = NaN`` otherwise, and the training
+      loop, told so by ``checks_finite``, skips its own reduction over all parameters (it cost as
+      much as the step). A step that both reaches the loss target and produces non-finite
+      parameters is then reported ``diverged`` (with the same, last finite, parameters).
 
     Used by ``train_nets`` only (``width_scaled_gd`` stays the public, generic transformation).
     """
+
+    checks_finite = True  # step folds the finiteness check of the new parameters into its F pass
 
     xs: tuple = eqx.field(static=True, default=())
     ys: tuple = eqx.field(static=True, default=())
@@ -528,13 +536,21 @@ class _FusedWidthGD(Optax):
         )
 
     def _hidden_out(self, w1, b1, w2):
-        # F_j = sum_i w2_i relu(w1_i x_j + b1_i), all M sums in one variadic reduction: XLA emits
-        # one pass over the units (M separate sums go to M library reductions, each reading
-        # materialised broadcasts of the constants x_j and 0). Not differentiable (not needed here).
-        terms = tuple(jax.nn.relu(w1 * xj + b1) * w2 for xj in self.xs)
+        """``(F, chk)``: ``F_j = sum_i w2_i relu(w1_i x_j + b1_i)`` and
+        ``chk = sum_i 2^-60 (w1_i + b1_i + w2_i)``, finite iff every ``w1_i, b1_i, w2_i`` is
+        (``inf``/``NaN`` propagate; the scaling keeps finite sums far from overflow).
+
+        All M + 1 sums are one variadic reduction: XLA emits one pass over the units (M separate
+        sums go to M library reductions, each reading materialised broadcasts of the constants
+        ``x_j`` and 0). ``chk`` is the training loop's finiteness check of the new parameters
+        (``checks_finite``), folded into this pass: done by the loop, a separate reduction over
+        all parameters, it cost as much as the step (12 seeds at ``n = 2^14``: 64 -> 40 us per
+        seed-step). Not differentiable (not needed here)."""
+        s = jnp.asarray(2.0**-60, w2.dtype)
+        terms = tuple(jax.nn.relu(w1 * xj + b1) * w2 for xj in self.xs) + (w1 * s + b1 * s + w2 * s,)
         zeros = tuple(jnp.zeros((), w2.dtype) for _ in terms)
         sums = jax.lax.reduce(terms, zeros, lambda a, b: tuple(u + v for u, v in zip(a, b)), (0,))
-        return jnp.stack(sums)
+        return jnp.stack(sums[:-1]), sums[-1]
 
     def init_state(self, objective, params):
         # in numpy: called once per point outside the jitted loop (no small compilations)
@@ -558,14 +574,16 @@ class _FusedWidthGD(Optax):
             new["w1"], new["b1"] = w1[:, None], b1
         w2 = w2n
         new["w2"] = w2
-        F = self._hidden_out(w1, b1, w2)
+        F, chk = self._hidden_out(w1, b1, w2)
         if self.affine == "exact":
             coef = jnp.asarray(self.dpinv) @ (y - F)
             new["skip"], new["b2"] = coef[:1], coef[1]
         else:
             new["skip"] = params["skip"] - lr * jnp.sum(c * x)
             new["b2"] = params["b2"] - lr * jnp.sum(c)
-        return new, _FusedState(lr=lr, F=F), lv
+        # checks_finite: NaN log-loss when any new parameter is not finite (the loop keeps the old)
+        finite = jnp.isfinite(chk) & jnp.all(jnp.isfinite(new["skip"])) & jnp.isfinite(new["b2"])
+        return new, _FusedState(lr=lr, F=F), jnp.where(finite, lv, jnp.nan)
 
 
 def train_nets(ds: Dataset, inits: list, eta_bar: float, *, hidden: bool = True, affine: str = "exact", loss: float = 1e-11, max_steps: int = 50_000, record_steps=None, pad_to: int | None = 256, fast_math: bool = True):
@@ -577,7 +595,7 @@ def train_nets(ds: Dataset, inits: list, eta_bar: float, *, hidden: bool = True,
     padded net trains exactly as the unpadded one, up to summation order). With
     ``affine="exact"`` the initial affine part is fitted first (``fit_affine``). ``fast_math``
     is ``train_many``'s (on by default here: the step is two sums over the n units per sample,
-    which reassociation vectorises, 89 -> 64 us per seed-step at ``n = 2^14``; the iterates
+    which reassociation vectorises, 64 -> 41 us per seed-step at ``n = 2^14``; the iterates
     change at round-off level only, far below every tolerance of the experiments).
 
     Returns:
