@@ -544,7 +544,7 @@ class _FusedWidthGD(Optax):
         sums go to M library reductions, each reading materialised broadcasts of the constants
         ``x_j`` and 0). ``chk`` is the training loop's finiteness check of the new parameters
         (``checks_finite``), folded into this pass: done by the loop, a separate reduction over
-        all parameters, it cost as much as the step (12 seeds at ``n = 2^14``: 64 -> 40 us per
+        all parameters, it cost as much as the step (12 seeds at ``n = 2^14``: 64 -> 41 us per
         seed-step). Not differentiable (not needed here)."""
         s = jnp.asarray(2.0**-60, w2.dtype)
         terms = tuple(jax.nn.relu(w1 * xj + b1) * w2 for xj in self.xs) + (w1 * s + b1 * s + w2 * s,)
