@@ -540,9 +540,9 @@ def train_many(
 
     t_start = _time.perf_counter()
     steps = np.zeros(B, dtype=np.int64)
+    state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
     if not continuous:
         # the loss at the initial parameters from the training program itself (zero steps)
-        state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
         seeds_b = np.asarray([int(s) for s in seeds], dtype=np.int64)
         advance_b = _batched(_advance_core, shared, fast_math)
         lv = np.asarray(advance_b(alg_b, obj_b, params_b, state_b, seeds_b, steps, steps, target_b)[4], dtype=np.float64)
@@ -590,7 +590,6 @@ def train_many(
             bar.update(steps, t, lv, status)
     else:
         flow_b = _batched(_flow_core, shared, fast_math)
-        state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
         t_end_budget = stop.max_time if stop.max_time is not None else np.inf
         while any(s is None for s in status):
             t1 = t.copy()
