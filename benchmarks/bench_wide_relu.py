@@ -8,9 +8,9 @@ after every step, until ``MSE <= 1e-10`` (library loss ``(1/(2M)) sum (f - y)^2 
 ours: ``train_nets`` -> ``implicit_bias.train_many``: all seeds in one jitted, vmapped
 ``lax.while_loop``; the headline wall time includes compilation (a user's first call in a new
 process). 12 seeds, as the full profile of the Thm 5 check; 4- and 24-seed rows (each a new
-process) show how the fixed first-call cost (~0.5 s) weighs with fewer seeds and amortises with more. ``train_nets`` runs ``Optax(width_scaled_gd(...))``
-with a fused step (``splines._FusedWidthGD``): the update of ``(w1, b1, w2)`` in closed form as
-one variadic reduction over the samples (``splines._unit_update``, no autodiff), and the
+process) show how the fixed first-call cost (~0.5 s) weighs with fewer seeds and amortises with more. ``train_nets`` runs
+``implicit_bias.algorithms.WidthScaledGD`` (``Optax(width_scaled_gd(...))`` with the step fused by hand): the update of ``(w1, b1, w2)`` in closed form as
+one variadic reduction over the samples (no autodiff), and the
 hidden-layer outputs of the least-squares refit carried to the next step as its residuals, so
 one step is one pass over the units for the update and one for the M refit sums; and with
 ``fast_math=True`` (``train_many``'s option: XLA CPU reassociation, NaN/Inf kept), which
@@ -55,8 +55,12 @@ import numpy as np
 import implicit_bias as ib
 from implicit_bias.experiments import splines as S
 from implicit_bias.models import ShallowReLU
+from implicit_bias.theory import stable_eta_bar
+from implicit_bias.univariate import evaluate, fit_affine
 
 from _common import first_call_with_warm_disk_cache  # benchmarks/_common.py
+
+GAUSS = {"init_dist": "gaussian", "sigma_w": 1.0, "sigma_b": 1.0}  # the Thm 5 check's Gaussian (1, 1) init
 
 WIDTH = 2**14
 SEEDS = 12  # as the full profile of the Thm 5 check (jin-montufar2023-thm5)
@@ -69,9 +73,9 @@ MAX_STEPS = 100_000
 def _setup(seeds=SEEDS):
     ds = S.spline_data(6, target="sin3")
     x = ds.X[:, 0]
-    dist = ShallowReLU(2, **S._GAUSS).distribution
-    eta = S.stable_eta_bar(x, dist, projected=True, fraction=0.8)
-    p0 = [S.fit_affine(p, ds.X, ds.y) for p in S.draw_inits([WIDTH], range(seeds), tag=123, **S._GAUSS)]
+    dist = ShallowReLU(2, **GAUSS).distribution
+    eta = stable_eta_bar(x, dist, projected=True, fraction=0.8)
+    p0 = [fit_affine(p, ds.X, ds.y) for p in S.draw_inits([WIDTH], range(seeds), tag=123, **GAUSS)]
     return ds, eta, p0
 
 
@@ -161,7 +165,7 @@ def run():
         t0 = time.perf_counter()
         _torch_varpro(ds, p, eta, threads, MAX_STEPS)
         t_extra += time.perf_counter() - t0
-    diff = max(float(np.max(np.abs(S.evaluate_net(q, xe) - S.evaluate_net(b[1], xe)))) for q, b in zip(params, base))
+    diff = max(float(np.max(np.abs(evaluate(q, xe) - evaluate(b[1], xe)))) for q, b in zip(params, base))
     same = ok and diff <= 1e-6 and all(abs(a - b) <= 1 for a, b in zip(steps_ours, steps_base))
     per = lambda t: t / (max(steps_ours) * SEEDS) * 1e6  # noqa: E731
     rows = [

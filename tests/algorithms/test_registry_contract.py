@@ -64,3 +64,29 @@ def test_classification_algorithms_reach_accuracy(name):
     assert run.training_accuracy >= 50.0
     assert run.params["w"].dtype == np.float64
     assert np.all(ds.y * (ds.X @ run.predictor) > 0)
+
+
+def test_width_scaled_gd_contract(caplog):
+    # WidthScaledGD trains one model family (univariate ShallowReLU with skip) on the data it is
+    # built with, so it has its own toy problem: it converges, keeps float64, and a second call
+    # (same data, a new init and a new algorithm object with equal settings) does not recompile.
+    from implicit_bias.algorithms import WidthScaledGD
+    from implicit_bias.univariate import fit_affine
+
+    ds = ib.data.Dataset(np.array([[-1.0], [-0.3], [0.4], [1.0]]), np.array([0.5, -0.2, 0.3, 0.1]))
+    m = ib.models.ShallowReLU(32, skip=True)
+    stop = ib.Stop(loss=1e-14, max_steps=200_000)
+    run = ib.train(m, ds, "square", WidthScaledGD(ds.X, ds.y, 1.0), stop, init=fit_affine(m.init(0), ds.X, ds.y))
+    assert run.status == "converged", run.message
+    assert run.final_loss <= 1e-14
+    assert all(np.asarray(v).dtype == np.float64 for v in run.params.values())
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level(logging.WARNING, logger="jax"):
+            caplog.clear()
+            run2 = ib.train(m, ds, "square", WidthScaledGD(ds.X, ds.y, 1.0), stop, init=fit_affine(m.init(1), ds.X, ds.y))
+        compiles = [r for r in caplog.records if "Compiling" in r.getMessage() or "compil" in r.getMessage().lower()]
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    assert run2.status == "converged"
+    assert not compiles, [r.getMessage()[:120] for r in compiles]

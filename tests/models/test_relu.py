@@ -2,6 +2,7 @@
 training through ``ib.train`` (gradients by JAX autodiff), and clear errors."""
 
 import doctest
+import sys
 
 import equinox as eqx
 import jax
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import implicit_bias as ib
-from implicit_bias.models import ShallowReLU, _relu
+from implicit_bias.models import ShallowReLU
 
 CONFIGS = {
     "gaussian-d1": lambda: ShallowReLU(10),
@@ -118,11 +119,18 @@ def test_bad_calls():
 
 
 def test_docstring_examples_run():
-    res = doctest.testmod(_relu)
+    res = doctest.testmod(sys.modules[ShallowReLU.__module__])
     assert res.attempted > 0 and res.failed == 0
 
 
 # ------------------------------------------------------------------ fast paths (small N)
+
+
+def _uses_fast_path(m, p, X) -> bool:
+    """Whether ``m.apply(p, X)`` takes the unrolled small-N path (its ``custom_jvp``, one sample at a
+    time) rather than the matrix form (one ``dot_general`` for the hidden layer, one for ``w2``)."""
+    jaxpr = str(jax.make_jaxpr(lambda q: m.apply(q, X))(p))
+    return "name=_hidden_unrolled" in jaxpr
 
 
 def _plain_apply(p, X, skip):
@@ -151,7 +159,7 @@ def test_unrolled_apply_matches_plain_formula_and_its_gradient(d, skip):
     m, p, X, y = _net_with_zero_preactivations(12, d, skip, seed=d)
     pre = X @ p["w1"].T + p["b1"][None, :]
     assert pre[0, 0] == 0.0 and pre[1, 1] == 0.0  # the relu'(0) convention is exercised
-    assert X.shape[0] <= _relu._UNROLL_MAX_N  # the fast path is the one under test
+    assert _uses_fast_path(m, p, X)  # the fast path (one sample at a time, custom_jvp) is the one under test
     np.testing.assert_allclose(m.apply(p, X), _plain_apply(p, X, skip), rtol=1e-13, atol=1e-15)
 
     def loss(fn):
@@ -193,85 +201,11 @@ def test_unrolled_apply_input_derivatives():
 def test_large_n_uses_the_matrix_form():
     m = ShallowReLU(7, input_dim=2, skip=True)
     p = m.init(0)
-    X = jax.random.normal(jax.random.key(3), (_relu._UNROLL_MAX_N + 5, 2))
+    X = jax.random.normal(jax.random.key(3), (64, 2))  # beyond the unrolled fast path's N
+    assert not _uses_fast_path(m, p, X)
     np.testing.assert_allclose(m.apply(p, X), _plain_apply(p, X, True), rtol=1e-13, atol=1e-15)
     assert m.apply(p, X[:0]).shape == (0,)
-    m5 = ShallowReLU(7, input_dim=_relu._UNROLL_MAX_D + 1, skip=True)  # small N, larger d: matrix form
+    m5 = ShallowReLU(7, input_dim=16, skip=True)  # small N, larger d: matrix form
     p5, X5 = m5.init(1), jax.random.normal(jax.random.key(4), (3, m5.input_dim))
+    assert not _uses_fast_path(m5, p5, X5)
     np.testing.assert_allclose(m5.apply(p5, X5), _plain_apply(p5, X5, True), rtol=1e-13, atol=1e-15)
-
-
-@pytest.mark.parametrize("hidden, affine", [(True, "exact"), (False, "exact"), (True, "gd")])
-def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine):
-    # train_nets' fused step (experiments.splines) = autodiff of the square loss + width_scaled_gd
-    from implicit_bias.algorithms import Objective, Optax
-    from implicit_bias.experiments import splines as S
-
-    m, p, X, y = _net_with_zero_preactivations(10, 1, True, seed=7)
-    p = {k: np.array(v) for k, v in p.items()}
-    p = S.fit_affine(p, X, y) if affine == "exact" else p
-    p["w2"][3] = 0.0  # a unit that only w2's gradient moves
-    obj = Objective(m, ib.losses.get_loss("square"), X, y)
-    fused = S._FusedWidthGD.build(X, y, 0.7, hidden=hidden, affine=affine)
-    plain = Optax(S.width_scaled_gd(X, y, 0.7, hidden=hidden, affine=affine), lr=1.0)
-    # the unit update alone against a step along jax.grad of the plain formula
-    r = _plain_apply(p, X, True) - y
-    lr = 0.3
-    new = S._unit_update(p["w1"][:, 0], p["b1"], p["w2"], [float(v) for v in X[:, 0]], r / X.shape[0], lr)
-    g_ref = jax.grad(lambda q: 0.5 * jnp.mean((_plain_apply(q, X, True) - y) ** 2))(p)
-    for u, k in zip(new, ("w1", "b1", "w2")):
-        assert float(jnp.max(jnp.abs(g_ref[k]))) > 0
-        np.testing.assert_allclose(u, np.ravel(p[k] - lr * g_ref[k]), rtol=1e-12, atol=1e-12 * float(jnp.max(jnp.abs(g_ref[k]))), err_msg=k)
-    # three steps of each: same iterates, same log loss, same carried hidden outputs
-    q_f, s_f = p, fused.init_state(obj, p)
-    q_p, s_p = p, plain.init_state(obj, p)
-    for _ in range(3):
-        q_f, s_f, lv_f = fused.step(obj, q_f, s_f, None)
-        q_p, s_p, lv_p = plain.step(obj, q_p, s_p, None)
-        np.testing.assert_allclose(lv_f, lv_p, rtol=1e-12)
-        for k in p:
-            np.testing.assert_allclose(q_f[k], q_p[k], rtol=1e-12, atol=1e-14, err_msg=k)
-        F = _plain_apply(q_f, X, True) - q_f["b2"] - X @ q_f["skip"]
-        np.testing.assert_allclose(s_f.F, F, rtol=1e-12, atol=1e-14)
-    if not hidden:
-        np.testing.assert_array_equal(q_f["w1"], p["w1"])
-
-
-@pytest.mark.parametrize("leaf, affine", [("w1", "exact"), ("b1", "gd"), ("w2", "exact")])
-def test_fused_step_folds_the_finiteness_check_into_its_log_loss(leaf, affine):
-    # checks_finite: the fused step returns log L = NaN exactly when a new parameter is not
-    # finite, so that train_many (which then skips its own check) keeps the last finite ones
-    from implicit_bias.algorithms import Objective
-    from implicit_bias.experiments import splines as S
-
-    assert S._FusedWidthGD.checks_finite and not ib.GradientDescent(lr=0.1).checks_finite
-    m, p, X, y = _net_with_zero_preactivations(10, 1, True, seed=7)
-    p = {k: np.array(v) for k, v in p.items()}
-    obj = Objective(m, ib.losses.get_loss("square"), X, y)
-    fused = S._FusedWidthGD.build(X, y, 0.7, hidden=True, affine=affine)
-    q, s, lv = fused.step(obj, p, fused.init_state(obj, p), None)
-    assert np.isfinite(lv) and all(np.all(np.isfinite(v)) for v in q.values())
-    for bad in (np.inf, -np.inf, np.nan):
-        p_bad = {k: v.copy() for k, v in p.items()}
-        p_bad[leaf][(4,) + (0,) * (p_bad[leaf].ndim - 1)] = bad
-        q, _, lv = fused.step(obj, p_bad, fused.init_state(obj, p), None)  # state from finite params: lv would be finite
-        assert not all(np.all(np.isfinite(v)) for v in q.values())
-        assert np.isnan(lv), (leaf, bad)
-    # huge finite parameters are not flagged (no overflow in the check)
-    p_big = {k: v.copy() for k, v in p.items()}
-    p_big["w2"][2] = 1e300
-    p_big["b1"][2] = -1e300  # the unit is inactive on the data: the step stays finite
-    p_big["w1"][2] = 0.0
-    q, _, lv = fused.step(obj, p_big, fused.init_state(obj, p_big), None)
-    assert all(np.all(np.isfinite(v)) for v in q.values()) and np.isfinite(lv)
-
-
-def test_train_nets_divergence_keeps_the_last_finite_parameters():
-    from implicit_bias.experiments import splines as S
-
-    ds = S.spline_data(6, target="sin3")
-    inits = S.draw_inits([64], range(2), tag=1, **S._GAUSS)
-    params, runs = S.train_nets(ds, inits, 1e306, loss=1e-10, max_steps=50, pad_to=None)
-    assert [r.status for r in runs] == ["diverged", "diverged"]
-    for q in params:
-        assert all(np.all(np.isfinite(np.asarray(v))) for v in q.values())

@@ -53,3 +53,5 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")
     return table[name](**kwargs)
+
+from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd

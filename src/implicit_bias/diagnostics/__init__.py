@@ -1,5 +1,9 @@
-"""Diagnostics: comparisons, margins, sharpness (Lanczos on HVPs, mode Hessians) and
-function-space tools for univariate ReLU nets."""
+"""Diagnostics: comparisons, margins, sharpness (Lanczos on HVPs, mode Hessians), invariants.
+
+The function-space tools for univariate ReLU nets (knots, slope jumps, ``curvature_measure``,
+``n_linear_regions``, ``smoothed_abs_f2``, ``evaluate``) live in :mod:`implicit_bias.univariate`
+and are re-exported here under their names; ``weighted_curvature`` is
+:func:`implicit_bias.theory.weighted_curvature` (it also takes a training sample as ``g``)."""
 
 from ..theory.margins import normalized_margin as normalized_margin
 from .metrics import (
@@ -21,7 +25,8 @@ from .sharpness import (
     sharpness_batch as sharpness_batch,
     top_hessian_eigenpair as top_hessian_eigenpair,
 )
-from .univariate import (
+from ..theory.stability import weighted_curvature as weighted_curvature
+from ..univariate import (
     curvature_measure as curvature_measure,
     evaluate as evaluate,
     knots as knots,
@@ -29,7 +34,6 @@ from .univariate import (
     n_linear_regions as n_linear_regions,
     slope_jumps as slope_jumps,
     smoothed_abs_f2 as smoothed_abs_f2,
-    weighted_curvature as weighted_curvature,
 )
 
 __all__ = [

@@ -5,11 +5,12 @@ Source: Jin & Montufar (JMLR 2023) as presented in montufar2024 (slides "Theorem
 spline ``g*`` of eq. (5), error ``O(n^{-1/2})``), Thm 6 (``zeta`` of common inits), Prop 7
 (any penalty by a breakpoint init), the trajectory statement (smoothing splines with
 ``lambda = 1/(eta_bar t)``) and the figures (numerical illustration, Figs. 3-4, PCA). Route 1 is
-always training through :func:`implicit_bias.train_many` (the one loop; GD as an
-``implicit_bias.Optax`` transformation, ``width_scaled_gd``); route 2 is
-:mod:`implicit_bias.theory.splines` (``zeta``, ``weighted_spline_interpolant``,
-``smoothing_spline_path``), scipy oracles, or the infinite-width kernel computed here
-(``output_kernel``). No test here can pass without the trained nets agreeing with the
+always training through :func:`implicit_bias.train_many` (the one loop; the algorithm is
+:class:`implicit_bias.algorithms.WidthScaledGD`); route 2 is :mod:`implicit_bias.theory.splines`
+(``zeta``, ``weighted_spline_interpolant``, ``smoothing_spline_path``), scipy oracles, or the
+infinite-width kernel of :mod:`implicit_bias.theory.relu_kernels` (``output_kernel``). This
+module holds the experiments only: data, the batched training helper ``train_nets``, the
+registered checks and figures. No test here can pass without the trained nets agreeing with the
 prediction: every claim is measured, and the wrong alternative is reported next to it.
 
 Registered: checks ``jin-montufar2023-zeta-closed-forms``, ``-thm5-width-rate``,
@@ -44,7 +45,7 @@ step ``eta`` moves the outputs by ``-(eta/M) Theta r`` to first order, with the 
    measured 1.8e-3, 2.3e-4, 2.3e-5 sup for beta = 1, 10, 100, Gaussian (1, 1), 6 points of
    ``sin 3x``). Stability caps ``beta eta_bar`` at O(1), so we take the limit exactly:
    after every GD step on ``(w1, b1, w2)`` the affine part is reset to its least-squares fit
-   (variable projection, ``width_scaled_gd(affine="exact")``). The next gradient is then that
+   (variable projection, ``WidthScaledGD(affine="exact")``). The next gradient is then that
    of the projected loss ``(1/(2M)) ||P (f - y)||^2``, the coefficients stay orthogonal to the
    affine functions of the data, and the limit is ``g*`` with its natural boundary conditions.
    It is also ~40x better conditioned (``cond(P K P) = 92`` vs ``cond(K) = 3900`` on 6 points).
@@ -81,45 +82,41 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
 
-import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
-import scipy.integrate
 import xarray as xr
 
-from ..algorithms import Optax
-from ..diagnostics.metrics import loglog_slope
+from ..algorithms import WidthScaledGD
 from ..data import Dataset
+from ..diagnostics import loglog_slope
 from ..models import ShallowReLU
 from ..models.init import BinaryUniform, Breakpoints, Gaussian, Uniform
 from ..plotting import COLORS, caption, figure
-from ..theory.splines import lambda_from_time, smoothing_spline_path, weighted_spline_interpolant, zeta, zeta_function
+from ..theory import (
+    affine_projector,
+    kernel_interpolant,
+    lambda_from_time,
+    lazy_output_interpolant,
+    linearized_trajectory,
+    output_kernel,
+    smoothing_spline_path,
+    stable_eta_bar,
+    tangent_kernel_fractions,
+    weighted_spline_interpolant,
+    zeta,
+    zeta_function,
+)
 from ..train import Record, Stop, train_many
+from ..univariate import evaluate, fit_affine, pad_units, unpad_units
 from .registry import CheckResult, ExperimentResult, register
 
 __all__ = [
     "spline_data",
     "norm_on_interval",
-    "loglog_slope",
-    "active_width",
-    "width_scaled_gd",
-    "fit_affine",
-    "pad_units",
-    "unpad_units",
-    "evaluate_net",
-    "output_kernel",
-    "kernel_interpolant",
-    "lazy_output_interpolant",
-    "tangent_kernel_fractions",
     "train_nets",
-    "stable_eta_bar",
     "draw_inits",
     "curvature_near",
-    "linearized_trajectory",
 ]
 
 PAPER = "jin-montufar2023"
@@ -167,427 +164,13 @@ def norm_on_interval(values, x, *, kind: str = "l2") -> np.ndarray:
     return np.sqrt(np.trapezoid(v**2, np.asarray(x, dtype=np.float64), axis=-1))
 
 
-
-# ----------------------------------------------------------------------------------------
-# training settings
-# ----------------------------------------------------------------------------------------
-
-
-class _WidthState(NamedTuple):
-    lr: jax.Array  # eta_bar / n, n = number of non-zero units of this point
-
-
-def active_width(params) -> jax.Array:
-    """Number of hidden units that are not identically zero (zero-padded units are not counted)."""
-    return jnp.sum((params["w2"] != 0) | jnp.any(params["w1"] != 0, axis=-1) | (params["b1"] != 0))
-
-
-def width_scaled_gd(X, y, eta_bar: float, *, hidden: bool = True, affine: str = "exact") -> optax.GradientTransformation:
-    r"""Full-batch GD with the per-parameter step ``eta_bar / n`` (standard parametrization, Thm 5).
-
-    The hidden units ``(w1, b1)`` (if ``hidden``) and the output weights ``w2`` step by
-    ``eta = eta_bar / n``, ``n`` the number of non-zero units of the point (so a batch of nets
-    of several widths, zero-padded to one shape, trains as one vmapped computation: zero units
-    have zero gradients and stay zero). The affine part (skip weight ``s``, output bias ``b2``):
-
-    - ``affine="exact"``: after every step ``(s, b2)`` is reset to the least-squares fit of
-      ``y - f_hidden(X)`` (variable projection). Since ``(s, b2)`` is then optimal at every
-      step, the next gradient is the gradient of the *projected* loss ``(1/2M) ||P (f - y)||^2``
-      (``P`` removes affine functions of the data): this is GD with the affine step
-      ``beta eta -> infinity``, the setting in which eq. (5)'s affine part is free (module
-      docstring). Start from parameters whose affine part is already fitted (``fit_affine``).
-    - ``affine="gd"``: ``(s, b2)`` step by ``eta`` like the rest (plain GD; with ``hidden``
-      this is ``GradientDescent(lr=eta_bar/n)`` exactly).
-
-    Args:
-        X: training inputs ``(M, 1)``; y: targets ``(M,)`` (closed over: one transformation per
-            data set).
-        eta_bar: width-normalised step ``eta_bar = n eta``.
-        hidden: train the hidden layer too (False: the output layer only).
-        affine: ``"exact"`` or ``"gd"``.
-
-    Returns:
-        An ``optax.GradientTransformation`` for ``implicit_bias.Optax``.
-    """
-    if affine not in ("exact", "gd"):
-        raise ValueError(f"affine must be 'exact' or 'gd'; received {affine!r}")
-    xs = [float(v) for v in np.asarray(X, dtype=np.float64).reshape(-1)]
-    yv = jnp.asarray(np.asarray(y, dtype=np.float64))
-    D = np.stack([np.asarray(xs), np.ones(len(xs))], axis=1)
-    Dpinv = jnp.asarray(np.linalg.pinv(D))  # (2, M)
-    eta_bar = float(eta_bar)
-
-    def init(params):
-        return _WidthState(lr=jnp.asarray(eta_bar, jnp.float64) / active_width(params))
-
-    def update(g, state, params):
-        lr = state.lr
-        new = dict(params)
-        if hidden:
-            new["w1"] = params["w1"] - lr * g["w1"]
-            new["b1"] = params["b1"] - lr * g["b1"]
-        new["w2"] = params["w2"] - lr * g["w2"]
-        if affine == "exact":
-            # one n-vector per sample (M is small): XLA fuses this into one pass per sample,
-            # where the (M, n) broadcast form costs several passes over memory
-            w1 = new["w1"][:, 0]
-            F = jnp.stack([jnp.sum(jax.nn.relu(w1 * xj + new["b1"]) * new["w2"]) for xj in xs])
-            coef = Dpinv @ (yv - F)
-            new["skip"] = coef[:1]
-            new["b2"] = coef[1]
-        else:
-            new["skip"] = params["skip"] - lr * g["skip"]
-            new["b2"] = params["b2"] - lr * g["b2"]
-        return jax.tree_util.tree_map(lambda a, b: a - b, new, params), state
-
-    return optax.GradientTransformation(init, update)
-
-
-def fit_affine(params, X, y) -> dict:
-    """``params`` with ``(skip, b2)`` set to the least-squares fit of ``y - f_hidden(X)``."""
-    p = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    x = np.asarray(X, dtype=np.float64).reshape(-1)
-    F = np.maximum(x[:, None] * p["w1"][None, :, 0] + p["b1"][None, :], 0.0) @ p["w2"]
-    D = np.stack([x, np.ones(x.size)], axis=1)
-    coef = np.linalg.lstsq(D, np.asarray(y, dtype=np.float64) - F, rcond=None)[0]
-    p["skip"], p["b2"] = coef[:1], np.asarray(coef[1])
-    return p
-
-
-def pad_units(params, width: int) -> dict:
-    """Append zero hidden units up to ``width`` (they have zero gradients and stay zero)."""
-    p = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    k = p["w2"].size
-    if width < k:
-        raise ValueError(f"pad_units: width {width} < current width {k}")
-    extra = width - k
-    p["w1"] = np.concatenate([p["w1"], np.zeros((extra, p["w1"].shape[1]))])
-    p["b1"] = np.concatenate([p["b1"], np.zeros(extra)])
-    p["w2"] = np.concatenate([p["w2"], np.zeros(extra)])
-    return p
-
-
-def unpad_units(params) -> dict:
-    """Drop the zero units added by ``pad_units``."""
-    p = {k: np.asarray(v) for k, v in params.items()}
-    on = (p["w2"] != 0) | np.any(p["w1"] != 0, axis=-1) | (p["b1"] != 0)
-    p["w1"], p["b1"], p["w2"] = p["w1"][on], p["b1"][on], p["w2"][on]
-    return p
-
-
-def evaluate_net(params, x) -> np.ndarray:
-    """``f(x)`` of univariate shallow ReLU params at ``x (P,)`` (numpy, ``(P,)``); params may be
-    batched on a leading axis (then ``(B, P)``)."""
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    w1 = np.asarray(params["w1"])[..., 0]
-    b1, w2 = np.asarray(params["b1"]), np.asarray(params["w2"])
-    pre = x[..., :, None] * w1[..., None, :] + b1[..., None, :]
-    out = np.einsum("...pk,...k->...p", np.maximum(pre, 0.0), w2) + np.asarray(params["b2"])[..., None]
-    if "skip" in params:
-        out = out + x * np.asarray(params["skip"])[..., :1]
-    return out
-
-
-# ----------------------------------------------------------------------------------------
-# the output-layer kernel and its interpolants (the affine part charged or free)
-# ----------------------------------------------------------------------------------------
-
-
-def _moments(points: np.ndarray, z) -> tuple[np.ndarray, np.ndarray]:
-    """Left moments ``Z_k(a) = int_{-inf}^a c^k zeta`` and right ``T_k(a) = int_a^inf c^k zeta``
-    (k = 0, 1, 2) at the sorted unique ``points``: ``(3, P)`` each."""
-    kinks = np.asarray([k for k in z.kinks if points[0] < k < points[-1]], dtype=np.float64)
-    grid = np.unique(np.concatenate([points, kinks]))
-    gx, gw = np.polynomial.legendre.leggauss(24)
-    # composite Gauss-Legendre between consecutive grid points, each split into 4 panels
-    sub = np.linspace(0.0, 1.0, 5)
-    lo = (grid[:-1, None] + np.diff(grid)[:, None] * sub[None, :-1]).ravel()
-    hi = (grid[:-1, None] + np.diff(grid)[:, None] * sub[None, 1:]).ravel()
-    c = 0.5 * (lo + hi)[:, None] + 0.5 * (hi - lo)[:, None] * gx
-    w = 0.5 * (hi - lo)[:, None] * gw * z(c.ravel()).reshape(c.shape)
-    seg = np.stack([(w * c**k).sum(axis=1).reshape(-1, 4).sum(axis=1) for k in range(3)])  # (3, G-1)
-
-    def tail(a, b):
-        out = []
-        for k in range(3):
-            v, _ = scipy.integrate.quad(lambda t: t**k * float(z(np.array([t]))[0]), a, b, epsabs=0.0, epsrel=1e-12, limit=500)
-            out.append(v)
-        return np.array(out)
-
-    left0, right0 = tail(-np.inf, grid[0]), tail(grid[-1], np.inf)
-    Z = left0[:, None] + np.concatenate([np.zeros((3, 1)), np.cumsum(seg, axis=1)], axis=1)
-    T = right0[:, None] + np.concatenate([np.cumsum(seg[:, ::-1], axis=1)[:, ::-1], np.zeros((3, 1))], axis=1)
-    idx = np.searchsorted(grid, points)
-    return Z[:, idx], T[:, idx]
-
-
-def output_kernel(xa, xb, zeta) -> np.ndarray:
-    r"""The infinite-width output-layer kernel ``K(x, x') = E[[W x + B]_+ [W x' + B]_+]``.
-
-    With breakpoints ``c = -b/w`` (``db = |w| dc``) and a symmetric law ``p(w, b) = p(-w, -b)``
-    (all inits of ``models.init``):
-
-        K(x, x') = (1/2) int zeta(c) [(x - c)_+ (x' - c)_+ + (c - x)_+ (c - x')_+] dc,
-
-    computed from the moments ``int c^k zeta`` (k = 0, 1, 2) on ``(-inf, min]`` and
-    ``[max, inf)`` (composite Gauss-Legendre between the points, ``scipy.integrate.quad`` on
-    the tails). It is ``lim Theta_out / n`` of montufar2024 Thm 5's network (standard
-    parametrization); its RKHS norm of ``h`` is ``int h''^2 / zeta`` *plus* a finite cost of the
-    affine part of ``h`` (module docstring). Gaussian init: the arc-cosine kernel
-    ``|u||u'| (sin t + (pi - t) cos t) / (2 pi)``, ``u = (sigma_w x, sigma_b)`` (tested).
-
-    Args:
-        xa: points ``(P,)``; xb: points ``(Q,)``.
-        zeta: anything ``zeta_function`` accepts (an init, a ``Zeta``, ...).
-
-    Returns:
-        ``K (P, Q)``.
-    """
-    z = zeta_function(zeta)
-    xa = np.asarray(xa, dtype=np.float64).reshape(-1)
-    xb = np.asarray(xb, dtype=np.float64).reshape(-1)
-    pts = np.unique(np.concatenate([xa, xb]))
-    Z, T = _moments(pts, z)
-    ia, ib = np.searchsorted(pts, xa), np.searchsorted(pts, xb)
-    lo = np.minimum(xa[:, None], xb[None, :])
-    hi = np.maximum(xa[:, None], xb[None, :])
-    il = np.where(xa[:, None] <= xb[None, :], ia[:, None], ib[None, :])
-    ih = np.where(xa[:, None] <= xb[None, :], ib[None, :], ia[:, None])
-    prod, s = xa[:, None] * xb[None, :], xa[:, None] + xb[None, :]
-    left = prod * Z[0][il] - s * Z[1][il] + Z[2][il]  # int_{-inf}^{min} zeta (x - c)(x' - c)
-    right = prod * T[0][ih] - s * T[1][ih] + T[2][ih]  # int_{max}^{inf} zeta (c - x)(c - x')
-    del lo, hi
-    return 0.5 * (left + right)
-
-
-def kernel_interpolant(x, y, zeta, xe, *, f0=None, beta: float = 0.0) -> np.ndarray:
-    r"""The kernel-regression interpolant of GD in the lazy limit, with the affine part weighted by ``beta``.
-
-    ``g_beta = f0 + argmin { ||h_1||_K^2 + ||l||_A^2 / beta : h_1 + l interpolates r = y - f0(x) }``
-    with ``K = output_kernel`` and ``A(x, x') = 1 + x x'`` (skip weight and output bias), i.e.
-    ``g_beta(xe) = f0(xe) + (K + beta A)(xe, x) alpha``, ``(K + beta A)(x, x) alpha = r``. This is
-    where GD (step ``eta_bar/n`` on the units, ``beta eta_bar`` on the affine parameters) takes
-    the width-``n`` net as ``n -> infinity``. ``beta = 0`` (``g_K``): the affine parameters at
-    the same per-parameter step (their kernel is ``O(1/n)`` of the units'); ``beta -> inf``:
-    eq. (5)'s ``g*`` (natural boundary conditions, affine part free; ``g_beta - g* = O(1/beta)``).
-
-    Args:
-        x: data inputs ``(M,)``; y: targets ``(M,)``; zeta: the init (``zeta_function``).
-        xe: evaluation points ``(P,)``.
-        f0: callable ``x (P,) -> (P,)`` (the initial function) or None.
-        beta: affine weight ``>= 0``.
-
-    Returns:
-        ``g_beta(xe)``, ``(P,)``.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    xe = np.asarray(xe, dtype=np.float64).reshape(-1)
-    f0 = (lambda t: np.zeros_like(t)) if f0 is None else f0
-    r = np.asarray(y, dtype=np.float64) - f0(x)
-    Kxx = output_kernel(x, x, zeta) + beta * (1.0 + np.outer(x, x))
-    Kex = output_kernel(xe, x, zeta) + beta * (1.0 + np.outer(xe, x))
-    return f0(xe) + Kex @ np.linalg.solve(Kxx, r)
-
-
-def lazy_output_interpolant(params, x, y, xe) -> np.ndarray:
-    r"""The width-``n`` net's own lazy limit with the affine part eliminated (no hidden-layer training).
-
-    Training only ``w2`` (linear in it) with ``(skip, b2)`` eliminated converges to
-    ``f0 + Phi_e Phi^T alpha + l`` with ``alpha = (P Phi Phi^T P)^+ P r``, ``Phi (M, n)`` the
-    features ``[w1_i x_j + b1_i]_+`` at init, ``r = y - f0(x)`` and ``l`` the affine least-squares
-    fit of the remaining residual. ``||f_lazy - g*||`` isolates the kernel-fluctuation part of
-    Thm 5's error; ``||f - f_lazy||`` the hidden layer's part.
-
-    Returns:
-        ``(P,)`` values at ``xe``.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    xe = np.asarray(xe, dtype=np.float64).reshape(-1)
-    w1, b1 = np.asarray(params["w1"])[:, 0], np.asarray(params["b1"])
-    Phi = np.maximum(x[:, None] * w1[None, :] + b1[None, :], 0.0)
-    Phie = np.maximum(xe[:, None] * w1[None, :] + b1[None, :], 0.0)
-    r = np.asarray(y, dtype=np.float64) - evaluate_net(params, x)
-    Kn, P = Phi @ Phi.T, _projector(x)
-    alpha = np.linalg.pinv(P @ Kn @ P) @ (P @ r)
-    D, De = np.stack([x, np.ones_like(x)], axis=1), np.stack([xe, np.ones_like(xe)], axis=1)
-    aff = np.linalg.pinv(D) @ (r - Kn @ alpha)
-    return evaluate_net(params, xe) + Phie @ (Phi.T @ alpha) + De @ aff
-
-
-def tangent_kernel_fractions(params, X) -> dict:
-    r"""Split the tangent kernel ``Theta = J J^T`` of a univariate shallow ReLU net on ``X`` by parameter group.
-
-    With ``a_i(x) = 1[w1_i x + b1_i > 0]`` and ``phi_i(x) = [w1_i x + b1_i]_+``:
-    ``Theta_hidden(x, x') = sum_i w2_i^2 a_i(x) a_i(x') (x x' + 1)`` (``w1``, ``b1``),
-    ``Theta_output = sum_i phi_i(x) phi_i(x')`` (``w2``), ``Theta_affine = x x' + 1`` (``skip``,
-    ``b2``). Standard parametrization (``w2 ~ N(0, 1/n)``): ``Theta_output ~ n K`` while
-    ``Theta_hidden = O(1)``, a fraction ``O(1/n)`` (tested against ``jax.jacrev``).
-
-    Args:
-        params: ``{"w1" (n, 1), "b1" (n,), "w2" (n,), ...}``.
-        X: inputs ``(M, 1)``.
-
-    Returns:
-        ``{"hidden", "output", "affine": (M, M), "hidden_fraction": tr Theta_hidden / tr Theta}``.
-    """
-    x = np.asarray(X, dtype=np.float64).reshape(-1)
-    w1, b1, w2 = np.asarray(params["w1"])[:, 0], np.asarray(params["b1"]), np.asarray(params["w2"])
-    pre = x[:, None] * w1[None, :] + b1[None, :]
-    act, phi = (pre > 0).astype(np.float64), np.maximum(pre, 0.0)
-    lin = np.outer(x, x) + 1.0
-    parts = {"hidden": ((act * w2**2) @ act.T) * lin, "output": phi @ phi.T, "affine": lin}
-    total = sum(np.trace(v) for v in parts.values())
-    parts["hidden_fraction"] = float(np.trace(parts["hidden"]) / total)
-    return parts
-
-
 # ----------------------------------------------------------------------------------------
 # training a batch of nets (several widths, seeds, inits) with the one training loop
 # ----------------------------------------------------------------------------------------
 
 
-def _unit_update(w1, b1, w2, xs, c, lr):
-    """One GD step ``theta - lr * grad`` of ``sum_j c_j sum_i w2_i relu(w1_i x_j + b1_i)`` in
-    ``(w1, b1, w2)`` as one variadic reduction over ``j`` of ``(M + 1, n)`` terms (row 0: the
-    parameters; rows ``j``: ``-lr`` times the per-sample gradient terms): XLA emits one pass over
-    the units for the three outputs and materialises them once (a reduction is a fusion root).
-    Written as three elementwise updates, XLA's CPU fusion recomputes the masks in each output
-    and again inside every consumer (the finiteness test, the freezing selects and the next
-    hidden-layer sum): 155 -> 89 us per seed-step at ``n = 2^14``, M = 6, 4 seeds.
-
-    With ``c = (f - y)/M`` the gradient of the square loss ``(1/2M) sum_j (f_j - y_j)^2`` of a
-    univariate ``ShallowReLU``, ``m_ij = 1[w1_i x_j + b1_i > 0]`` (``relu'(0) = 0`` as
-    ``jax.nn.relu``): ``dL/dw2_i = sum_j c_j relu(w1_i x_j + b1_i)``,
-    ``dL/dw1_i = w2_i sum_j c_j m_ij x_j``, ``dL/db1_i = w2_i sum_j c_j m_ij``. ``xs``: the M
-    inputs as Python floats; ``c (M,)``; ``w1, b1, w2 (n,)``."""
-    x = jnp.asarray(xs)[:, None]
-    pre = w1[None, :] * x + b1[None, :]
-    act = pre > 0
-    cl = (-lr * c)[:, None]
-    ta = jnp.concatenate([w1[None, :], jnp.where(act, cl * x * w2[None, :], 0.0)])
-    tb = jnp.concatenate([b1[None, :], jnp.where(act, cl * w2[None, :], 0.0)])
-    t2 = jnp.concatenate([w2[None, :], jnp.where(act, cl * pre, 0.0)])
-    z = jnp.zeros((), w1.dtype)
-    return jax.lax.reduce((ta, tb, t2), (z, z, z), lambda a, b: tuple(u + v for u, v in zip(a, b)), (0,))
-
-
-class _FusedState(NamedTuple):
-    lr: jax.Array  # eta_bar / n, as _WidthState
-    F: jax.Array  # (M,) hidden-layer outputs sum_i w2_i relu(w1_i x_j + b1_i) at the current params
-
-
-class _FusedWidthGD(Optax):
-    """``Optax(width_scaled_gd(X, y, eta_bar, hidden=hidden, affine=affine), lr=1.0)`` for
-    univariate ``ShallowReLU(skip=True)`` nets and the square loss, with the step fused by hand.
-
-    The same iterates as the generic ``Optax.step`` (autodiff of the loss, then the
-    transformation), up to round-off, with one evaluation of the hidden layer per step instead
-    of two, no autodiff and the loop's finiteness check folded into the step (``checks_finite``;
-    12 seeds at ``n = 2^14``, M = 6: 64 us per seed-step, 41 us with ``fast_math``, against
-    ~200 us for the generic step; ``benchmarks/bench_wide_relu.py``):
-
-    - the gradient of ``L = (1/2M) sum_j r_j^2`` in closed form, one pass over the units
-      (``c_j = r_j / M``, ``m_ij = 1[w1_i x_j + b1_i > 0]``, i.e. ``relu'(0) = 0`` as
-      ``jax.nn.relu``): ``dL/dw2_i = sum_j c_j relu(pre_ij)``, ``dL/dw1_i = w2_i sum_j c_j m_ij x_j``,
-      ``dL/db1_i = w2_i sum_j c_j m_ij``; no forward pass, because
-    - the hidden-layer outputs ``F_j`` at the new parameters, which the least-squares refit of
-      the affine part needs anyway, are carried in the state and give the next step's residuals
-      ``r = F + b2 + s x - y`` (and its loss for the stopping test);
-    - the sum ``2^-60 sum_i (w1_i + b1_i + w2_i)``, one more output of that same pass, is finite
-      iff the new parameters are: the step returns ``log L = NaN`` otherwise, and the training
-      loop, told so by ``checks_finite``, skips its own reduction over all parameters (it cost as
-      much as the step). A step that both reaches the loss target and produces non-finite
-      parameters is then reported ``diverged`` (with the same, last finite, parameters).
-
-    Used by ``train_nets`` only (``width_scaled_gd`` stays the public, generic transformation).
-    """
-
-    checks_finite = True  # step folds the finiteness check of the new parameters into its F pass
-
-    xs: tuple = eqx.field(static=True, default=())
-    ys: tuple = eqx.field(static=True, default=())
-    dpinv: tuple = eqx.field(static=True, default=())  # rows of pinv([x, 1]) (2, M)
-    eta_bar: float = eqx.field(static=True, default=1.0)
-    hidden: bool = eqx.field(static=True, default=True)
-    affine: str = eqx.field(static=True, default="exact")
-
-    @classmethod
-    def build(cls, X, y, eta_bar: float, *, hidden: bool, affine: str) -> "_FusedWidthGD":
-        xs = tuple(float(v) for v in np.asarray(X, dtype=np.float64).reshape(-1))
-        ys = tuple(float(v) for v in np.asarray(y, dtype=np.float64).reshape(-1))
-        return cls._build(xs, ys, float(eta_bar), hidden, affine)
-
-    @classmethod
-    @functools.lru_cache(maxsize=64)
-    def _build(cls, xs, ys, eta_bar, hidden, affine):
-        # cached: equal settings give the identical (static) transformation, so train_many's
-        # jit cache reuses the compiled loop across calls
-        D = np.stack([np.asarray(xs), np.ones(len(xs))], axis=1)
-        X = np.asarray(xs)[:, None]
-        return cls(
-            optimizer=width_scaled_gd(X, np.asarray(ys), eta_bar, hidden=hidden, affine=affine),
-            lr=1.0,
-            xs=xs,
-            ys=ys,
-            dpinv=tuple(tuple(float(v) for v in row) for row in np.linalg.pinv(D)),
-            eta_bar=eta_bar,
-            hidden=hidden,
-            affine=affine,
-        )
-
-    def _hidden_out(self, w1, b1, w2):
-        """``(F, chk)``: ``F_j = sum_i w2_i relu(w1_i x_j + b1_i)`` and
-        ``chk = sum_i 2^-60 (w1_i + b1_i + w2_i)``, finite iff every ``w1_i, b1_i, w2_i`` is
-        (``inf``/``NaN`` propagate; the scaling keeps finite sums far from overflow).
-
-        All M + 1 sums are one variadic reduction: XLA emits one pass over the units (M separate
-        sums go to M library reductions, each reading materialised broadcasts of the constants
-        ``x_j`` and 0). ``chk`` is the training loop's finiteness check of the new parameters
-        (``checks_finite``), folded into this pass: done by the loop, a separate reduction over
-        all parameters, it cost as much as the step (12 seeds at ``n = 2^14``: 64 -> 41 us per
-        seed-step). Not differentiable (not needed here)."""
-        s = jnp.asarray(2.0**-60, w2.dtype)
-        terms = tuple(jax.nn.relu(w1 * xj + b1) * w2 for xj in self.xs) + (w1 * s + b1 * s + w2 * s,)
-        zeros = tuple(jnp.zeros((), w2.dtype) for _ in terms)
-        sums = jax.lax.reduce(terms, zeros, lambda a, b: tuple(u + v for u, v in zip(a, b)), (0,))
-        return jnp.stack(sums[:-1]), sums[-1]
-
-    def init_state(self, objective, params):
-        # in numpy: called once per point outside the jitted loop (no small compilations)
-        p = {k: np.asarray(params[k], dtype=np.float64) for k in ("w1", "b1", "w2")}
-        n_active = int(np.sum((p["w2"] != 0) | np.any(p["w1"] != 0, axis=-1) | (p["b1"] != 0)))  # active_width
-        F = np.array([np.sum(np.maximum(p["w1"][:, 0] * xj + p["b1"], 0.0) * p["w2"]) for xj in self.xs])
-        return _FusedState(lr=np.asarray(np.float64(self.eta_bar) / n_active), F=F)
-
-    def step(self, objective, params, state, key):
-        lr, F = state.lr, state.F
-        x, y = jnp.asarray(self.xs), jnp.asarray(self.ys)
-        M = len(self.xs)
-        r = F + params["b2"] + x * params["skip"][0] - y
-        lv = jnp.log(0.5 * jnp.mean(r * r))  # log L at the input parameters, as Optax.step
-        c = r / M
-        w1, b1, w2 = params["w1"][:, 0], params["b1"], params["w2"]
-        new = dict(params)
-        w1n, b1n, w2n = _unit_update(w1, b1, w2, self.xs, c, lr)
-        if self.hidden:
-            w1, b1 = w1n, b1n
-            new["w1"], new["b1"] = w1[:, None], b1
-        w2 = w2n
-        new["w2"] = w2
-        F, chk = self._hidden_out(w1, b1, w2)
-        if self.affine == "exact":
-            coef = jnp.asarray(self.dpinv) @ (y - F)
-            new["skip"], new["b2"] = coef[:1], coef[1]
-        else:
-            new["skip"] = params["skip"] - lr * jnp.sum(c * x)
-            new["b2"] = params["b2"] - lr * jnp.sum(c)
-        # checks_finite: NaN log-loss when any new parameter is not finite (the loop keeps the old)
-        finite = jnp.isfinite(chk) & jnp.all(jnp.isfinite(new["skip"])) & jnp.isfinite(new["b2"])
-        return new, _FusedState(lr=lr, F=F), jnp.where(finite, lv, jnp.nan)
-
-
 def train_nets(ds: Dataset, inits: list, eta_bar: float, *, hidden: bool = True, affine: str = "exact", loss: float = 1e-11, max_steps: int = 50_000, record_steps=None, pad_to: int | None = 256, fast_math: bool = True):
-    r"""Train univariate shallow ReLU nets (skip connection) with ``width_scaled_gd`` via ``train_many``.
+    r"""Train univariate shallow ReLU nets (skip connection) with :class:`~implicit_bias.algorithms.WidthScaledGD` via ``train_many``.
 
     ``inits`` are initial parameter dicts (any widths). Nets are grouped by
     ``max(width, pad_to)`` (``pad_to=None``: by width), zero-padded to the group's width and
@@ -605,8 +188,8 @@ def train_nets(ds: Dataset, inits: list, eta_bar: float, *, hidden: bool = True,
     X, y = ds.X, ds.y
     inits = [fit_affine(p, X, y) if affine == "exact" else {k: np.asarray(v, dtype=np.float64) for k, v in p.items()} for p in inits]
     widths = [int(np.asarray(p["w2"]).size) for p in inits]
-    # Optax(width_scaled_gd(...), lr=1.0) (time = steps) with a fused step
-    alg = _FusedWidthGD.build(X, y, eta_bar, hidden=hidden, affine=affine)
+    # = Optax(width_scaled_gd(...), lr=1.0) (time = steps), with the step fused
+    alg = WidthScaledGD(X, y, eta_bar, hidden=hidden, affine=affine)
     fields = ("loss", "params") if record_steps is not None else ("loss",)
     rec = Record(fields=fields, steps=list(record_steps)) if record_steps is not None else Record(fields=fields, growth=1e9)
     stop = Stop(loss=loss, max_steps=max_steps)
@@ -635,28 +218,6 @@ _BINU = {"init_dist": "binary-uniform", "a_b": 1.0}
 _RATE_TOL = 0.15  # the issue's tolerance on the fitted log-log slope -1/2
 
 
-def _projector(x) -> np.ndarray:
-    """``P = I - D D^+``: removes the affine functions ``a x + b`` of the data ``x (M,)``."""
-    D = np.stack([x, np.ones_like(x)], axis=1)
-    return np.eye(x.size) - D @ np.linalg.pinv(D)
-
-
-def stable_eta_bar(x, zeta, *, projected: bool = True, fraction: float = 0.5) -> float:
-    r"""``eta_bar = fraction * M / lambda_max``: a stable width-normalised step.
-
-    GD on ``(1/(2M)) sum (f - y)^2`` with step ``eta_bar / n`` moves the outputs by
-    ``-(eta_bar/M) (Theta_n/n) r``, ``Theta_n/n -> K`` (``output_kernel``); it is stable for
-    ``eta_bar < 2M / lambda_max``, with ``lambda_max`` of ``P K P`` when the affine part is
-    eliminated (``projected``, ``affine="exact"``) and of ``K`` otherwise.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    K = output_kernel(x, x, zeta)
-    if projected:
-        P = _projector(x)
-        K = P @ K @ P
-    return float(fraction * x.size / np.linalg.eigvalsh(K)[-1])
-
-
 def draw_inits(widths, seeds, *, tag: int = 0, antisymmetric: bool = False, **init_kw) -> list:
     """Initial parameters of ``ShallowReLU(n, skip=True, **init_kw)`` for every ``(n, s)``, width-major.
 
@@ -682,7 +243,7 @@ def draw_inits(widths, seeds, *, tag: int = 0, antisymmetric: bool = False, **in
 
 def _f0(params):
     """The initial function of univariate params as a numpy callable."""
-    return lambda t: evaluate_net(params, t)
+    return lambda t: evaluate(params, t)
 
 
 def _rms(values, groups, keys) -> np.ndarray:
@@ -959,7 +520,7 @@ def _thm5_data(profile_name: str) -> xr.Dataset:
         bad = [r.status for r in runs if r.status != "converged"]
         if bad:
             raise RuntimeError(f"Thm 5 runs did not converge ({name}): {bad[:3]}")
-        F = np.stack([evaluate_net(p, xe) for p in params])
+        F = np.stack([evaluate(p, xe) for p in params])
         G = np.stack([weighted_spline_interpolant(x, y, dist, f0=q)(xe) for q in p0])
         Lz = np.stack([lazy_output_interpolant(q, x, y, xe) for q in p0])
         i = 0
@@ -1011,7 +572,7 @@ def thm5_width_rate(profile):
 
     Route 1: ``ShallowReLU(n, skip=True)`` from Gaussian ``(sigma_w, sigma_b) = (1, 1)`` and uniform
     ``(a_w, a_b) = (sqrt 3, sqrt 3)`` inits (``E[W^2] = 1`` for both; why not ``U(1, 1)``: module docstring) (``w2 ~ N(0, 1/n)``: ``f(., theta_0)`` is an O(1) random function), trained as in
-    ``_THM5_SETTING`` (``width_scaled_gd(affine="exact")``, ``eta_bar = 0.8 M / lambda_max(P K P)``)
+    ``_THM5_SETTING`` (``WidthScaledGD(affine="exact")``, ``eta_bar = 0.8 M / lambda_max(P K P)``)
     on 6 points of ``sin(3x)`` on ``[-1, 1]``; widths 2^6..2^10 (quick, 16 seeds) or 2^8..2^14
     (full, 12 seeds). Route 2: ``theory.weighted_spline_interpolant`` with the init's ``zeta`` and the
     net's own ``f(., theta_0)``. Error: the RMS over seeds of ``||f - g*||_{L2(S)}``; claim: its
@@ -1135,7 +696,7 @@ def _parametrization_data(profile_name: str) -> xr.Dataset:
         bad = [r.status for r in runs if r.status != "converged"]
         if bad:
             raise RuntimeError(f"parametrization runs did not converge ({s}): {bad[:3]}")
-        F[i] = np.stack([evaluate_net(p, xe) for p in params])
+        F[i] = np.stack([evaluate(p, xe) for p in params])
         steps[i] = [r.steps for r in runs]
     shape = (len(widths), len(seeds))
     return xr.Dataset(
@@ -1300,7 +861,7 @@ def natural_cubic(profile):
     dist = ShallowReLU(2, **_UNIF).distribution
     p0 = draw_inits([n], range(4), tag=3, antisymmetric=True, **_UNIF)
     params, runs = train_nets(ds, p0, stable_eta_bar(x, dist, fraction=0.8), affine="exact", loss=1e-11, max_steps=200_000)
-    F = np.stack([evaluate_net(p, xe) for p in params])
+    F = np.stack([evaluate(p, xe) for p in params])
     gap = float(norm_on_interval(nat - nak, xe))
     e_nat = np.sqrt(np.mean(norm_on_interval(F - nat, xe) ** 2))
     e_nak = np.sqrt(np.mean(norm_on_interval(F - nak, xe) ** 2))
@@ -1336,35 +897,6 @@ def natural_cubic(profile):
 # ----------------------------------------------------------------------------------------
 
 
-def linearized_trajectory(x, y, zeta, xe, steps, eps: float, *, f0=None, rho: float = 1.0) -> np.ndarray:
-    r"""Infinite-width GD trajectory with the affine part eliminated (the route-2 "kernel GD" path).
-
-    ``f_t = f0 + K(., x) alpha_t + l_t`` with ``alpha_t = rho eps sum_{s<t} r_s``,
-    ``r_{s+1} = (I - rho eps P K P) r_s``, ``r_0 = P (y - f0(x))`` and ``l_t`` the affine
-    least-squares fit of ``y - f0(x) - K alpha_t``: the limit of ``width_scaled_gd(affine="exact")``
-    with ``eps = eta_bar / M`` (library square loss; ``rho`` rescales time). Closed form in the
-    eigenbasis of ``P K P``.
-
-    Returns:
-        ``(T, P)`` values at ``xe`` for ``steps (T,)``.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    xe = np.asarray(xe, dtype=np.float64).reshape(-1)
-    f0 = (lambda t: np.zeros_like(t)) if f0 is None else f0
-    K, Kex, P = output_kernel(x, x, zeta), output_kernel(xe, x, zeta), _projector(x)
-    s, V = np.linalg.eigh(P @ K @ P)
-    keep = s > 1e-12 * s.max()
-    s, V = s[keep], V[:, keep]
-    r0 = np.asarray(y, dtype=np.float64) - f0(x)
-    coef = V.T @ (P @ r0)
-    t = np.asarray(steps, dtype=np.float64)[:, None]
-    alpha = ((1.0 - (1.0 - rho * eps * s[None, :]) ** t) / s[None, :] * coef[None, :]) @ V.T  # (T, M)
-    D = np.stack([x, np.ones_like(x)], axis=1)
-    De = np.stack([xe, np.ones_like(xe)], axis=1)
-    aff = np.linalg.pinv(D) @ (r0[:, None] - K @ alpha.T)  # (2, T)
-    return f0(xe)[None, :] + alpha @ Kex.T + (De @ aff).T
-
-
 @functools.lru_cache(maxsize=2)
 def _trajectory_data(profile_name: str):
     quick = profile_name == "quick"
@@ -1377,7 +909,7 @@ def _trajectory_data(profile_name: str):
     dist = ShallowReLU(2, **_GAUSS).distribution
     eta = stable_eta_bar(x, dist, projected=True, fraction=0.25)
     eps = eta / M
-    K, P = output_kernel(x, x, dist), _projector(x)
+    K, P = output_kernel(x, x, dist), affine_projector(x)
     s = np.linalg.eigvalsh(P @ K @ P)
     s_min = s[s > 1e-12 * s.max()].min()
     T = int(math.ceil(8.0 / (eps * s_min)))
@@ -1391,7 +923,7 @@ def _trajectory_data(profile_name: str):
         if not np.array_equal(tr.step.values, allsteps):
             raise RuntimeError(f"trajectory recorded at steps {tr.step.values.tolist()}, expected {allsteps.tolist()}")
         pp = {k[len("param_"):]: tr[k].values for k in tr.data_vars if k.startswith("param_")}
-        F[i] = evaluate_net(pp, xe)
+        F[i] = evaluate(pp, xe)
     lam = lambda_from_time(allsteps, eta, loss="square", n_samples=M)
     G, L, GS, GI = [], [], [], []
     for q in p0:
@@ -1611,7 +1143,7 @@ def _init_shape_data(profile_name: str) -> xr.Dataset:
         dist = ShallowReLU(2, **kw).distribution
         p0 = draw_inits([n], seeds, tag=13, antisymmetric=True, **kw)
         params, runs = train_nets(ds, p0, stable_eta_bar(x, dist, fraction=0.8), affine="exact", loss=1e-11, max_steps=200_000)
-        F.append(np.stack([evaluate_net(p, xe) for p in params]))
+        F.append(np.stack([evaluate(p, xe) for p in params]))
         g = weighted_spline_interpolant(x, y, dist)
         G.append(g(xe))
         G2.append(g.derivative(xe, 2))

@@ -45,7 +45,7 @@ class ShallowReLU(AbstractModel):
     ``K(x, x') = E[[Wx+B]_+ [Wx'+B]_+]``, which also charges the affine part, so the net
     converges to ``g_K``, not to eq. (5)'s ``g*`` (about 1% of the function for a Gaussian init,
     8% in a binary-uniform example). Reaching ``g*`` needs the skip weight and output bias at an
-    infinitely larger step: ``experiments.splines.width_scaled_gd(affine="exact")`` refits them
+    infinitely larger step: ``algorithms.WidthScaledGD(affine="exact")`` refits them
     by least squares after every step.
 
     Hyperparameters are stored as numpy scalars (as in ``Diagonal``), so sweeps over them batch

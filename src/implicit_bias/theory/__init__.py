@@ -226,3 +226,14 @@ __all__ += [
     "l2d_stationary_points",
     "lemma3_loss_bound",
 ]
+
+# jin-montufar2023: kernels of wide univariate ReLU nets and their lazy-training predictions
+from .relu_kernels import (
+    affine_projector as affine_projector,
+    kernel_interpolant as kernel_interpolant,
+    lazy_output_interpolant as lazy_output_interpolant,
+    linearized_trajectory as linearized_trajectory,
+    output_kernel as output_kernel,
+    stable_eta_bar as stable_eta_bar,
+    tangent_kernel_fractions as tangent_kernel_fractions,
+)

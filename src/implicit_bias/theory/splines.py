@@ -50,8 +50,9 @@ the units: with their step ``beta eta_bar`` (units: ``eta_bar/n``) the limit ker
 (``beta = 1/n -> 0``) ``K`` itself charges a finite cost for the affine part (the extra terms of
 the no-skip variant of Thm 5; gap 0.0076 sup in that example). Stability caps ``beta eta_bar``
 at O(1), so the training checks take ``beta = inf`` exactly: the affine part is refitted by
-least squares after every GD step (``implicit_bias.experiments.splines.width_scaled_gd``,
-whose module docstring has the derivation and the measurements).
+least squares after every GD step (:class:`implicit_bias.algorithms.WidthScaledGD`; the
+module docstring of :mod:`implicit_bias.experiments.splines` has the derivation and the
+measurements, :mod:`implicit_bias.theory.relu_kernels` the kernel ``K`` and its interpolants).
 
 Closed forms (Thm 6; ``degree`` k generalises ``|W|^3`` to ``|W|^{2k+1}``, Thm 9):
 

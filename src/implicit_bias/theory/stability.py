@@ -51,6 +51,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ..univariate import knots, slope_jumps
+from ..univariate import weighted_curvature as univariate_weighted_curvature
+
 __all__ = [
     "WeightFunction",
     "empirical_weight_function",
@@ -314,12 +317,6 @@ def population_weight_function(distribution="gaussian", *, bimodal_std: float = 
     return WeightFunction(vec(True), vec(False), (lo, hi), "population")
 
 
-def _as_weight_function(g) -> Callable:
-    if isinstance(g, WeightFunction) or callable(g):
-        return g
-    return empirical_weight_function(g)
-
-
 # ----------------------------------------------------------------------------------------
 # f'' of a univariate shallow ReLU net and its weighted L1 norm
 # ----------------------------------------------------------------------------------------
@@ -347,6 +344,7 @@ def relu_knots(params) -> tuple[np.ndarray, np.ndarray]:
     Neuron ``i`` with ``w1_i != 0`` puts a knot at ``t_i = -b1_i / w1_i`` where ``f'`` jumps by
     ``w2_i |w1_i|`` (so ``f'' = sum_i w2_i |w1_i| delta(x - t_i)`` in the weak sense); neurons with
     ``w1_i = 0`` are constant and have no knot. A skip connection adds no knot.
+    (:func:`implicit_bias.univariate.knots` and :func:`~implicit_bias.univariate.slope_jumps`.)
 
     Args:
         params: ``{"w1" (k, 1), "b1" (k,), "w2" (k,), ...}``.
@@ -355,17 +353,20 @@ def relu_knots(params) -> tuple[np.ndarray, np.ndarray]:
         ``(knots (k',), jumps (k',))``, one entry per neuron with ``w1_i != 0`` (coincident knots
         are not merged; :func:`weighted_curvature` merges them).
     """
-    from ..diagnostics.univariate import knots, slope_jumps
-
     _univariate_params(params)  # validates: univariate input
     return knots(params), slope_jumps(params)
 
 
-def weighted_curvature(knots, jumps=None, g=None, *, merge_rtol: float = 1e-12) -> float:
+def weighted_curvature(knots, jumps=None, g=None, *, merge_tol: float = 1e-9) -> float:
     r"""``int |f''(x)| g(x) dx`` for a piecewise-linear ``f`` (mulayoff2021 eq. (21)).
 
+    :func:`implicit_bias.univariate.weighted_curvature` (the one implementation: same call
+    forms, same merging of coincident knots with ``merge_tol``, same result), with one
+    convenience: ``g`` may also be a training sample, whose :func:`empirical_weight_function`
+    is used. ``ib.diagnostics.weighted_curvature`` is this function.
+
     ``f'' = sum_t J_t delta(x - t)`` (``J_t`` the jump of ``f'`` at knot ``t``), so the integral is
-    ``sum_t |J_t| g(t)``. Knots closer than ``merge_rtol * (1 + |t|)`` are merged first (their
+    ``sum_t |J_t| g(t)``. Knots closer than ``merge_tol * (1 + |t|)`` are merged first (their
     jumps add before the absolute value: two neurons with opposite jumps at one knot cancel).
 
     Args:
@@ -374,6 +375,8 @@ def weighted_curvature(knots, jumps=None, g=None, *, merge_rtol: float = 1e-12) 
         jumps: jumps of ``f'`` at the knots ``(K,)``.
         g: a :class:`WeightFunction` (or any vectorised callable), or a training sample
             ``(n,)``/``(n, 1)`` whose :func:`empirical_weight_function` is used.
+        merge_tol: relative tolerance for coincident knots (``1e-9``, as every knot tool of
+            :mod:`implicit_bias.univariate`; this function used ``merge_rtol=1e-12`` before).
 
     Returns:
         the weighted curvature (float).
@@ -383,21 +386,11 @@ def weighted_curvature(knots, jumps=None, g=None, *, merge_rtol: float = 1e-12) 
         >>> weighted_curvature([0.5], [2.0], [0.0, 1.0])   # 2 g(0.5) = 2 * 0.125
         0.25
     """
-    if isinstance(knots, Mapping):
-        if jumps is not None and g is None:
-            jumps, g = None, jumps  # weighted_curvature(params, g)
-        if jumps is not None:
-            raise ValueError("pass either (knots, jumps, g) or (params, g), not params with jumps")
-        knots, jumps = relu_knots(knots)
-    if g is None:
-        raise ValueError("weighted_curvature needs the weight g (a WeightFunction, a callable, or the training inputs)")
-    from ..diagnostics.univariate import merge_knots
-
-    tg, Jg = merge_knots(knots, jumps, merge_rtol)
-    if tg.size == 0:
-        return 0.0
-    gfun = _as_weight_function(g)
-    return float(np.sum(np.abs(Jg) * np.asarray(gfun(tg), dtype=np.float64)))
+    if isinstance(knots, Mapping) and jumps is not None and g is None:
+        jumps, g = None, jumps  # weighted_curvature(params, g)
+    if g is not None and not callable(g):
+        g = empirical_weight_function(g)
+    return univariate_weighted_curvature(knots, jumps, g, merge_tol=merge_tol)
 
 
 def sharpness_lower_bound(params, X) -> float:
