@@ -62,7 +62,7 @@ def test_figure_functions_on_synthetic_data():
         {"l2_error": (("init", "width", "seed"), np.abs(rng.normal(size=(2, 3, 4))) * widths[None, :, None] ** -0.5)},
         coords={"init": ["gaussian", "uniform"], "width": widths, "seed": range(4)},
     )
-    fig = S._width_figure(d, "l2_error", "error")
+    fig = S.width_figure(d, "l2_error", "error")
     assert fig.axes
     xe = np.linspace(-1, 1, 201)
     d2 = xr.Dataset(
@@ -75,7 +75,7 @@ def test_figure_functions_on_synthetic_data():
         coords={"init": ["a", "b"], "seed": [0, 1], "x": xe, "x_data": [-1.0, 1.0], "y_data": ("x_data", [0.0, 0.0])},
         attrs={"width": 8},
     )
-    assert S._init_shape_plot(d2).axes
+    assert S.init_shape_plot(d2).axes
 
 
 def test_train_nets_divergence_keeps_the_last_finite_parameters():

@@ -592,11 +592,13 @@ def thm5_width_rate(profile):
                 hidden_part=_rms_over_seeds(d.hidden_part.sel(init=name)).tolist(), hidden_part_slope=loglog_slope(widths, _rms_over_seeds(d.hidden_part.sel(init=name)))[0],
             )
         )
-    fig = _width_figure(d, "l2_error", "||f - g*||_L2(S)")
+    fig = width_figure(d, "l2_error", "||f - g*||_L2(S)")
     return ExperimentResult(d.drop_vars(["f_example", "g_star_example"]), checks, fig)
 
 
-def _width_figure(d, var, label):
+def width_figure(d, var, label):
+    """One panel of ``var`` (an error variable of a width-sweep dataset ``d``) against the width,
+    one line per initialization, log-log, with the -1/2 reference slope."""
     fig, ax = figure(1, 1, width=4.8)
     widths = d.width.values
     for i, name in enumerate(d.init.values):
@@ -1198,11 +1200,12 @@ def sharp_init(profile):
             curvature_near_0_net=cn.tolist(), curvature_near_0_g_star=cg.tolist(), zeta0_over_zeta1=z0.tolist(),
         )
     ]
-    fig = _init_shape_plot(d)
+    fig = init_shape_plot(d)
     return ExperimentResult(d.drop_vars(["f"]), checks, fig)
 
 
-def _init_shape_plot(d):
+def init_shape_plot(d):
+    """The three panels of the init-shape figure from its dataset ``d`` (trained nets, splines, zeta)."""
     fig, ax = figure(3, 1, width=4.0)
     xe = d.x.values
     for i, name in enumerate(d.init.values):
@@ -1249,4 +1252,4 @@ def init_shape_figure(profile):
                 PAPER, "Figs. 3-4", measured=float(cn.mean()), predicted=cg, error=err, tolerance=0.05,
             )
         )
-    return ExperimentResult(d.drop_vars(["f"]), checks, _init_shape_plot(d))
+    return ExperimentResult(d.drop_vars(["f"]), checks, init_shape_plot(d))
