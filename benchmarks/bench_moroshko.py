@@ -30,7 +30,7 @@ from implicit_bias import models
 from implicit_bias.algorithms import exponential_flow_path
 from implicit_bias.diagnostics.margins import margin_normalized
 from implicit_bias.experiments.diagonal_classification import fig_dataset
-from implicit_bias.theory.margins import q_mu_max_margin
+from implicit_bias.theory.diagonal_margins import q_mu_max_margin
 
 
 def _dist(a, b):

@@ -7,7 +7,7 @@ import implicit_bias as ib
 from implicit_bias import models
 from implicit_bias.algorithms import exponential_flow_path
 from implicit_bias.diagnostics.margins import margin_normalized
-from implicit_bias.theory.margins import q_mu_max_margin
+from implicit_bias.theory.diagonal_margins import q_mu_max_margin
 
 X3 = np.array([[0.8, 0.1, -0.3], [0.8, -0.2, -0.2], [1.0, 0.7, 0.1]])  # moroshko2020 Fig. 3b analogue
 Y3 = np.ones(3)

@@ -34,7 +34,8 @@ from implicit_bias.diagnostics.margins import (
     support_changes,
     support_vectors,
 )
-from implicit_bias.theory.margins import max_margin, q_mu_max_margin, q_mu_path
+from implicit_bias.theory.diagonal_margins import q_mu_max_margin, q_mu_path
+from implicit_bias.theory.margins import max_margin
 
 # Fig. 3b-type: the l2 and l1 max-margin have the same support {0, 1, 3} (row 3 = row 0),
 # unique l1 solution (0, -1/3, 1/9); the support is constant along the Q path.

@@ -62,7 +62,7 @@ def test_fig3d_dataset_support_vector_leaves_and_condition5_fails():
 
 
 def test_fig4b_ex_is_feasible_and_sparse_l2d_stationary():
-    from implicit_bias.theory.margins import l2d_stationarity
+    from implicit_bias.theory.diagonal_margins import l2d_stationarity
 
     ds = dc.fig_dataset("fig4b")
     w = np.array([1 / 0.3, 0.0, 0.0])  # margins (1, 1, 10): e_x separates, samples 0 and 1 active

@@ -6,8 +6,8 @@ predictors ``W`` of shape ``(T, d)`` (any leading batch shape ``(..., d)`` works
 ``X`` ``(N, d)`` and labels ``y`` ``(N,)`` in ``{-1, +1}``. The margin of sample ``n`` is
 ``y_n x_n^T w`` and ``gamma(w) = min_n y_n x_n^T w`` (moroshko2020 §2). They serve the
 moroshko2020 experiments (Figs. 3-5) and a user's own runs alike; the predictions they are
-compared with come from :mod:`implicit_bias.theory.margins` (max-margin in a norm, the
-Q^D_mu path, l_{2/D} stationary points).
+compared with come from :mod:`implicit_bias.theory.margins` (max-margin in a norm) and
+:mod:`implicit_bias.theory.diagonal_margins` (the Q^D_mu path, l_{2/D} stationary points).
 
 Results are float64 NumPy arrays; nothing here trains or imports :mod:`implicit_bias.algorithms`.
 """
@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._norms import parse_norm as _parse_norm
-from ..theory.margins import max_margin, q_mu_max_margin, q_mu_path
+from ..theory.diagonal_margins import q_mu_max_margin, q_mu_path
+from ..theory.margins import max_margin
 
 __all__ = [
     "normalized_predictor",
@@ -80,7 +81,7 @@ def _data(X, y):
 
 
 def _default_grid(X, y) -> np.ndarray:
-    """The default grid of :func:`~implicit_bias.theory.margins.q_mu_path` (documented there)."""
+    """The default grid of :func:`~implicit_bias.theory.diagonal_margins.q_mu_path` (documented there)."""
     return np.geomspace(1e3, 1e-6, 91) * float(np.max(np.abs(max_margin(X, y, "l2").w)))
 
 
@@ -397,7 +398,7 @@ def support_vectors(X, y, w, rtol: float = 1e-6) -> np.ndarray:
 
     Sample ``n`` is a support vector of ``w`` if ``y_n x_n^T w = gamma(w) = min_m y_m x_m^T w``;
     numerically, if ``y_n x_n^T w <= gamma(w) + rtol |gamma(w)|``. On the Q^D_mu path (margin 1)
-    this is the same test as the ``support`` of :class:`~implicit_bias.theory.margins.QMuMaxMargin`
+    this is the same test as the ``support`` of :class:`~implicit_bias.theory.diagonal_margins.QMuMaxMargin`
     with ``rtol = 1e-6``. Along a finite-time trajectory, margins are never exactly tied: choose
     ``rtol`` to the accuracy of the run.
 
@@ -450,7 +451,7 @@ def support_changes(supports, params=None) -> list[SupportChange]:
     Args:
         supports: ``(B, N)`` bool masks in path order (e.g. :func:`support_vectors` of a
             trajectory, or ``QMuPath.support``), or a
-            :class:`~implicit_bias.theory.margins.QMuPath` (then ``params`` are its ``mus``).
+            :class:`~implicit_bias.theory.diagonal_margins.QMuPath` (then ``params`` are its ``mus``).
         params: ``(B,)`` path parameter for labelling (default ``0..B-1``).
 
     Returns:
@@ -487,11 +488,11 @@ def support_changes(supports, params=None) -> list[SupportChange]:
 def support_change_points(X, y, depth=2, mus=None, *, rtol: float = 1e-6) -> list[SupportChange]:
     r"""The values of ``mu`` where the support set of the Q^D_mu max-margin path changes, refined by bisection.
 
-    The Q^D_mu path (:func:`~implicit_bias.theory.margins.q_mu_path`) is smooth between
+    The Q^D_mu path (:func:`~implicit_bias.theory.diagonal_margins.q_mu_path`) is smooth between
     changes of its support-vector set and has a kink where it changes (moroshko2020 Fig. 3d,
     ``mu_0 ~ 0.04`` there). This scans the grid ``mus`` for changes of the support set (margin
     ``<= 1 + 1e-6``) and bisects each in ``log mu`` (scalar
-    :func:`~implicit_bias.theory.margins.q_mu_max_margin` solves) until the bracket
+    :func:`~implicit_bias.theory.diagonal_margins.q_mu_max_margin` solves) until the bracket
     ``[after, before]`` has relative width ``rtol``. The bisection classifies by the strictly
     active set (multipliers ``nu_n > 1e-9 sum(nu)``), which changes exactly at the kink (a
     leaving sample's multiplier reaches 0 there); the margin test would place it off by about
@@ -622,7 +623,7 @@ def condition5_holds(X, y, mu=None, depth=2, *, mus=None, margin_tol: float = 1e
         mu: the scale of the stopping function ``eps = exp(-alpha^D / mu)``, or ``None`` for the
             uniform check.
         depth: ``D >= 2``.
-        mus: the grid of the path (default that of :func:`~implicit_bias.theory.margins.q_mu_path`;
+        mus: the grid of the path (default that of :func:`~implicit_bias.theory.diagonal_margins.q_mu_path`;
             ``mu`` is added to it). Changes between grid points can be missed: refine it.
         margin_tol: a sample is a support vector if its margin is ``<= 1 + margin_tol``.
 

@@ -28,7 +28,8 @@ from ..algorithms import GradientFlow, exponential_flow_path
 from ..diagnostics.margins import azimuth_pitch, excess_l1_norm, first_crossing
 from ..diagnostics.metrics import loglog_slope
 from ..plotting import COLORS, caption, figure
-from ..theory.margins import l2d_stationary_points, lemma3_loss_bound, max_margin, q_mu_max_margin, q_mu_path
+from ..theory.diagonal_margins import l2d_stationary_points, lemma3_loss_bound, q_mu_max_margin, q_mu_path
+from ..theory.margins import max_margin
 from ..train import Record, Stop, train
 from .registry import CheckResult, ExperimentResult, register
 
@@ -898,7 +899,7 @@ def thm6_support_exit(profile):
     (:func:`~implicit_bias.algorithms.exponential_flow_path`, its scipy Radau route at rtol 1e-10:
     a-posteriori error ~4e-12 here, validated against parameter-space gradient flow and the
     compiled Rosenbrock route in its tests), for ``alpha = 1e2, 1e4, 1e6``. Route 2: the Q_mu max-margin point
-    (dual solve, :func:`~implicit_bias.theory.margins.q_mu_max_margin`).
+    (dual solve, :func:`~implicit_bias.theory.diagonal_margins.q_mu_max_margin`).
 
     Measured: at ``mu = 0.5`` the distance of the margin-normalised predictor to the Q_mu point
     falls like ``alpha^-2`` (9e-5, 9e-9, 9e-13): Thm 6. At ``mu = 0.2`` it is ``4.94e-3`` for every

@@ -201,7 +201,7 @@ __all__ += [
 ]
 
 # moroshko2020: Q^D_mu max-margin path, l_{2/D} stationary points, Lemma 3
-from .margins import (
+from .diagonal_margins import (
     QMuMaxMargin as QMuMaxMargin,
     QMuDualSolution as QMuDualSolution,
     q_mu_max_margin as q_mu_max_margin,

@@ -93,8 +93,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _config  # noqa: F401  (float64)
-from .interpolants import _check_X, _check_y, _reduce_rows
-from .margins import _solve_first_optimal
+from ._solvers import check_X, check_y, dual_newton, reduce_rows, solve_first_optimal
 
 __all__ = [
     "woodworth_h",
@@ -138,8 +137,10 @@ def _sinh_minus_x(x):
     return jnp.where(small, ser, jnp.sinh(xl) - xl)
 
 
-def _f_m(x, m):
-    """``f_m(x) = (1 - x)^{-m} - 1 - m x`` (``>= 0``, convex) for ``x < 1``, ``m > 0``.
+def power_remainder(x, m):
+    """``f_m(x) = (1 - x)^{-m} - 1 - m x`` (``>= 0``, convex) for ``x < 1``, ``m > 0``, elementwise (jax).
+
+    Shared with :mod:`~implicit_bias.theory.diagonal_margins` (the conjugate ``H_D`` of ``q^D``).
 
     Power series ``sum_{k>=2} (m)_k / k! x^k`` (rising factorial) where ``|x| (m + 2) < 0.3``
     (every term ratio below 0.1), the direct formula elsewhere (then ``f_m`` is not small).
@@ -250,7 +251,7 @@ def _q2(z):
 def _qD(z, D):  # D > 2 traced: one compilation serves every depth
     _, t = _q_grad_parts(z, D)
     m = 2.0 / (D - 2.0)
-    H = (_f_m(t, m) + _f_m(-t, m)) / m  # int_0^t h_D
+    H = (power_remainder(t, m) + power_remainder(-t, m)) / m  # int_0^t h_D
     return z * t - H  # Legendre: q(z) = z t - H(t), t = h^{-1}(z)
 
 
@@ -597,7 +598,7 @@ def _G(kind, c, st):
 
     def fm(x, L):  # f_m(x) = (1-x)^{-m} - 1 - m x, series near 0, from log(1-x) elsewhere
         small = jnp.abs(x) * (m + 2.0) < 0.3
-        return jnp.where(small, _f_m(jnp.where(small, x, 0.0), m), jnp.expm1(-m * L) - m * x)
+        return jnp.where(small, power_remainder(jnp.where(small, x, 0.0), m), jnp.expm1(-m * L) - m * x)
 
     g = (c["qa"] * fm(xa, La) + c["qb"] * fm(xb, Lb)) / (2.0 * D)
     return jnp.where(ok, g, jnp.inf)
@@ -781,68 +782,39 @@ def _max_step(kind, c, st, zstep):
     return jnp.minimum(1.0, 0.99 * jnp.minimum(jnp.min(ta), jnp.min(tb)))
 
 
-def _dual_newton(X, y, kind, c, target, max_iter, max_backtrack=80):
+def _dual_newton(X, y, kind, c, target, max_iter):
     """Damped Newton on ``Phi(nu) = sum_i Psi_i((X^T nu)_i) - y^T nu`` (convex; ``grad = X W(X^T nu) - y``).
 
-    Hessian ``X diag(W'(z)) X^T`` (Cholesky, relative ridge ``1e-14``); backtracking accepts a
-    step on Armijo for ``Phi`` or a sufficient decrease of ``||X W - y||`` (which keeps
-    measuring progress once ``Phi`` differences are below rounding); points outside the flow's
-    domain are rejected. Stops at ``||X w - y|| <= target``, after ``max_iter`` steps, or when
-    no step is accepted. The per-coordinate state (see :func:`_state`) is advanced by
-    increments ``X^T (t step)``, so that depth > 2 keeps full relative accuracy near the ends
-    of the flow's domain (the rich regime).
+    :func:`~._solvers.dual_newton` with Hessian ``X diag(W'(z)) X^T``, first trial length
+    :func:`_max_step`, and trial points outside the flow's domain rejected; it stops at
+    ``||X w - y|| <= target``, after ``max_iter`` steps, or when no step is accepted. The
+    per-coordinate state (see :func:`_state`) is advanced by increments ``X^T (t step)``, so that
+    depth > 2 keeps full relative accuracy near the ends of the flow's domain (the rich regime).
     """
-    N = X.shape[0]
-    eye = jnp.eye(N)
 
-    def evaluate(nu, st):
+    def evaluate(x):
+        nu, st = x
         w, ok = _W(kind, c, st)
         F = X @ w - y
         phi = jnp.sum(_G(kind, c, st)) + (c["w0"] @ st["z"]) - y @ nu
         res = jnp.linalg.norm(F)
         ok = jnp.all(ok) & jnp.all(jnp.isfinite(w)) & jnp.isfinite(phi) & jnp.isfinite(res)
-        return w, F, phi, res, ok
+        return {"w": w, "F": F, "phi": phi, "res": res, "ok": ok}
 
-    def cond(s):
-        nu, st, ev, it, stalled = s
-        return (ev[3] > target) & (it < max_iter) & ~stalled
+    def hessian(x, ev):
+        return (X * _dW(kind, c, x[1])[None, :]) @ X.T
 
-    def body(s):
-        nu, st, ev, it, _ = s
-        w, F, phi, res, _ = ev
-        h = _dW(kind, c, st)
-        J = (X * h[None, :]) @ X.T
-        J = J + (1e-14 * jnp.trace(J) / N + 1e-300) * eye
-        chol = jax.scipy.linalg.cho_factor(J, lower=True)
-        step = -jax.scipy.linalg.cho_solve(chol, F)
-        slope = F @ step
-        bad = ~(jnp.all(jnp.isfinite(step)) & (slope < 0))
-        step = jnp.where(bad, -F, step)
-        slope = jnp.where(bad, -(F @ F), slope)
-        zstep = X.T @ step
-        t0 = _max_step(kind, c, st, zstep)
+    def move(x, step, t):
+        nu, st = x
+        nun = nu + t * step
+        return nun, _advance(kind, c, st, X.T @ nun, t * (X.T @ step))
 
-        def ls_cond(ls):
-            t, j, acc, _, _, _ = ls
-            return (~acc) & (j < max_backtrack)
+    def first_step(x, step):
+        return _max_step(kind, c, x[1], X.T @ step)
 
-        def ls_body(ls):
-            t, j, _, _, _, _ = ls
-            nun = nu + t * step
-            stn = _advance(kind, c, st, X.T @ nun, t * zstep)
-            evn = evaluate(nun, stn)
-            acc = evn[4] & ((evn[2] <= phi + 1e-4 * t * slope) | (evn[3] <= (1.0 - 1e-4 * t) * res))
-            return jnp.where(acc, t, 0.5 * t), j + 1, acc, nun, stn, evn
-
-        ls0 = (t0, jnp.asarray(0), jnp.asarray(False), nu, st, ev)
-        _, _, acc, nun, stn, evn = jax.lax.while_loop(ls_cond, ls_body, ls0)
-        keep = lambda a, b: jnp.where(acc, a, b)  # noqa: E731
-        return keep(nun, nu), jax.tree_util.tree_map(keep, stn, st), jax.tree_util.tree_map(keep, evn, ev), it + 1, ~acc
-
-    nu0 = jnp.zeros(N)
-    st0 = _state(kind, c, jnp.zeros(X.shape[1]))
-    nu, st, ev, it, _ = jax.lax.while_loop(cond, body, (nu0, st0, evaluate(nu0, st0), jnp.asarray(0), jnp.asarray(False)))
-    return nu, ev[0], it, ev[3]
+    x0 = (jnp.zeros(X.shape[0]), _state(kind, c, jnp.zeros(X.shape[1])))
+    out = dual_newton(evaluate, hessian, move, x0, target=target, max_iter=max_iter, first_step=first_step)
+    return out.x[0], out.ev["w"], out.iterations, out.ev["res"]
 
 
 def solve_diagonal_interpolant(X, y, init, *, depth: int, tied: bool, tol: float = 1e-12, max_iter: int = 200):
@@ -925,8 +897,8 @@ def _prepare(X, y, model, tol, max_iter):
 
     if not isinstance(model, Diagonal):
         raise ValueError(f"model must be an implicit_bias.models.Diagonal; received {type(model).__name__}")
-    X = _check_X(X)
-    y = _check_y(y, X.shape[0])
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
     if X.shape[1] != model.dim:
         raise ValueError(f"X has {X.shape[1]} columns but the model has dim={model.dim}; make them equal")
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
@@ -937,7 +909,7 @@ def _prepare(X, y, model, tol, max_iter):
     U, s, _ = np.linalg.svd(X, full_matrices=False)
     if s[-1] > s[0] * max(X.shape) * _EPS and X.shape[0] <= X.shape[1]:
         return X, y, None, float(tol)
-    A, b, sr = _reduce_rows(X, y)  # raises if y is not in the range of X
+    A, b, sr = reduce_rows(X, y)  # raises if y is not in the range of X
     back = U[:, : sr.size] / sr[None, :]  # nu = U_r S_r^{-1} nu_A
     # ||X w - y|| <= s_max ||A w - b||: tighten the tolerance accordingly
     t = float(tol) * max(1.0, float(np.linalg.norm(y))) / (float(sr[0]) * max(1.0, float(np.linalg.norm(b))))
@@ -1010,12 +982,12 @@ def diagonal_interpolant(X, y, model, *, tol: float = 1e-12, max_iter: int = 200
     boundary of the flow's domain, and the accuracy of ``w`` is limited to about
     ``eps (|w| / alpha^D)^{(D-2)/D}`` relative (rounding of ``z = X^T nu``).
     """
-    X = _check_X(X)
+    X = check_X(X)
     Xs, ys, back, t = _prepare(X, y, model, tol, max_iter)
     _model_family(model)  # validates the model
     init = model.init(None)
     sol = _solve_model(Xs, ys, init, t, model, max_iter, batched=False)
-    out = _finish(X, _check_y(y, X.shape[0]), sol, back, tol)
+    out = _finish(X, check_y(y, X.shape[0]), sol, back, tol)
     if not bool(out.converged):
         raise ValueError(_failure(float(out.residual), tol * max(1.0, float(np.linalg.norm(y)))))
     return out
@@ -1045,7 +1017,7 @@ def diagonal_interpolant_batch(X, y, model, scale, shape=None, *, tol: float = 1
         :class:`DiagonalInterpolant` with a leading batch axis: ``w (B, d)``, ``nu (B, N)``,
         ``iterations (B,)``, ``residual (B,)``, ``converged (B,)``.
     """
-    X = _check_X(X)
+    X = check_X(X)
     if getattr(model, "init_params", None) is not None:
         raise ValueError("diagonal_interpolant_batch: the template model must not have init_params; batch over scale/shape")
     sc = np.asarray(scale, dtype=np.float64)
@@ -1060,7 +1032,7 @@ def diagonal_interpolant_batch(X, y, model, scale, shape=None, *, tol: float = 1
     inits = [m.init(None) for m in models]
     init = {k: jnp.stack([p[k] for p in inits]) for k in ("u_plus", "u_minus")}
     sol = _solve_model(Xs, ys, init, t, model, max_iter, batched=True)
-    yv = _check_y(y, X.shape[0])
+    yv = check_y(y, X.shape[0])
     out = _finish(X, yv, sol, back, tol)
     if check and not np.all(out.converged):
         bad = np.flatnonzero(~out.converged)
@@ -1077,7 +1049,7 @@ def min_l1_interpolant(X, y) -> np.ndarray:
     r"""``argmin ||w||_1 s.t. X w = y``: the rich limit ``scale -> 0`` (azulay2021 App. F; Woodworth et al. 2020).
 
     Route: the LP ``min 1^T (w_+ + w_-)`` via cvxpy (HiGHS, Clarabel as fall-back; solver
-    output silenced at the file-descriptor level, as in :mod:`~implicit_bias.theory.margins`),
+    output silenced at the file-descriptor level, :func:`~implicit_bias.theory._solvers.quiet_stdout`),
     then a polish: on the solver's support ``S`` the system ``X_S w_S = y`` is solved exactly
     (least squares) and kept if it interpolates to ``1e-12`` relative and has no larger l1 norm.
 
@@ -1094,14 +1066,14 @@ def min_l1_interpolant(X, y) -> np.ndarray:
     """
     import cvxpy as cp
 
-    X = _check_X(X)
-    y = _check_y(y, X.shape[0])
-    _reduce_rows(X, y)  # raises "no interpolant" if y is not in the range of X
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
+    reduce_rows(X, y)  # raises "no interpolant" if y is not in the range of X
     s = float(np.max(np.abs(X)))
     ys = float(np.max(np.abs(y))) or 1.0
     wv = cp.Variable(X.shape[1])
     prob = cp.Problem(cp.Minimize(cp.norm1(wv)), [(X / s) @ wv == y / ys])
-    ok, last = _solve_first_optimal(prob, wv, (cp.HIGHS, cp.CLARABEL))
+    ok, last = solve_first_optimal(prob, wv, (cp.HIGHS, cp.CLARABEL))
     if not ok:
         raise RuntimeError(f"min-l1 LP failed with every solver: {last}")
     w = np.asarray(wv.value, dtype=np.float64) * ys / s
@@ -1139,11 +1111,11 @@ def ntk_norm_interpolant(X, y, u0, v0) -> np.ndarray:
     Returns:
         ``w``, ``(d,)`` float64.
     """
-    X = _check_X(X)
-    y = _check_y(y, X.shape[0])
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
     k = np.broadcast_to(np.asarray(u0, dtype=np.float64) ** 2 + np.asarray(v0, dtype=np.float64) ** 2, (X.shape[1],))
     if not np.all(k > 0):
         raise ValueError("ntk_norm_interpolant: u0^2 + v0^2 must be > 0 for every coordinate")
-    _reduce_rows(X, y)
+    reduce_rows(X, y)
     r = np.sqrt(k)
     return r * np.linalg.lstsq(X * r[None, :], y, rcond=None)[0]

@@ -12,7 +12,9 @@ used to check training code. It never imports :mod:`implicit_bias.algorithms` or
 :mod:`implicit_bias.train`.
 
 Conventions: ``X`` has shape ``(N, d)`` (one row per sample), ``y`` has shape ``(N,)``,
-predictors ``w`` and ``w0`` have shape ``(d,)``; all results are float64 NumPy arrays.
+predictors ``w`` and ``w0`` have shape ``(d,)``; all results are float64 NumPy arrays. The
+input checks, the row reduction and the damped dual-Newton routine live in
+:mod:`implicit_bias.theory._solvers` (shared with the other theory modules).
 """
 
 from __future__ import annotations
@@ -20,103 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..potentials import AbstractPotential, NegativeEntropy, PNorm, SquaredL2, get_potential
+from ._solvers import check_vector, check_X, check_y, dual_newton, reduce_rows
 
 __all__ = ["min_distance_interpolant", "bregman_interpolant"]
 
-_EPS = np.finfo(np.float64).eps
-
-# Relative tolerance of the test "y lies in the range of X" (after the rank cut-off).
+# Relative tolerance of the feasibility test of the closed-form interpolant (as in reduce_rows).
 _RANGE_RTOL = 1e-8
-
-
-# ----------------------------------------------------------------------------------------
-# Input validation (shared with ``theory.margins``)
-# ----------------------------------------------------------------------------------------
-
-
-def _as_float_array(a, name: str) -> np.ndarray:
-    """``a`` as a float64 array, or ValueError naming ``name``."""
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a real numeric array; received an object of type {type(a).__name__}"
-        ) from None
-    return arr
-
-
-def _check_X(X) -> np.ndarray:
-    """Validate the design matrix: 2-D ``(N, d)``, non-empty, finite."""
-    X = _as_float_array(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (N, d); received shape {X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must have at least one row and one column; received shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or Inf")
-    return X
-
-
-def _check_y(y, n_rows: int) -> np.ndarray:
-    """Validate targets/labels: 1-D ``(N,)`` matching ``X``, finite."""
-    y = _as_float_array(y, "y")
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (N,); received shape {y.shape}")
-    if y.shape[0] != n_rows:
-        raise ValueError(f"y has {y.shape[0]} entries but X has {n_rows} rows")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or Inf")
-    return y
-
-
-def _check_vector(v, name: str, d: int) -> np.ndarray:
-    """Validate a predictor-shaped vector ``(d,)``, finite."""
-    v = _as_float_array(v, name)
-    if v.shape != (d,):
-        raise ValueError(
-            f"{name} must have shape ({d},) to match X with {d} columns; received shape {v.shape}"
-        )
-    if not np.all(np.isfinite(v)):
-        raise ValueError(f"{name} contains NaN or Inf")
-    return v
-
-
-# ----------------------------------------------------------------------------------------
-# Range of X
-# ----------------------------------------------------------------------------------------
-
-
-def _reduce_rows(X: np.ndarray, y: np.ndarray):
-    """Orthonormalised, full-row-rank system equivalent to ``X w = y``.
-
-    With the thin SVD ``X = U S V^T`` and rank ``r`` (singular values above
-    ``s_max * max(N, d) * eps``) returns ``A = S_r^{-1} U_r^T X`` (``(r, d)``, orthonormal
-    rows spanning the row space of ``X``; exact zeros where ``X`` has zero columns),
-    ``b = S_r^{-1} U_r^T y`` and ``s_r``. ``A w = b`` has the same solutions as ``X w = y``.
-
-    Raises:
-        ValueError: ``y`` is not in the range of ``X`` (no interpolant).
-    """
-    U, s, _ = np.linalg.svd(X, full_matrices=False)
-    ynorm = float(np.linalg.norm(y))
-    cut = (s[0] if s.size else 0.0) * max(X.shape) * _EPS
-    r = int(np.sum(s > cut)) if s.size and s[0] > 0 else 0
-    if r == 0:  # X == 0: only y == 0 is reachable
-        if ynorm > 0:
-            raise ValueError("no interpolant: X is zero but y is not, so no w satisfies X w = y")
-        return np.zeros((0, X.shape[1])), np.zeros(0), np.zeros(0)
-    Ur, sr = U[:, :r], s[:r]
-    coef = Ur.T @ y
-    off_range = float(np.linalg.norm(y - Ur @ coef))
-    if off_range > _RANGE_RTOL * ynorm:
-        raise ValueError(
-            "no interpolant: y is not in the range of X (least-squares residual "
-            f"{off_range:.3g} vs ||y|| = {ynorm:.3g}), so no w satisfies X w = y"
-        )
-    A = (Ur.T @ X) / sr[:, None]
-    b = coef / sr
-    return A, b, sr
-
 
 # ----------------------------------------------------------------------------------------
 # Euclidean: closed form
@@ -165,12 +76,12 @@ def min_distance_interpolant(X, y, w0=None) -> np.ndarray:
     loss); feasibility is judged after the rank cut-off, so a ``y`` within relative
     ``1e-8`` of the range of ``X`` counts as reachable and its off-range part is dropped.
     """
-    X = _check_X(X)
+    X = check_X(X)
     N, d = X.shape
-    y = _check_y(y, N)
-    w0 = np.zeros(d) if w0 is None else _check_vector(w0, "w0", d)
+    y = check_y(y, N)
+    w0 = np.zeros(d) if w0 is None else check_vector(w0, "w0", d)
 
-    A, b, _ = _reduce_rows(X, y)
+    A, b, _ = reduce_rows(X, y)
     # Minimum ||w - w0|| over {A w = b}: A has orthonormal rows, so A^+ = A^T.
     w = w0 + A.T @ (b - A @ w0)
 
@@ -283,9 +194,9 @@ def bregman_interpolant(X, y, potential, w0=None, *, tol: float = 1e-12, max_ite
     (no approximation beyond float64 Newton convergence). For the entropy the existence of a
     positive interpolant is checked first by a linear program (HiGHS via SciPy).
     """
-    X = _check_X(X)
+    X = check_X(X)
     N, d = X.shape
-    y = _check_y(y, N)
+    y = check_y(y, N)
     pot = get_potential(potential)
     if not isinstance(pot, AbstractPotential):  # pragma: no cover - get_potential guarantees it
         raise ValueError(f"potential must be an AbstractPotential or a name; received {potential!r}")
@@ -298,7 +209,7 @@ def bregman_interpolant(X, y, potential, w0=None, *, tol: float = 1e-12, max_ite
     if w0 is None:
         w0 = np.ones(d) if is_entropy else np.zeros(d)
     else:
-        w0 = _check_vector(w0, "w0", d)
+        w0 = check_vector(w0, "w0", d)
     inside = np.asarray(pot.in_domain(w0), dtype=bool)
     if not np.all(inside):
         bad = np.flatnonzero(~inside)
@@ -308,7 +219,7 @@ def bregman_interpolant(X, y, potential, w0=None, *, tol: float = 1e-12, max_ite
             f"received entries outside it at indices {bad[:5].tolist()}"
         )
 
-    A, b, sr = _reduce_rows(X, y)
+    A, b, sr = reduce_rows(X, y)
     r = A.shape[0]
     if r == 0:  # X == 0 and y == 0: every w interpolates, w0 is the closest
         return w0.copy()
@@ -377,12 +288,13 @@ def _solve_dual_or_primal(pot, A, b, sr, w0, w_md, target, max_iter):
 
 
 def _dual_newton(pot, A, b, sr, z0, starts, target, max_iter):
-    """Damped Newton on ``A w(nu) = b``, ``w(nu) = grad_inverse(z0 + A^T nu)``.
+    """Damped Newton on ``A w(nu) = b``, ``w(nu) = grad_inverse(z0 + A^T nu)`` (:func:`~._solvers.dual_newton`, NumPy).
 
-    Starts from the candidate with the smallest residual; returns ``(w, residual)`` where the
-    residual is ``||S_r (A w - b)|| = ||X w - proj_range(X)(y)||``.
+    The dual function is ``g(nu) = psi*(z0 + A^T nu) - b^T nu`` with Hessian
+    ``A diag(inverse_hessian(z)) A^T`` (entries clipped to ``[0, 1e12 max]``). Starts from the
+    candidate with the smallest residual; returns ``(w, residual)`` where the residual is
+    ``||S_r (A w - b)|| = ||X w - proj_range(X)(y)||``.
     """
-    r = A.shape[0]
 
     def evaluate(nu):
         with np.errstate(all="ignore"):
@@ -392,50 +304,28 @@ def _dual_newton(pot, A, b, sr, z0, starts, target, max_iter):
             gval = float(np.sum(z * w - _np(pot.phi(w))) - b @ nu)  # psi*(z) - b^T nu
             res = float(np.linalg.norm(sr * F))
         ok = bool(np.all(np.isfinite(w)) and np.isfinite(gval) and np.isfinite(res))
-        return z, w, F, gval, res, ok
+        return {"z": z, "w": w, "F": F, "phi": gval, "res": res, "ok": ok}
 
-    best = None
-    for nu_c in starts:
-        st = evaluate(nu_c)
-        if st[-1] and (best is None or st[4] < best[1][4]):
-            best = (nu_c, st)
-    if best is None:
-        return None, np.inf
-    nu, (z, w, F, gval, res, _) = best
-
-    for _ in range(max_iter):
-        if res <= target:
-            break
+    def hessian(nu, ev):
         with np.errstate(all="ignore"):
-            h = _np(pot.inverse_hessian(z))
+            h = _np(pot.inverse_hessian(ev["z"]))
         good = np.isfinite(h) & (h > 0)
         hmax = float(h[good].max()) if np.any(good) else 1.0
         h = np.where(np.isfinite(h), np.clip(h, 0.0, 1e12 * hmax), 1e12 * hmax)
-        J = (A * h) @ A.T  # Jacobian of A w(nu) = Hessian of the dual function
-        mu = 1e-14 * float(np.trace(J)) / r
-        d_nu, slope = None, np.nan
-        if mu > 0:
-            try:
-                d_nu = -np.linalg.solve(J + mu * np.eye(r), F)
-                slope = float(F @ d_nu)
-            except np.linalg.LinAlgError:
-                d_nu = None
-        if d_nu is None or not np.all(np.isfinite(d_nu)) or not slope < 0:
-            d_nu = -F  # steepest descent on the dual function
-            slope = -float(F @ F)
+        return (A * h) @ A.T  # Jacobian of A w(nu) = Hessian of the dual function
 
-        t, accepted = 1.0, False
-        for _ in range(80):
-            st = evaluate(nu + t * d_nu)
-            if st[-1] and (st[3] <= gval + 1e-4 * t * slope or st[4] <= (1.0 - 1e-4 * t) * res):
-                accepted = True
-                break
-            t *= 0.5
-        if not accepted:
-            break
-        nu = nu + t * d_nu
-        z, w, F, gval, res, _ = st
-    return w, res
+    best = None
+    for nu_c in starts:
+        ev = evaluate(nu_c)
+        if ev["ok"] and (best is None or ev["res"] < best[1]["res"]):
+            best = (nu_c, ev)
+    if best is None:
+        return None, np.inf
+    out = dual_newton(
+        evaluate, hessian, lambda nu, step, t: nu + t * step, best[0],
+        ev0=best[1], target=target, max_iter=max_iter, backend="numpy",
+    )
+    return out.ev["w"], out.ev["res"]
 
 
 def _primal_newton(pot, A, b, sr, z0, w, max_iter):

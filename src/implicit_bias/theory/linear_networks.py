@@ -67,8 +67,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _config  # noqa: F401  (float64)
-from .interpolants import _check_vector, _check_X, _check_y, _reduce_rows, min_distance_interpolant
-from .margins import _solve_first_optimal
+from ._solvers import check_vector, check_X, check_y, dual_newton, reduce_rows, solve_first_optimal
+from .interpolants import min_distance_interpolant
 
 __all__ = [
     "neuron_delta",
@@ -329,17 +329,14 @@ class _Solution(NamedTuple):
     converged: jax.Array
 
 
-def _dual_newton(A, b, w0, delta, target, max_iter, max_backtrack=60):
-    """Damped Newton on ``φ(ν) = Φ_δ(v_0 + A^T ν) - b^T ν`` (``∇φ = A w~ - b``).
+def _dual_newton(A, b, w0, delta, target, max_iter):
+    """Damped Newton on ``φ(ν) = Φ_δ(v_0 + A^T ν) - b^T ν`` (``∇φ = A w~ - b``; :func:`~._solvers.dual_newton`).
 
     Increments are tracked relative to the start (``w~ - w~(0)``, ``c - c_0``, ``φ - φ(0)``) so
     that large initializations (the NTK regime) keep full relative accuracy. Hessian
-    ``A (c I + v v^T / c) A^T`` (``c = |a| = sqrt(||v||^2 + δ)``), Cholesky with a relative ridge
-    ``1e-14``; steepest descent if the Newton direction is not a descent direction; a step is
-    accepted on Armijo decrease of ``φ`` or sufficient decrease of ``||A w~ - b||``.
+    ``A (c I + v v^T / c) A^T`` (``c = |a| = sqrt(||v||^2 + δ)``); the shared routine adds the
+    relative ridge, falls back to steepest descent and backtracks (60 halvings at most).
     """
-    r = A.shape[0]
-    eye = jnp.eye(r)
     c0 = jnp.sqrt(_p(_safe_norm(w0), delta))
     v0 = jnp.where(c0 > 0, w0 / jnp.where(c0 > 0, c0, 1.0), 0.0)
     F0 = A @ w0 - b
@@ -354,44 +351,17 @@ def _dual_newton(A, b, w0, delta, target, max_iter, max_backtrack=60):
         dphi = dc * (c * c + c * c0 + c0 * c0) / 3.0 - b @ nu
         res = jnp.linalg.norm(F)
         ok = jnp.all(jnp.isfinite(dw)) & jnp.isfinite(dphi) & jnp.isfinite(res)
-        return dw, v0 + e, c, F, dphi, res, ok
+        return {"dw": dw, "v": v0 + e, "c": c, "F": F, "phi": dphi, "res": res, "ok": ok}
 
-    def cond(s):
-        _, ev, it, stalled = s
-        return (ev[5] > target) & (it < max_iter) & ~stalled
-
-    def body(s):
-        nu, ev, it, _ = s
-        _, v, c, F, dphi, res, _ = ev
-        Av = A @ v
+    def hessian(nu, ev):
+        c = ev["c"]
+        Av = A @ ev["v"]
         inv_c = jnp.where(c > 0, 1.0 / jnp.where(c > 0, c, 1.0), 0.0)
-        J = c * (A @ A.T) + inv_c * jnp.outer(Av, Av)
-        J = J + (1e-14 * jnp.trace(J) / r + 1e-300) * eye
-        step = -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(J, lower=True), F)
-        slope = F @ step
-        bad = ~(jnp.all(jnp.isfinite(step)) & (slope < 0))
-        step = jnp.where(bad, -F, step)
-        slope = jnp.where(bad, -(F @ F), slope)
+        return c * (A @ A.T) + inv_c * jnp.outer(Av, Av)
 
-        def ls_cond(ls):
-            _, j, acc, _, _ = ls
-            return (~acc) & (j < max_backtrack)
-
-        def ls_body(ls):
-            t, j, _, _, _ = ls
-            nun = nu + t * step
-            evn = evaluate(nun)
-            acc = evn[6] & ((evn[4] <= dphi + 1e-4 * t * slope) | (evn[5] <= (1.0 - 1e-4 * t) * res))
-            return jnp.where(acc, t, 0.5 * t), j + 1, acc, nun, evn
-
-        _, _, acc, nun, evn = jax.lax.while_loop(ls_cond, ls_body, (jnp.asarray(1.0), jnp.asarray(0), jnp.asarray(False), nu, ev))
-        keep = lambda a, b_: jnp.where(acc, a, b_)  # noqa: E731
-        return keep(nun, nu), jax.tree_util.tree_map(keep, evn, ev), it + 1, ~acc
-
-    nu0 = jnp.zeros(r)
-    nu, ev, it, _ = jax.lax.while_loop(cond, body, (nu0, evaluate(nu0), jnp.asarray(0), jnp.asarray(False)))
-    dw, v, c, _, _, res, _ = ev
-    return nu, w0 + dw, v, c, it, res
+    out = dual_newton(evaluate, hessian, lambda nu, step, t: nu + t * step, jnp.zeros(A.shape[0]), target=target, max_iter=max_iter, max_backtrack=60)
+    ev = out.ev
+    return out.x, w0 + ev["dw"], ev["v"], ev["c"], out.iterations, ev["res"]
 
 
 def _core(X, y, w0, delta, tol, max_iter):
@@ -468,10 +438,10 @@ def _solve_jit(A, b, w0, delta, tol, *, max_iter, batched):
 
 
 def _prepare(X, y, tol, max_iter):
-    X = _check_X(X)
-    y = _check_y(y, X.shape[0])
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
     _check_tol(tol, max_iter)
-    A, b, sr = _reduce_rows(X, y)  # orthonormal rows; raises "no interpolant" if y is off range
+    A, b, sr = reduce_rows(X, y)  # orthonormal rows; raises "no interpolant" if y is off range
     if A.shape[0] == 0:
         raise ValueError("X is zero: every w interpolates y = 0, the prediction is w~(0)")
     U = np.linalg.svd(X, full_matrices=False)[0][:, : sr.size]
@@ -552,8 +522,8 @@ def q_delta_interpolant(X, y, w0, delta, *, tol: float = 1e-12, max_iter: int = 
         >>> np.round(sol.w - w0, 4)                             # NTK: w~(0) + B^{-1} x 3 / (x^T B^{-1} x)
         array([2., 1.])
     """
-    Xc = _check_X(X)
-    w0 = _check_vector(w0, "w0", Xc.shape[1])
+    Xc = check_X(X)
+    w0 = check_vector(w0, "w0", Xc.shape[1])
     dl = _check_delta(delta)
     if dl == 0 and not np.any(w0 != 0):
         raise ValueError("w0 = 0 with delta = 0 is the saddle (a, w) = (0, 0): gradient flow never leaves it; give w0 != 0 or delta > 0")
@@ -586,7 +556,7 @@ def q_delta_interpolant_batch(X, y, w0, delta, *, tol: float = 1e-12, max_iter: 
         >>> sol.w.shape, bool(sol.converged.all())
         ((3, 2), True)
     """
-    Xc = _check_X(X)
+    Xc = check_X(X)
     W0 = np.asarray(w0, dtype=np.float64)
     if W0.ndim != 2 or W0.shape[1] != Xc.shape[1] or W0.shape[0] == 0 or not np.all(np.isfinite(W0)):
         raise ValueError(f"w0 must be a finite array of shape (B, {Xc.shape[1]}); received shape {W0.shape}")
@@ -678,8 +648,8 @@ def fc_neuron_interpolant(X, y, params, *, activation: str = "linear", slope=Non
     if activation == "leaky_relu" and slope is not None and float(slope) == 0:
         raise ValueError("slope = 0 is ReLU, which azulay2021 Thm 8.1 excludes: its implicit bias is not a function of the parameters (Vardi & Shamir 2020)")
     a, w = _neuron_params(params)
-    Xc = _check_X(X)
-    yc = _check_y(y, Xc.shape[0])
+    Xc = check_X(X)
+    yc = check_y(y, Xc.shape[0])
     if w.shape != (Xc.shape[1],):
         raise ValueError(f"W1 has {w.shape[0]} columns but X has {Xc.shape[1]}; make them equal")
     if a * float(np.linalg.norm(w)) == 0:
@@ -806,16 +776,16 @@ def ntk_mahalanobis_interpolant(X, y, w0, delta) -> np.ndarray:
         >>> np.round(w * 3, 12)   # s = 0: B = diag(1, 1/2), w = w~(0) + B^{-1} x / 3
         array([1., 5.])
     """
-    Xc = _check_X(X)
-    yc = _check_y(y, Xc.shape[0])
-    w0 = _check_vector(w0, "w0", Xc.shape[1])
+    Xc = check_X(X)
+    yc = check_y(y, Xc.shape[0])
+    w0 = check_vector(w0, "w0", Xc.shape[1])
     if not np.any(w0 != 0):
         raise ValueError("w0 must be non-zero: the NTK limit is taken around w~(0) = α u")
     B = ntk_matrix(w0, delta)
     lam, Q = np.linalg.eigh(B)
     Bih = (Q / np.sqrt(lam)[None, :]) @ Q.T  # B^{-1/2}
     Z = Xc @ Bih
-    _reduce_rows(Z, yc - Xc @ w0)  # range check
+    reduce_rows(Z, yc - Xc @ w0)  # range check
     return w0 + Bih @ (np.linalg.pinv(Z, rcond=max(Z.shape) * _EPS) @ (yc - Xc @ w0))
 
 
@@ -853,14 +823,14 @@ def single_neuron_interpolant(X, y, w0=None, *, activation: str, slope=None) -> 
         >>> np.round(w, 12)
         array([0.5, 0. ])
     """
-    Xc = _check_X(X)
-    yc = _check_y(y, Xc.shape[0])
+    Xc = check_X(X)
+    yc = check_y(y, Xc.shape[0])
     return min_distance_interpolant(Xc, _inverse_activation(yc, activation, slope), w0)
 
 
 def _relu_data(X, y):
-    Xc = _check_X(X)
-    yc = _check_y(y, Xc.shape[0])
+    Xc = check_X(X)
+    yc = check_y(y, Xc.shape[0])
     if np.any(yc < 0):
         bad = np.flatnonzero(yc < 0)
         raise ValueError(f"relu outputs are >= 0 but y is negative at indices {bad[:5].tolist()}: no zero-loss solution exists")
@@ -903,7 +873,7 @@ def relu_neuron_min_norm(X, y) -> np.ndarray:
     if zero.any():
         cons.append((Xc[zero] / s) @ wv <= 0)
     prob = cp.Problem(cp.Minimize(cp.sum_squares(wv)), cons)
-    ok, last = _solve_first_optimal(prob, wv, (cp.CLARABEL, cp.OSQP), stop_on_infeasible=True)
+    ok, last = solve_first_optimal(prob, wv, (cp.CLARABEL, cp.OSQP), stop_on_infeasible=True)
     if not ok and last in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         raise ValueError("no w satisfies relu(X w) = y (the zero-loss set is empty)")
     if not ok:
@@ -964,7 +934,7 @@ def relu_neuron_bound(X, y, w0=None) -> ReluNeuronBound:
         (2.0, 4.236068, 4.0)
     """
     Xc, yc = _relu_data(X, y)
-    w0 = np.zeros(Xc.shape[1]) if w0 is None else _check_vector(w0, "w0", Xc.shape[1])
+    w0 = np.zeros(Xc.shape[1]) if w0 is None else check_vector(w0, "w0", Xc.shape[1])
     ws = relu_neuron_min_norm(Xc, yc)
     ns = float(np.linalg.norm(ws))
     dist = float(np.linalg.norm(w0 - ws))
