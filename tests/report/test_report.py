@@ -195,7 +195,7 @@ def test_report_reads_old_and_new_nonfinite_encodings(tmp_path):
     the report reads both and shows the same text."""
     pages = []
     for nan, inf in (("nan", "inf"), ("NaN", "Infinity")):
-        folder = _fake_results(tmp_path / nan)
+        folder = _fake_results(tmp_path / nan, eid="fake2099-thm9")
         path = folder / "fake2099-thm9.json"
         meta = json.loads(path.read_text())
         meta["checks"][1].update(measured=nan, error=inf, details={"seeds": [0, nan], "slope": inf})
