@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import implicit_bias
+from implicit_bias import _version
 from implicit_bias import store as store_mod
 from implicit_bias.store import Store, StoredResult, decode_json, encode_json
 
@@ -398,7 +399,7 @@ def test_key_normalisation_and_version(monkeypatch):
     assert Store.key({**CONFIG, "seed": 1}) != k
     assert Store.key({**CONFIG, "seed": 0.0}) != k  # JSON types are kept: 0 and 0.0 differ
     assert Store.key({"x": float("nan")}) == Store.key({"x": np.nan})
-    monkeypatch.setattr(implicit_bias, "__version__", "999.0.0")
+    monkeypatch.setattr(_version, "__version__", "999.0.0")  # the version the store reads
     assert Store.key(CONFIG) != k
     with pytest.raises(ValueError, match=r"config\['x'\]"):
         Store.key({"x": {1, 2}})

@@ -22,7 +22,8 @@ from collections import Counter
 
 import typer
 
-from .store import Store, encode_json
+from ._json import dumps
+from .store import Store
 
 __all__ = ["runs_app", "CONVERGED_LIKE"]
 
@@ -49,7 +50,7 @@ def _open(store: str) -> Store:
 
 
 def _print_json(obj) -> None:
-    typer.echo(json.dumps(encode_json(obj, "output"), indent=1, allow_nan=False))
+    typer.echo(dumps(obj, "output", indent=1))
 
 
 def _failed(entry) -> bool:
@@ -255,7 +256,7 @@ def _nc_attr(v):
         return v
     if v is None:
         return ""
-    return json.dumps(encode_json(v, "attribute"), allow_nan=False)
+    return dumps(v, "attribute")
 
 
 def _nc_safe(ds):
@@ -272,7 +273,7 @@ def _nc_safe(ds):
         var = ds[name].variable
         data = var.values if var.dtype.kind in "OS" else None
         if data is not None and data.dtype.kind == "O":
-            flat = [x if isinstance(x, str) else ("" if x is None or (isinstance(x, float) and math.isnan(x)) else json.dumps(encode_json(x, name), allow_nan=False)) for x in data.reshape(-1)]
+            flat = [x if isinstance(x, str) else ("" if x is None or (isinstance(x, float) and math.isnan(x)) else dumps(x, name)) for x in data.reshape(-1)]
             data = np.array(flat, dtype=str).reshape(data.shape) if flat else np.zeros(data.shape, dtype="U1")
         elif data is not None and data.dtype.kind == "S":
             data = np.char.decode(data, "utf-8")

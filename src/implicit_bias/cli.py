@@ -7,7 +7,6 @@ traceback.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -16,6 +15,9 @@ from typing import Optional
 
 import numpy as np
 import typer
+
+from ._json import dumps
+from .config import ALGORITHM_NAMES, FLOW_NAMES, MODEL_NAMES, RELU_INITS
 
 try:  # typer >= 0.20 vendors click; older versions use the click package
     from typer._click import exceptions as click_exc
@@ -54,13 +56,13 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="One JSON array instead of lines."),
 ):
     """One line per experiment or check: id, kind, paper, where."""
-    from .experiments import registry
+    from .experiments import runner
 
     if kind is not None and kind not in ("check", "figure"):
         raise UserError(f"--kind must be 'check' or 'figure'; received {kind!r}")
-    exps = registry.select(kind=kind)
+    exps = runner.select(kind=kind)
     if as_json:
-        print(json.dumps([{"id": e.id, "kind": e.kind, "paper": e.paper, "where": e.where, "title": e.title} for e in exps], indent=1))
+        print(dumps([{"id": e.id, "kind": e.kind, "paper": e.paper, "where": e.where, "title": e.title} for e in exps], "list", indent=1))
         return
     w = max((len(e.id) for e in exps), default=10)
     for e in exps:
@@ -102,14 +104,14 @@ def _check_table(results, title):
 def _run_many(exps, profile, out, quiet):
     from rich.console import Console
 
-    from .experiments import registry
+    from .experiments import runner
 
     console = Console(stderr=True, quiet=quiet)
     results = []
     for e in exps:
         with console.status(f"running {e.id} ({profile})"):
             res = e.run(profile)
-        registry.save(res, out)
+        runner.save(res, out)
         import matplotlib.pyplot as plt
 
         plt.close(res.figure) if res.figure is not None else None
@@ -127,11 +129,9 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
 ):
     """Run one experiment; write ID.png, ID.svg, ID.nc and ID.json to --out."""
-    from rich.console import Console
+    from .experiments import runner
 
-    from .experiments import registry
-
-    e = registry.get(id)
+    e = runner.get(id)
     results = _run_many([e], profile.value, out, quiet)
     _console().print(_check_table(results, f"{id} ({profile.value})"))
     if not results[0].passed:
@@ -146,11 +146,9 @@ def verify_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
 ):
     """Run every check; print the table; exit 1 if any fails."""
-    from rich.console import Console
+    from .experiments import runner
 
-    from .experiments import registry
-
-    exps = registry.select(only)
+    exps = runner.select(only)
     if not exps:
         raise UserError(f"no experiment matches --only {only!r}; run `ibias list` for the ids")
     results = _run_many(exps, profile.value, out, quiet)
@@ -233,9 +231,8 @@ def report_cmd(
 # ------------------------------------------------------------------------------------- fit
 
 
-MODELS = ("linear", "diagonal", "fc", "neuron", "relu")
-RELU_INITS = ("gaussian", "uniform", "binary-uniform", "pytorch", "breakpoints")
-ALGORITHMS = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest")
+MODELS = MODEL_NAMES  # the names come from config.py, the one name-to-object mapping
+ALGORITHMS = ALGORITHM_NAMES
 
 
 def _finite_or_none(x):
@@ -283,25 +280,59 @@ def fit_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ):
     """Train a model on your data and compare the result with the theory's predictions."""
-    from . import theory
-
     if list_predictions:
-        for p in theory.PREDICTIONS.values():
-            print(f"{p.name:<16} {p.task:<14} {p.paper:<13} {p.where:<8} {p.description}")
+        _print_predictions()
         return
     if data is None:
         raise UserError("missing DATA: give a .npz (X, y[, X_eval]) or .csv (last column y) file")
-    import numpy as np
+    _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, depth)
+    from .config import DataConfig, build_algorithm, build_data, build_loss, build_model, build_predictions, build_stop, prediction_context
 
-    from . import data as ibdata
-    from . import diagnostics, losses
-    from .algorithms import Objective, get_algorithm
-    from .train import Stop, train
+    ds = build_data(DataConfig(path=data))
+    loss_obj = build_loss(loss, ds.task)
+    if loss_obj.task == "classification" and ds.task != "classification":
+        raise UserError(f"--loss {loss_obj.name} needs labels in {{-1, +1}}; the targets in {data} are real-valued (use --loss square)")
+    preds = build_predictions(predict)
+    mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b)
+    mdl = build_model(mc, ds.dim, init_label="--init")
+    import jax
 
-    if model not in MODELS:
-        raise UserError(f"--model {model!r} is not available: use one of {', '.join(MODELS)}")
-    if algorithm not in ALGORITHMS:
-        raise UserError(f"--algorithm {algorithm!r} is not available: use one of {', '.join(ALGORITHMS)}")
+    from . import diagnostics
+    from .algorithms import Objective
+
+    params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
+    objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
+    _check_flow_flags(algorithm, solver, clock)
+    if algorithm not in FLOW_NAMES and lr is None:
+        s0 = diagnostics.sharpness(objective, params0)
+        lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
+    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize)
+    sc = _stop_config(stop_loss, stop_accuracy, max_steps, loss_obj.task)
+    from .train import train
+
+    run = train(mdl, ds, loss_obj, build_algorithm(ac), build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
+    pred_out = _compare(preds, prediction_context(ds, mdl, params0, loss_obj, ac), run.predictor, ds.task, model)
+    sharp = _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None
+    result = _fit_result(run, ds, pred_out, sharp, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr)
+    if as_json:
+        sys.stdout.write(dumps(result, "result", nonfinite="null") + "\n")
+        return
+    _print_fit(result, run)
+
+
+def _print_predictions():
+    from . import theory
+
+    for p in theory.PREDICTIONS.values():
+        print(f"{p.name:<16} {p.task:<14} {p.paper:<13} {p.where:<8} {p.description}")
+
+
+def _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, depth):
+    """The fit flags checked before the data are read (each error names its flag)."""
+    if model not in MODEL_NAMES:
+        raise UserError(f"--model {model!r} is not available: use one of {', '.join(MODEL_NAMES)}")
+    if algorithm not in ALGORITHM_NAMES:
+        raise UserError(f"--algorithm {algorithm!r} is not available: use one of {', '.join(ALGORITHM_NAMES)}")
     for name, v in (("--scale", scale), ("--shape", shape)):
         if not math.isfinite(v):
             raise UserError(f"{name} must be a finite number; received {v}")
@@ -313,14 +344,12 @@ def fit_cmd(
         raise UserError(f"--batch-size must be >= 1; received {batch_size}")
     if depth < 1:
         raise UserError(f"--depth must be >= 1; received {depth}")
-    ds = ibdata.load(data)
-    if loss == "auto":
-        loss = "logistic" if ds.task == "classification" else "square"
-    loss_obj = losses.get_loss(loss)
-    if loss_obj.task == "classification" and ds.task != "classification":
-        raise UserError(f"--loss {loss_obj.name} needs labels in {{-1, +1}}; the targets in {data} are real-valued (use --loss square)")
-    preds = [theory.get_prediction(p) for p in predict]
-    from .config import load_init, make_model
+
+
+def _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b):
+    """The :class:`~implicit_bias.config.ModelConfig` of the model flags (``--init`` is a file,
+    or for ``--model relu`` also an initialization distribution)."""
+    from .config import ModelConfig
 
     init_dist = "gaussian"
     if model == "relu" and init is not None and init.strip().lower().replace("_", "-") in RELU_INITS:
@@ -328,7 +357,7 @@ def fit_cmd(
         if init_dist == "breakpoints":
             raise UserError("--init breakpoints needs a breakpoint density (a function): use the Python API, ShallowReLU(init_dist='breakpoints', breakpoint_density=...)")
     try:
-        width_list = tuple(int(m) for m in widths.split(","))
+        width_list = [int(m) for m in widths.split(",")]
     except ValueError:
         raise UserError(f"--widths must be comma-separated positive integers such as 3,2; received {widths!r}") from None
     if any(m < 1 for m in width_list):
@@ -339,80 +368,57 @@ def fit_cmd(
         raise UserError(f"--activation applies to --model fc or neuron, not {model}")
     if width < 1:
         raise UserError(f"--width must be >= 1; received {width}")
-    init_params = load_init(init, "--init") if init is not None else None
-    mdl = make_model(
-        model,
-        ds.dim,
-        depth=depth,
-        untied=not tied,
-        scale=scale,
-        shape=shape,
-        init=init_params,
-        widths=width_list,
-        activation=activation,
-        slope=slope,
-        width=width,
-        skip=skip,
-        init_dist=init_dist,
-        sigma_w=sigma_w,
-        sigma_b=sigma_b,
-        a_w=a_w,
-        a_b=a_b,
-    )
-    import jax
+    return ModelConfig(
+        name=model, depth=depth, untied=not tied, scale=scale, shape=shape, init=init, widths=width_list, activation=activation, slope=slope,
+        width=width, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b,
+    )  # fmt: skip
 
-    params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
-    objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
-    kw = {}
-    from .algorithms import SOLVERS, get_solver
+
+def _check_flow_flags(algorithm, solver, clock):
+    from .algorithms import SOLVERS
     from .algorithms._flow import CLOCKS
 
     for flag, value, allowed in (("--solver", solver, SOLVERS), ("--clock", clock, CLOCKS)):
         if value is None:
             continue
-        if algorithm not in ("flow", "reduced"):
+        if algorithm not in FLOW_NAMES:
             raise UserError(f"{flag} applies to --algorithm flow or reduced, not {algorithm}")
         if value not in allowed:
             raise UserError(f"{flag} {value!r} is not available: use one of {', '.join(allowed)}")
-    if solver is not None:
-        kw["solver"] = get_solver(solver)
-    if clock is not None:
-        kw["clock"] = clock
-    if algorithm not in ("flow", "reduced"):
-        if lr is None:
-            s0 = diagnostics.sharpness(objective, params0)
-            lr = 1.0 / s0 if s0 > 1e-12 else 0.1
-        kw["lr"] = lr
-    if algorithm == "sgd":
-        kw["batch_size"] = batch_size
-    if algorithm == "mirror":
-        kw["potential"] = potential
-    if algorithm == "steepest":
-        kw["norm"] = norm
-        kw["normalize"] = normalize
-    alg = get_algorithm(algorithm, **kw)
+
+
+def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize):
+    from pydantic import ValidationError
+
+    from .config import AlgorithmConfig, format_validation_error
+
+    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver)
+    try:
+        return AlgorithmConfig(**kw, **({} if clock is None else {"clock": clock}))
+    except ValidationError as e:  # only a default --lr that is no step size gets here
+        raise UserError(format_validation_error(e, AlgorithmConfig, "--algorithm")) from None
+
+
+def _stop_config(stop_loss, stop_accuracy, max_steps, task):
+    """The stopping rule; by default ``-log L >= 20`` for classification, ``L <= 1e-12`` otherwise."""
+    from .config import StopConfig
+
     if stop_loss is None and stop_accuracy is None:
-        if loss_obj.task == "classification":
+        if task == "classification":
             stop_accuracy = 20.0
         else:
             stop_loss = 1e-12
-    stop = Stop(loss=stop_loss, training_accuracy=stop_accuracy, max_steps=max_steps)
-    run = train(mdl, ds, loss_obj, alg, stop, record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
-    w = run.predictor
-    w0 = np.asarray(mdl.predictor(params0)) if mdl.has_predictor else None
-    ctx = theory.predictions.Context(
-        X=ds.X,
-        y=ds.y,
-        w0=w0,
-        potential=potential if algorithm == "mirror" else ("quadratic" if algorithm in ("gd", "sgd", "flow", "reduced") else None),
-        model=mdl,
-        params0=params0,
-        polynomial_k=float(loss_obj.k) if isinstance(loss_obj, losses.Polynomial) else None,
-    )
-    pred_out = []
+    return StopConfig(loss=stop_loss, training_accuracy=stop_accuracy, max_steps=max_steps)
+
+
+def _compare(preds, ctx, w, task, model) -> list:
+    """One entry per prediction: its predictor, relative error (or direction distance) and cosine."""
+    from . import diagnostics
+
+    out = []
     for p in preds:
-        if p.task != ds.task:
-            raise UserError(f"prediction {p.name!r} is for {p.task} data; these data are {ds.task}")
+        if p.task != task:
+            raise UserError(f"prediction {p.name!r} is for {p.task} data; these data are {task}")
         if w is None:
             raise UserError(f"prediction {p.name!r} compares linear predictors; --model {model} has none")
         pw = np.asarray(p.fn(ctx), dtype=np.float64)
@@ -420,13 +426,14 @@ def fit_cmd(
             err = diagnostics.direction_distance(w, pw) if np.linalg.norm(w) > 0 else float("nan")
         else:
             err = diagnostics.relative_error(w, pw)
-        pred_out.append(
-            {"name": p.name, "paper": p.paper, "predictor": pw.tolist(), "relative_error": _finite_or_none(err), "cosine": _finite_or_none(diagnostics.cosine(w, pw))}
-        )
-    diag = {"sharpness": None}
-    if want_sharpness:
-        diag["sharpness"] = _finite_or_none(diagnostics.sharpness(objective, run.params))
-    result = {
+        out.append({"name": p.name, "paper": p.paper, "predictor": pw.tolist(), "relative_error": _finite_or_none(err), "cosine": _finite_or_none(diagnostics.cosine(w, pw))})
+    return out
+
+
+def _fit_result(run, ds, pred_out, sharpness, *, model, loss, algorithm, lr) -> dict:
+    """The ``ibias fit --json`` object (DESIGN.md contract)."""
+    w = run.predictor
+    return {
         "status": run.status,
         "final": {
             "loss": _finite_or_none(run.final_loss),
@@ -439,28 +446,29 @@ def fit_cmd(
         "params": {k: np.asarray(v).tolist() for k, v in run.params.items()},
         "outputs_eval": None if ds.X_eval is None else [float(v) for v in run.outputs(ds.X_eval)],
         "predictions": pred_out,
-        "diagnostics": diag,
+        "diagnostics": {"sharpness": sharpness},
         "message": run.message,
         "model": model,
-        "loss": loss_obj.name,
+        "loss": loss,
         "algorithm": algorithm,
         "lr": lr,
         "wall_time": run.wall_time,
     }
-    if as_json:
-        sys.stdout.write(json.dumps(result) + "\n")
-        return
+
+
+def _print_fit(result, run):
     from rich.console import Console
 
     c = Console()
-    c.print(f"[bold]{model}[/bold] / {loss_obj.name} / {algorithm}: status [bold]{run.status}[/bold] ({run.message})")
+    w = run.predictor
+    c.print(f"[bold]{result['model']}[/bold] / {result['loss']} / {result['algorithm']}: status [bold]{run.status}[/bold] ({run.message})")
     c.print(f"final loss {run.final_loss:.4g} (log {run.final_log_loss:.6g}), steps {run.steps}, time {run.time:.6g}")
     if w is not None:
         c.print(f"predictor (first 8 of {len(w)}): {np.array2string(np.asarray(w)[:8], precision=5)}")
-    for p in pred_out:
+    for p in result["predictions"]:
         c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}")
-    if diag["sharpness"] is not None:
-        c.print(f"sharpness {diag['sharpness']:.6g}")
+    if result["diagnostics"]["sharpness"] is not None:
+        c.print(f"sharpness {result['diagnostics']['sharpness']:.6g}")
 
 
 # ------------------------------------------------------------------------------------ runs

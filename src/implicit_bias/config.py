@@ -18,6 +18,11 @@ The fields are those of ``ibias fit``, nested (DESIGN.md, "Sweeps, store, scale"
 An unknown or mistyped field is an error naming it and the allowed ones. Nothing in a config can
 execute code: YAML is read with ``yaml.safe_load`` and every value is a plain number, string,
 bool or list.
+
+This module is also the one place where names become objects, for sweeps and ``ibias fit``
+alike: :func:`build_data`, :func:`build_model` (over :func:`make_model`), :func:`build_loss`,
+:func:`build_algorithm`, :func:`build_stop`, :func:`build_predictions` and
+:func:`prediction_context`; :func:`build` composes them for a whole :class:`RunConfig`.
 """
 
 from __future__ import annotations
@@ -41,10 +46,31 @@ __all__ = [
     "load_sweep_config",
     "format_validation_error",
     "build",
+    "build_data",
+    "build_model",
+    "build_loss",
+    "build_algorithm",
+    "build_stop",
+    "build_predictions",
+    "prediction_context",
     "make_model",
     "load_init",
     "RECORDABLE",
+    "MODEL_NAMES",
+    "ALGORITHM_NAMES",
+    "FLOW_NAMES",
+    "RELU_INITS",
 ]
+
+#: Model names (``ibias fit --model``, ``model.name``): the DESIGN.md model table.
+MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu")
+#: Algorithm names (``ibias fit --algorithm``, ``algorithm.name``); the flows come first.
+ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest")
+#: The continuous-time algorithms (no step size; ``solver`` and ``clock`` apply to them).
+FLOW_NAMES = ("flow", "reduced")
+#: Initialization distributions of the shallow ReLU network (montufar2024 Thm 6); ``breakpoints``
+#: needs a density function, so it is available from Python only.
+RELU_INITS = ("gaussian", "uniform", "binary-uniform", "pytorch", "breakpoints")
 
 RECORDABLE = ("predictor", "final_loss", "log_loss", "training_accuracy", "test_error", "status", "steps", "time", "wall_time", "params")
 
@@ -88,7 +114,7 @@ class DataConfig(_Strict):
 class ModelConfig(_Strict):
     """Model: ``linear``, ``diagonal``, ``fc``, ``neuron`` or ``relu`` with the DESIGN.md hyperparameters."""
 
-    name: Literal["linear", "diagonal", "fc", "neuron", "relu"] = "linear"
+    name: Literal[MODEL_NAMES] = "linear"
     depth: int = 2
     untied: bool = False
     scale: float = 1.0
@@ -137,7 +163,7 @@ class ModelConfig(_Strict):
 class AlgorithmConfig(_Strict):
     """Algorithm and its hyperparameters (``lr`` is required by the discrete ones)."""
 
-    name: Literal["flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest"] = "flow"
+    name: Literal[ALGORITHM_NAMES] = "flow"
     lr: float | None = None
     batch_size: int = 1
     potential: str = "quadratic"
@@ -150,13 +176,13 @@ class AlgorithmConfig(_Strict):
 
     @model_validator(mode="after")
     def _lr(self):
-        if self.name not in ("flow", "reduced") and self.lr is None:
+        if self.name not in FLOW_NAMES and self.lr is None:
             raise ValueError(f"algorithm {self.name} needs a step size: add 'lr' to algorithm")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError("algorithm.lr must be a finite number > 0")
         if self.batch_size < 1:
             raise ValueError("algorithm.batch_size must be >= 1")
-        if self.clock != "time" and self.name not in ("flow", "reduced"):
+        if self.clock != "time" and self.name not in FLOW_NAMES:
             raise ValueError(f"algorithm.clock applies to flow or reduced, not {self.name}")
         return self
 
@@ -336,9 +362,6 @@ def load_init(path: str, what: str = "--init") -> dict:
         raise ValueError(f"{what} {path!r}: cannot read as .npz of named arrays ({type(e).__name__})") from None
 
 
-MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu")
-
-
 def make_model(
     name: str,
     dim: int,
@@ -380,24 +403,26 @@ def make_model(
     raise ValueError(f"model {name!r} is not available: use one of {', '.join(MODEL_NAMES)}")
 
 
-def build(run: RunConfig):
-    """Turn a :class:`RunConfig` into ``(dataset, model, loss, algorithm, stop)`` objects."""
+def build_data(dc: DataConfig):
+    """The :class:`~implicit_bias.data.Dataset` of a data config: a file or a generator."""
     from . import data as ibdata
-    from .algorithms import get_algorithm, get_solver
-    from .losses import get_loss
-    from .train import Stop
 
-    dc = run.data
     if dc.path is not None:
-        ds = ibdata.load(dc.path)
-    else:
-        kw = {k: getattr(dc, k) for k in _GENERATOR_FIELDS[dc.generator] if getattr(dc, k) is not None}
-        ds = getattr(ibdata, dc.generator)(**kw)
-    mc = run.model
-    init = load_init(mc.init, "model.init") if mc.init is not None else None
-    model = make_model(
+        return ibdata.load(dc.path)
+    kw = {k: getattr(dc, k) for k in _GENERATOR_FIELDS[dc.generator] if getattr(dc, k) is not None}
+    return getattr(ibdata, dc.generator)(**kw)
+
+
+def build_model(mc: ModelConfig, dim: int, *, init_label: str = "model.init"):
+    """The model of a model config for inputs of dimension ``dim`` (see :func:`make_model`).
+
+    ``mc.init`` (an ``.npz`` of initial parameters) is read with :func:`load_init`; its errors
+    name the file as ``init_label`` (``--init`` for the CLI).
+    """
+    init = load_init(mc.init, init_label) if mc.init is not None else None
+    return make_model(
         mc.name,
-        ds.dim,
+        dim,
         depth=mc.depth,
         untied=mc.untied,
         scale=mc.scale,
@@ -405,10 +430,29 @@ def build(run: RunConfig):
         init=init,
         **{k: getattr(mc, k) for k in ("widths", "activation", "slope", "width", "skip", "init_dist", "sigma_w", "sigma_b", "a_w", "a_b")},
     )
-    loss = get_loss(run.loss)
-    ac = run.algorithm
+
+
+def build_loss(name: str, task: str | None = None):
+    """The loss called ``name`` (:func:`implicit_bias.losses.get_loss`); with the data's ``task``
+    given, ``auto`` is ``logistic`` for classification and ``square`` for regression."""
+    from .losses import get_loss
+
+    if name == "auto" and task is not None:
+        name = "logistic" if task == "classification" else "square"
+    return get_loss(name)
+
+
+def build_algorithm(ac: AlgorithmConfig):
+    """The algorithm of an algorithm config (:func:`implicit_bias.algorithms.get_algorithm`).
+
+    Flows get ``clock`` and, when set, ``rtol``, ``atol`` and ``solver``; discrete algorithms get
+    ``lr`` and their own hyperparameters (``batch_size`` for sgd, ``potential`` for mirror,
+    ``norm`` and ``normalize`` for steepest).
+    """
+    from .algorithms import get_algorithm, get_solver
+
     kw = {}
-    if ac.name in ("flow", "reduced"):
+    if ac.name in FLOW_NAMES:
         kw = {k: getattr(ac, k) for k in ("rtol", "atol") if getattr(ac, k) is not None}
         kw["clock"] = ac.clock
         if ac.solver is not None:
@@ -422,7 +466,46 @@ def build(run: RunConfig):
         if ac.name == "steepest":
             kw["norm"] = ac.norm
             kw["normalize"] = ac.normalize
-    algorithm = get_algorithm(ac.name, **kw)
-    sc = run.stop
-    stop = Stop(loss=sc.loss, training_accuracy=sc.training_accuracy, max_steps=sc.max_steps, max_time=sc.max_time)
-    return ds, model, loss, algorithm, stop
+    return get_algorithm(ac.name, **kw)
+
+
+def build_stop(sc: StopConfig):
+    """The :class:`~implicit_bias.Stop` of a stop config."""
+    from .train import Stop
+
+    return Stop(loss=sc.loss, training_accuracy=sc.training_accuracy, max_steps=sc.max_steps, max_time=sc.max_time)
+
+
+def build_predictions(names) -> list:
+    """The theory predictions called ``names`` (:func:`implicit_bias.theory.get_prediction`)."""
+    from .theory import get_prediction
+
+    return [get_prediction(n) for n in names]
+
+
+def prediction_context(ds, model, params0, loss, ac: AlgorithmConfig):
+    """What a prediction may use (:class:`implicit_bias.theory.predictions.Context`).
+
+    The potential is the algorithm's geometry: ``ac.potential`` for mirror descent, ``quadratic``
+    for the Euclidean algorithms (gd, sgd, flow, reduced), none otherwise.
+    """
+    from .losses import Polynomial
+    from .theory.predictions import Context
+
+    euclidean = ("gd", "sgd") + FLOW_NAMES
+    return Context(
+        X=ds.X,
+        y=ds.y,
+        w0=np.asarray(model.predictor(params0)) if model.has_predictor else None,
+        potential=ac.potential if ac.name == "mirror" else ("quadratic" if ac.name in euclidean else None),
+        model=model,
+        params0=params0,
+        polynomial_k=float(loss.k) if isinstance(loss, Polynomial) else None,
+    )
+
+
+def build(run: RunConfig):
+    """Turn a :class:`RunConfig` into ``(dataset, model, loss, algorithm, stop)`` objects."""
+    ds = build_data(run.data)
+    model = build_model(run.model, ds.dim)
+    return ds, model, build_loss(run.loss), build_algorithm(run.algorithm), build_stop(run.stop)

@@ -46,7 +46,8 @@ the configuration). The guarantee is against process crashes; surviving a power 
 
 Attributes and index entries are JSON (no pickle anywhere). JSON has no NaN or infinities:
 non-finite floats are written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``
-(zarr's own encoding of non-finite fill values) and decoded back to floats on read. The
+(zarr's own encoding of non-finite fill values) and decoded back to floats on read; the encoder
+is the package's one JSON encoder, :mod:`implicit_bias._json`. The
 converse follows: an attribute *string* equal to one of these three reads back as a float.
 Arrays hold NaN natively.
 
@@ -80,13 +81,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ._json import decode_json as decode_json
+from ._json import encode_json as encode_json
+from ._json import NONFINITE, loads
+from . import _version
+
 __all__ = ["Store", "StoredResult", "encode_json", "decode_json", "NAME_RULE"]
 
 NAME_RULE = "letters, digits, '_', '.' and '-' only, not starting with '.'"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")
 _MAX_NAME = 200  # leaves room for the temp-name decorations under the 255-byte file-name limit
-
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 # numpy dtype name -> (zarr v3 data_type, little-endian numpy dtype, JSON fill value)
 _DTYPES = {
@@ -112,82 +116,8 @@ _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
 # ------------------------------------------------------------------------------------- JSON
-
-
-def encode_json(obj, where: str = "value"):
-    """Convert ``obj`` to plain JSON types, encoding non-finite floats as strings.
-
-    numpy scalars become Python numbers, numpy arrays and tuples become lists, non-finite floats
-    become ``"NaN"``, ``"Infinity"``, ``"-Infinity"``. ints and floats keep their JSON type
-    (``1`` and ``1.0`` stay distinct).
-
-    Args:
-        obj: nested dicts (string keys), lists, tuples, numbers, strings, bools, ``None``,
-            numpy scalars and arrays.
-        where: how to name ``obj`` in an error message.
-
-    Returns:
-        The same structure in JSON types, ready for ``json.dumps(..., allow_nan=False)``.
-
-    Raises:
-        ValueError: a dict key is not a string, or a value has no JSON form (naming where).
-
-    Example:
-        >>> encode_json({"a": (1, float("inf")), "b": np.float64(0.5)})
-        {'a': [1, 'Infinity'], 'b': 0.5}
-    """
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        if math.isfinite(obj):
-            return float(obj)
-        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
-    if isinstance(obj, Mapping):
-        out = {}
-        for k, v in obj.items():
-            if isinstance(k, np.str_):
-                k = str(k)
-            if not isinstance(k, str):
-                raise ValueError(f"{where} has a key {k!r} of type {type(k).__name__}; JSON keys must be strings: convert the key with str()")
-            out[k] = encode_json(v, f"{where}[{k!r}]")
-        return out
-    if isinstance(obj, (list, tuple)):
-        return [encode_json(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in "biuf" and obj.dtype.kind not in "US":
-            raise ValueError(f"{where} is an array of dtype {obj.dtype}, which has no JSON form; store numbers, bools or strings")
-        return encode_json(obj.tolist(), where)
-    if isinstance(obj, np.generic):
-        if obj.dtype.kind in "biufUS":
-            return encode_json(obj.item(), where)
-    if hasattr(obj, "model_dump") and callable(obj.model_dump):  # pydantic models
-        return encode_json(obj.model_dump(), where)
-    raise ValueError(f"{where} has type {type(obj).__name__}, which has no JSON form; convert it to a number, string, bool, None, list or dict")
-
-
-def decode_json(obj):
-    """Inverse of :func:`encode_json` for non-finite floats: ``"NaN"`` etc. become floats.
-
-    Example:
-        >>> decode_json({"x": ["NaN", "-Infinity", "nan"]})
-        {'x': [nan, -inf, 'nan']}
-    """
-    if isinstance(obj, str):
-        return _NONFINITE.get(obj, obj)
-    if isinstance(obj, dict):
-        return {k: decode_json(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode_json(v) for v in obj]
-    return obj
-
-
-def _loads(data: bytes | str):
-    obj = json.loads(data)
-    if (b"NaN" in data or b"Infinity" in data) if isinstance(data, bytes) else ("NaN" in data or "Infinity" in data):
-        obj = decode_json(obj)
-    return obj
+# One encoder for the package (implicit_bias._json); ``encode_json`` and ``decode_json`` stay
+# importable from here.
 
 
 def _dumps(obj) -> bytes:
@@ -355,7 +285,7 @@ def _read_array(path: str):
         arr = np.fromfile(chunk, dtype=dtype)
     except FileNotFoundError:  # an absent chunk holds the fill value
         fill = meta.get("fill_value", 0)
-        return dims, np.full(shape, _NONFINITE.get(fill, fill) if isinstance(fill, str) else fill, dtype=dtype)
+        return dims, np.full(shape, NONFINITE.get(fill, fill) if isinstance(fill, str) else fill, dtype=dtype)
     n = math.prod(shape)
     if arr.size != n:
         raise ValueError(f"chunk {chunk} holds {arr.size} values, expected {n} for shape {shape}")
@@ -433,9 +363,7 @@ class Store:
             >>> Store.key({"a": 1, "b": [1.0, 2.0]}) == Store.key({"b": (1.0, 2.0), "a": 1})
             True
         """
-        import implicit_bias
-
-        payload = {"config": encode_json(config, "config"), "version": implicit_bias.__version__}
+        payload = {"config": encode_json(config, "config"), "version": _version.__version__}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -514,11 +442,9 @@ class Store:
             raise ValueError(f"index field(s) {clash} are set by the store; rename them (e.g. 'run_{clash[0]}')")
         if self.has(key):
             return False
-        import implicit_bias
-
         prepared = _prepare_arrays(arrays)
         group = _dumps({"attributes": encode_json(dict(attrs), "attrs"), "zarr_format": 3, "node_type": "group"})
-        entry = _dumps({"key": key, "created": _now_iso(), "version": implicit_bias.__version__, **encode_json(dict(index or {}), "index")})
+        entry = _dumps({"key": key, "created": _now_iso(), "version": _version.__version__, **encode_json(dict(index or {}), "index")})
         self._ensure_dirs()
         final = self._zarr(key)
         if self._valid_group(final):  # complete group whose index entry a crash lost
@@ -629,7 +555,7 @@ class Store:
             raise ValueError(f"no result {key} in store {self.root}; `ibias runs ls --store {self.root}` lists what it holds")
         path = self._zarr(key)
         try:
-            attrs = _loads(_read(os.path.join(path, "zarr.json"))).get("attributes", {})
+            attrs = loads(_read(os.path.join(path, "zarr.json"))).get("attributes", {})
             arrays = {}
             for name in sorted(os.listdir(path)):
                 sub = os.path.join(path, name)
@@ -660,7 +586,7 @@ class Store:
         if not self.has(key):
             return None
         try:
-            return _loads(_read(self._entry(key)))
+            return loads(_read(self._entry(key)))
         except (OSError, ValueError):
             return None
 
@@ -704,7 +630,7 @@ class Store:
             if key + ".zarr" not in present:
                 continue
             try:
-                e = _loads(_read(join(self._index, n)))
+                e = loads(_read(join(self._index, n)))
             except (OSError, ValueError):
                 continue
             if sweep is not None and e.get("sweep") != sweep and key not in wanted:
@@ -829,7 +755,7 @@ class Store:
         enc = encode_json(dict(meta), f"sweep {name!r} metadata")
         if "created" not in enc:
             try:
-                enc["created"] = _loads(_read(path))["created"]
+                enc["created"] = loads(_read(path))["created"]
             except (OSError, ValueError, KeyError, TypeError):
                 enc["created"] = _now_iso()
         self._ensure_dirs()
@@ -849,7 +775,7 @@ class Store:
         """
         path = self._sweep_path(name)
         try:
-            return _loads(_read(path))
+            return loads(_read(path))
         except FileNotFoundError:
             raise ValueError(f"no sweep named {name} in store {self.root}; `ibias runs ls` lists them") from None
         except ValueError as e:
@@ -866,7 +792,7 @@ class Store:
             if n[0] == "." or not n.endswith(".json"):
                 continue
             try:
-                meta = _loads(_read(os.path.join(self._sweeps, n)))
+                meta = loads(_read(os.path.join(self._sweeps, n)))
             except (OSError, ValueError):
                 continue
             out.append({**meta, "name": n[:-5]})

@@ -42,7 +42,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from . import _config  # noqa: F401
+from . import _config  # noqa: F401  (float64, in worker processes too)
+from ._json import dumps
 from .config import RunConfig, SweepConfig, build, load_sweep_config
 from .store import Store
 
@@ -141,8 +142,6 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
     point, ``{"arrays": {name: (dims, array)}, "attrs": {...}}`` with ``attrs["status"]``.
     Configuration errors of the whole batch are raised as ``ValueError``.
     """
-    import implicit_bias  # noqa: F401  (float64 in worker processes)
-
     from .train import Record, train_many
 
     cfgs = [RunConfig.model_validate(r) for r in runs]
@@ -442,7 +441,7 @@ def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr
                 full[i] = x[1]
         data_vars[name] = (dims + list(adims), full.reshape(shape + list(arr0.shape)))
     ds = xr.Dataset(data_vars, coords=coords)
-    ds.attrs.update({"sweep": cfg.name, "config": json.dumps(cfg.model_dump()), "keys": json.dumps(keys)})
+    ds.attrs.update({"sweep": cfg.name, "config": dumps(cfg.model_dump(), "config"), "keys": dumps(keys, "keys")})
     return ds
 
 

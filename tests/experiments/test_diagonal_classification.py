@@ -16,7 +16,7 @@ import implicit_bias  # noqa: F401  (float64)
 from implicit_bias import models
 from implicit_bias.diagnostics import margins as dm
 from implicit_bias.experiments import diagonal_classification as dc
-from implicit_bias.experiments import registry
+from implicit_bias.experiments import runner
 from implicit_bias.theory.margins import max_margin
 
 
@@ -25,7 +25,7 @@ def _Z(ds):
 
 
 def test_new_experiments_are_registered():
-    ids = {e.id: e.kind for e in registry.select("moroshko2020")}
+    ids = {e.id: e.kind for e in runner.select("moroshko2020")}
     for i, kind in (("moroshko2020-thm7", "check"), ("moroshko2020-accuracy", "check"), ("moroshko2020-fig3", "figure"), ("moroshko2020-fig4", "figure"), ("moroshko2020-fig5", "figure")):
         assert ids.get(i) == kind, i
 

@@ -1,5 +1,6 @@
 """Registry contract over every experiment: ids, metadata, and a quick-profile run whose checks
-all pass (the theorems hold at CI size), with figures and the four output files."""
+all pass (the theorems hold at CI size), with figures and the four output files. The runner
+(tests/experiments/test_runner.py) loads, looks up and saves them."""
 
 import json
 
@@ -7,11 +8,12 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
-from implicit_bias.experiments import registry
+from implicit_bias import experiments
+from implicit_bias.experiments import CheckResult
 
 matplotlib.use("Agg")
 
-EXPERIMENTS = registry.select()
+EXPERIMENTS = experiments.select()
 PAPERS = {"vardi2022", "mulayoff2021", "azulay2021", "montufar2024", "moroshko2020", "woodworth2020", "cohen2021", "jin-montufar2023"}
 
 
@@ -37,7 +39,7 @@ def test_quick_profile_runs_and_its_checks_pass(exp, tmp_path):
         assert c.tolerance > 0 and c.claim and c.where
         assert c.passed, f"{c.id}: error {c.error:.3g} > tolerance {c.tolerance:.3g} ({c.details})"
     assert res.figure is not None
-    paths = registry.save(res, tmp_path)
+    paths = experiments.save(res, tmp_path)
     assert set(paths) == {"png", "svg", "nc", "json"}
     meta = json.loads(open(paths["json"]).read())
     assert meta["passed"] is True and meta["id"] == exp.id
@@ -46,9 +48,9 @@ def test_quick_profile_runs_and_its_checks_pass(exp, tmp_path):
 
 def test_unknown_id_suggests_close_matches():
     with pytest.raises(ValueError, match="did you mean"):
-        registry.get("montufar2024-thm1-min-distanc")
+        experiments.get("montufar2024-thm1-min-distanc")
 
 
 def test_check_result_compare_fails_on_nan():
-    c = registry.CheckResult.compare("x", "c", "vardi2022", "w", 1.0, 1.0, float("nan"), 1e-6)
+    c = CheckResult.compare("x", "c", "vardi2022", "w", 1.0, 1.0, float("nan"), 1e-6)
     assert not c.passed

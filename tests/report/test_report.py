@@ -179,15 +179,31 @@ def test_report_from_synthetic_results(tmp_path):
 
 
 def test_report_registered_metadata_and_missing_figure(tmp_path):
-    from implicit_bias.experiments import registry
+    from implicit_bias import experiments
 
-    e = registry.select()[0]
+    e = experiments.select()[0]
     res = _fake_results(tmp_path / "results", eid=e.id)
     (res / f"{e.id}.png").unlink()
     text = pathlib.Path(build_report(res, tmp_path / "r.html")).read_text(encoding="utf-8")
     assert "not in the registry" not in text
     assert f'<span class="badge kind">{e.kind}</span>' in text
     assert "is missing" in text and "data:image/png;base64" not in text
+
+
+def test_report_reads_old_and_new_nonfinite_encodings(tmp_path):
+    """``ID.json`` written before the one JSON encoder held ``"nan"``/``"inf"``; now ``"NaN"``/``"Infinity"``:
+    the report reads both and shows the same text."""
+    pages = []
+    for nan, inf in (("nan", "inf"), ("NaN", "Infinity")):
+        folder = _fake_results(tmp_path / nan, eid="fake2099-thm9")
+        path = folder / "fake2099-thm9.json"
+        meta = json.loads(path.read_text())
+        meta["checks"][1].update(measured=nan, error=inf, details={"seeds": [0, nan], "slope": inf})
+        path.write_text(json.dumps(meta))
+        html = pathlib.Path(build_report(folder, tmp_path / f"{nan}.html")).read_text(encoding="utf-8")
+        pages.append(re.sub(r"Generated.*?UTC|[0-9-]+ [0-9:]+ UTC|/tmp\S*", "", html))
+    assert ">nan<" in pages[0] and ">inf<" in pages[0]
+    assert [ln for ln in pages[0].splitlines() if "nan" in ln or "inf" in ln] == [ln for ln in pages[1].splitlines() if "nan" in ln or "inf" in ln]
 
 
 def test_report_errors(tmp_path):
@@ -220,12 +236,12 @@ def test_cli_report(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def real_report(tmp_path_factory):
     """A report built from two cheap real experiments plus one synthetic failing result."""
-    from implicit_bias.experiments import registry
+    from implicit_bias import experiments
 
     res = tmp_path_factory.mktemp("results")
     for eid in ("montufar2024-thm4-steepest", "montufar2024-thm2-mirror"):
-        r = registry.get(eid).run("quick")
-        registry.save(r, res)
+        r = experiments.get(eid).run("quick")
+        experiments.save(r, res)
         import matplotlib.pyplot as plt
 
         plt.close(r.figure)

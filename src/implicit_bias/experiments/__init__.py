@@ -1,16 +1,28 @@
-"""Experiments (figures) and checks (theorems), one module per paper family."""
+"""Experiments (figures) and checks (theorems), one module per paper family.
+
+``registry`` says what an experiment is (:class:`Experiment`, :class:`CheckResult`,
+:func:`register`) and knows no paper; each paper module (``diagonal``, ``fc``, ``splines``, ...)
+imports it and registers its experiments; ``runner`` loads the paper modules and gets, selects,
+runs and saves experiments (what ``ibias list/run/verify`` and the report use). A new
+experiment goes into the module of its paper family (or a new module, added to
+:func:`runner.load_all`).
+"""
 
 from .registry import (
+    PROFILES as PROFILES,
     REGISTRY as REGISTRY,
     CheckResult as CheckResult,
     Experiment as Experiment,
     ExperimentResult as ExperimentResult,
     Profile as Profile,
-    get as get,
     register as register,
+)
+from .runner import (
+    get as get,
+    load_all as load_all,
     run as run,
     save as save,
     select as select,
 )
 
-__all__ = ["REGISTRY", "CheckResult", "Experiment", "ExperimentResult", "Profile", "get", "register", "run", "save", "select"]
+__all__ = ["PROFILES", "REGISTRY", "CheckResult", "Experiment", "ExperimentResult", "Profile", "get", "load_all", "register", "run", "save", "select"]

@@ -1,4 +1,4 @@
-"""Registry of experiments (figures) and checks (theorems) and how to run and save them.
+"""The registry of experiments (figures) and checks (theorems): what an experiment is.
 
 An experiment is a function ``fn(profile) -> ExperimentResult`` registered with
 :func:`register`. A *check* trains a model the way a theorem says and compares the result with
@@ -7,21 +7,23 @@ a stated tolerance; a *figure* regenerates a paper's figure (and may carry check
 
 Two profiles run the same code: ``quick`` (the whole of ``ibias verify`` in minutes on two
 CPU cores) and ``full`` (the papers' sizes).
+
+This module knows no paper: the paper modules (``experiments/diagonal.py``, ``fc.py``, ...)
+import it and register into :data:`REGISTRY` when they are imported. Loading them all, looking
+experiments up, running and saving them is :mod:`implicit_bias.experiments.runner`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
-import json
 import math
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import xarray as xr
+
+from .._json import encode_json
 
 __all__ = [
     "Profile",
@@ -30,10 +32,6 @@ __all__ = [
     "Experiment",
     "register",
     "REGISTRY",
-    "get",
-    "select",
-    "run",
-    "save",
     "PROFILES",
 ]
 
@@ -57,23 +55,6 @@ class Profile:
     def pick(self, quick, full):
         """``quick`` in the quick profile, ``full`` otherwise."""
         return quick if self.quick else full
-
-
-def _jsonable(x):
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else str(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    return x
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +102,8 @@ class CheckResult:
         )
 
     def to_dict(self) -> dict:
-        return _jsonable(dataclasses.asdict(self))
+        """The result in strict JSON types (non-finite numbers as ``"NaN"``, ``"Infinity"``, ...)."""
+        return encode_json(dataclasses.asdict(self), f"check {self.id!r}", str_keys=True)
 
 
 @dataclasses.dataclass
@@ -185,71 +167,3 @@ def register(id: str, *, paper: str, kind: str, where: str, title: str = ""):
         return fn
 
     return deco
-
-
-def _load_all():
-    # Importing the paper modules registers their experiments.
-    from . import diagonal, diagonal_classification, fc, linear, splines, stability  # noqa: F401
-
-
-def get(id: str) -> Experiment:
-    """The experiment registered under ``id``.
-
-    Raises:
-        ValueError: unknown id (the message lists close matches).
-    """
-    _load_all()
-    if id not in REGISTRY:
-        import difflib
-
-        close = difflib.get_close_matches(id, list(REGISTRY), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; run `ibias list` for the ids"
-        raise ValueError(f"unknown experiment id {id!r}{hint}")
-    return REGISTRY[id]
-
-
-def select(pattern: str | None = None, kind: str | None = None) -> list[Experiment]:
-    """Registered experiments whose id matches the glob or substring ``pattern``."""
-    _load_all()
-    out = []
-    for e in REGISTRY.values():
-        if kind is not None and e.kind != kind:
-            continue
-        if pattern and not (fnmatch.fnmatch(e.id, pattern) or pattern in e.id):
-            continue
-        out.append(e)
-    return out
-
-
-def run(id: str, profile: str = "quick") -> ExperimentResult:
-    """Run the experiment ``id`` in ``profile``."""
-    return get(id).run(profile)
-
-
-def save(result: ExperimentResult, out_dir: str | os.PathLike) -> dict:
-    """Write ``ID.png``, ``ID.svg``, ``ID.nc`` and ``ID.json`` to ``out_dir``; return the paths."""
-    os.makedirs(out_dir, exist_ok=True)
-    base = os.path.join(os.fspath(out_dir), result.id)
-    paths = {}
-    if result.figure is not None:
-        for ext in ("png", "svg"):
-            p = f"{base}.{ext}"
-            result.figure.savefig(p, dpi=130 if ext == "png" else None, bbox_inches="tight")
-            paths[ext] = p
-    ds = result.data.copy()
-    ds.attrs = {k: (json.dumps(_jsonable(v)) if not isinstance(v, (str, int, float)) else v) for k, v in ds.attrs.items()}
-    p = f"{base}.nc"
-    ds.to_netcdf(p)
-    paths["nc"] = p
-    meta = {
-        "id": result.id,
-        "profile": result.profile,
-        "wall_time": result.wall_time,
-        "passed": result.passed,
-        "checks": [c.to_dict() for c in result.checks],
-    }
-    p = f"{base}.json"
-    with open(p, "w") as fh:
-        json.dump(meta, fh, indent=2)
-    paths["json"] = p
-    return paths

@@ -1,10 +1,13 @@
 """One self-contained HTML page from a results folder: check table, figures, provenance.
 
 Input is a folder written by ``ibias verify --out DIR`` or ``ibias run ID --out DIR`` (see
-:func:`implicit_bias.experiments.registry.save`): for each experiment ``ID.json`` (``id``,
+:func:`implicit_bias.experiments.runner.save`): for each experiment ``ID.json`` (``id``,
 ``profile``, ``wall_time``, ``passed``, ``checks``), plus ``ID.png``, ``ID.svg`` and ``ID.nc``.
-Experiment metadata (kind, paper, where, title) comes from the registry; a result whose id is
-not registered is shown with what its JSON holds.
+Experiment metadata (kind, paper, where, title) comes from the registry (loaded by
+:mod:`implicit_bias.experiments.runner`); a result whose id is not registered is shown with what
+its JSON holds. Non-finite numbers in ``ID.json`` are read in both encodings: ``"NaN"``,
+``"Infinity"``, ``"-Infinity"`` (:mod:`implicit_bias._json`, decoded to floats) and the
+``"nan"``, ``"inf"``, ``"-inf"`` of files written before it (shown as they are: the same text).
 
 The page has no external resources: inline CSS, no scripts, figures embedded as base64 PNG.
 Every text is escaped (Jinja2 autoescape).
@@ -28,6 +31,8 @@ import re
 import subprocess
 import sys
 from importlib import metadata
+
+from .._json import loads
 
 __all__ = ["build_report", "render_report", "DEPENDENCIES"]
 
@@ -72,9 +77,20 @@ def _num(x, digits: int = 6) -> str:
     return str(x)
 
 
+def _as_text(v):
+    """``v`` with non-finite floats as the strings ``"nan"``, ``"inf"``, ``"-inf"`` (for display)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _as_text(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_as_text(x) for x in v]
+    return v
+
+
 def _short_json(v, limit: int = 240) -> str:
     try:
-        s = json.dumps(v, separators=(", ", ": "), default=str)
+        s = json.dumps(_as_text(v), separators=(", ", ": "), default=str)
     except (TypeError, ValueError):
         s = str(v)
     if isinstance(v, str):
@@ -170,9 +186,9 @@ def _provenance(profiles, seeds) -> dict:
 
 def _registry_meta() -> dict:
     try:
-        from ..experiments import registry
+        from ..experiments import runner
 
-        return {e.id: e for e in registry.select()}
+        return {e.id: e for e in runner.select()}
     except Exception:  # the report still renders what the files hold
         return {}
 
@@ -217,7 +233,7 @@ def _load(results_dir: str):
         name = os.path.basename(path)
         try:
             with open(path, encoding="utf-8") as fh:
-                raw = json.load(fh)
+                raw = loads(fh.read())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             problems.append(f"{name}: could not be read ({type(e).__name__}: {e})")
             continue
