@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import implicit_bias as ib
-from implicit_bias.experiments.diagonal import _sweep_config
+from implicit_bias.experiments.diagonal import sweep_config
 from implicit_bias.theory import diagonal_interpolant_batch
 
 N, D = 100, 1000
@@ -79,7 +79,7 @@ def run():
     t_pred = time.perf_counter() - t0
     w_lim = pred.w
     # ours: the whole simulated figure, compilation included
-    cfg = _sweep_config("bench-fig71", N, D, {"depth": 2, "untied": True, "scale": 1.0, "shape": 0.0}, {"model.scale": alphas.tolist(), "model.shape": shapes.tolist()})
+    cfg = sweep_config("bench-fig71", N, D, {"depth": 2, "untied": True, "scale": 1.0, "shape": 0.0}, {"model.scale": alphas.tolist(), "model.shape": shapes.tolist()})
     t0 = time.perf_counter()
     sim = ib.sweep(cfg, backend="vmap", store=None, progress=False).isel(seed=0)
     t_ours = time.perf_counter() - t0

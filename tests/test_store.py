@@ -247,7 +247,7 @@ def _dead_pid():
 def test_simulated_crash_leftovers(st):
     arrays, attrs = {"w": (("d",), np.arange(3.0))}, {"a": 1}
     st.put("other", arrays, attrs)
-    host = store_mod._HOST
+    host = store_mod.HOST_TAG
     pid = _dead_pid()
     # a crash while writing the group: a half-written temp dir of a dead process
     tmpdir = st.root / "points" / f".tmp-k1-{host}-{pid}-deadbeef"

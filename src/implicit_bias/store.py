@@ -112,7 +112,8 @@ _BYTES_LE = [{"name": "bytes", "configuration": {"endian": "little"}}]
 _BYTES_1 = [{"name": "bytes"}]  # zarr-python omits the endianness of one-byte types
 
 _OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+# A short tag of this host in temporary file names, so a reaper only removes its own host's files.
+HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
 # ------------------------------------------------------------------------------------- JSON
@@ -376,7 +377,7 @@ class Store:
         return os.path.join(self._index, key + ".json")
 
     def _tmp_name(self, tag: str, suffix: str = "") -> str:
-        return f".tmp-{tag}-{_HOST}-{os.getpid()}-{os.urandom(4).hex()}{suffix}"
+        return f".tmp-{tag}-{HOST_TAG}-{os.getpid()}-{os.urandom(4).hex()}{suffix}"
 
     def _ensure_dirs(self) -> None:
         if not self._made:
@@ -719,7 +720,7 @@ class Store:
 
     def _stale_tmp(self, path: str, name: str, now: float, limit: float) -> bool:
         parts = name.rsplit("-", 3)  # .tmp-<tag>-<host>-<pid>-<random>[.json]
-        if len(parts) == 4 and parts[1] == _HOST and parts[2].isdigit():
+        if len(parts) == 4 and parts[1] == HOST_TAG and parts[2].isdigit():
             pid = int(parts[2])
             if pid != os.getpid() and not _pid_alive(pid):
                 return True

@@ -74,7 +74,7 @@ def test_fig4b_ex_is_feasible_and_sparse_l2d_stationary():
 def test_accuracy_trajectory_records_at_the_requested_accuracies():
     ds = dc.fig_dataset("fig3b")
     gammas = [0.5, 2.0, 7.0]
-    run, g, W = dc.accuracy_trajectory(models.Diagonal(3, depth=3, scale=1.0), ds, gammas, algorithm=dc._accuracy_algorithm(3))
+    run, g, W = dc.accuracy_trajectory(models.Diagonal(3, depth=3, scale=1.0), ds, gammas, algorithm=dc.accuracy_algorithm(3))
     assert run.status == "converged"
     np.testing.assert_allclose(g, gammas, rtol=1e-6)
     # the recorded predictors really have these losses: -log mean exp(-margins) = gamma

@@ -44,4 +44,4 @@ def test_balanced_init_round_off_counts_as_delta_zero():
 def test_slope_helper_recovers_a_power_law():
     x = np.array([1e-3, 1e-2, 1e-1])
     assert loglog_slope(x, 3 * x**0.5)[0] == pytest.approx(0.5, abs=1e-12)
-    assert fc._monotone_decreasing([3, 2, 1]) and not fc._monotone_decreasing([3, 3, 1])
+    assert fc.monotone_decreasing([3, 2, 1]) and not fc.monotone_decreasing([3, 3, 1])

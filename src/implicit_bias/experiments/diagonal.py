@@ -429,7 +429,7 @@ def sparse_recovery(profile):
 # ------------------------------------------------------------------------------ figures
 
 
-def _sweep_config(name, n, d, model, grid, *, stop_loss=1e-12):
+def sweep_config(name, n, d, model, grid, *, stop_loss=1e-12):
     """A sweep of diagonal nets on the azulay2021 §9 sparse regression, flow by ReducedFlow."""
     return {
         "name": name,
@@ -476,7 +476,7 @@ def fig71(profile):
 
     alphas, shapes = fig71_grid(profile)
     n, d = 100, 1000
-    cfg = _sweep_config(f"azulay2021-fig7.1-{profile.name}", n, d, {"depth": 2, "untied": True, "scale": 1.0, "shape": 0.0}, {"model.scale": alphas.tolist(), "model.shape": shapes.tolist()})
+    cfg = sweep_config(f"azulay2021-fig7.1-{profile.name}", n, d, {"depth": 2, "untied": True, "scale": 1.0, "shape": 0.0}, {"model.scale": alphas.tolist(), "model.shape": shapes.tolist()})
     sim = sweep(cfg, backend="vmap", store=_store(), progress=False).isel(seed=0)
     ds = ibdata.sparse_regression(n=n, d=d, sparsity=5, noise_var=0.01, seed=0)
     A, S = np.meshgrid(alphas, shapes, indexing="ij")
@@ -553,7 +553,7 @@ def woodworth_scale(profile):
     n, d = profile.pick((20, 60), (40, 200))
     depths = (2, 3, 5)
     alphas = np.logspace(profile.pick(-1.0, -2.0), np.log10(3.0), profile.pick(4, 16))
-    cfg = _sweep_config(f"woodworth2020-scale-{profile.name}", n, d, {"depth": 2, "untied": False, "scale": 1.0}, {"model.depth": list(depths), "model.scale": alphas.tolist()}, stop_loss=1e-20)
+    cfg = sweep_config(f"woodworth2020-scale-{profile.name}", n, d, {"depth": 2, "untied": False, "scale": 1.0}, {"model.depth": list(depths), "model.scale": alphas.tolist()}, stop_loss=1e-20)
     cfg["algorithm"] = {"name": "flow", "solver": "kvaerno5", "rtol": 1e-7, "atol": 1e-12}
     sim = sweep(cfg, backend="vmap", store=_store(), progress=False, batch=1).isel(seed=0)
     ds = ibdata.sparse_regression(n=n, d=d, sparsity=5, noise_var=0.01, seed=0)

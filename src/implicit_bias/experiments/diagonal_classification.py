@@ -283,7 +283,7 @@ def fig_dataset(name: str) -> ibdata.Dataset:
     return ibdata.Dataset(X=np.asarray(FIG_DATA[name], dtype=float), y=np.ones(3), name=f"moroshko2020-{name}")
 
 
-def _accuracy_algorithm(depth: int, stiff: bool = True):
+def accuracy_algorithm(depth: int, stiff: bool = True):
     """Gradient flow on the accuracy clock. Depth 2: Kvaerno5 (implicit; the flow is stiff on
     the accuracy clock: margin differences between support vectors relax at rate O(1) per unit
     of gamma, so explicit solvers need ~gamma/10 steps; measured: alpha = 100 to gamma = 1e8 in
@@ -301,7 +301,7 @@ def accuracy_trajectory(model, ds, gammas, *, algorithm=None, max_steps: int = 2
 
     Returns ``(run, gamma (T,), W (T, d))`` without the initial point (``w = 0``)."""
     g = np.unique(np.asarray(gammas, dtype=float))
-    alg = algorithm if algorithm is not None else _accuracy_algorithm(model.depth)
+    alg = algorithm if algorithm is not None else accuracy_algorithm(model.depth)
     run = train(model, ds, "exponential", alg, Stop(training_accuracy=float(g[-1]), max_steps=max_steps), record=Record(fields=("predictor", "training_accuracy"), times=list(g)))
     tr = run.trajectory
     acc = tr.training_accuracy.values
@@ -354,7 +354,7 @@ def thm7(profile):
         c5 = diagnostics.condition5_holds(ds.X, ds.y, depth=D)
         dist, qdist, statuses = [], [], []
         for a in alphas:
-            run = train(models.Diagonal(ds.dim, depth=D, scale=a), ds, "exponential", _accuracy_algorithm(D), Stop(training_accuracy=a ** (D + 2), max_steps=20_000_000), record=Record(fields=("loss",), growth=10.0))
+            run = train(models.Diagonal(ds.dim, depth=D, scale=a), ds, "exponential", accuracy_algorithm(D), Stop(training_accuracy=a ** (D + 2), max_steps=20_000_000), record=Record(fields=("loss",), growth=10.0))
             statuses.append(run.status)
             dist.append(_rel(diagnostics.margin_normalized(ds.X, ds.y, run.predictor), l1))
             qdist.append(_rel(q_mu_max_margin(ds.X, ds.y, a ** -2.0, D).w, l1))
@@ -617,7 +617,7 @@ def _panel_runs(ds, D, alphas, gamma_end):
             g = np.unique(grid)
             W, status = exponential_flow_path(model, ds.X, ds.y, g, rtol=1e-10).predictors, "converged"
         else:
-            run, g, W = accuracy_trajectory(model, ds, grid, algorithm=_accuracy_algorithm(D))
+            run, g, W = accuracy_trajectory(model, ds, grid, algorithm=accuracy_algorithm(D))
             status = run.status
         at_marks = {m: W[int(np.argmin(np.abs(g - a**D / m)))] for m in MU_MARKS if a**D / m <= ge * (1 + 1e-12)}
         out[a] = dict(status=status, gamma=g, W=W, marks=at_marks, gamma_end=float(g[-1]))
@@ -694,7 +694,7 @@ def fig3(profile):
 
     Reached: every alpha to gamma = max(1e4, alpha^2/1e-3), alpha = 1e4 to gamma = 1e11 (mu = 0.001):
     the exact flow of :func:`~implicit_bias.algorithms.exponential_flow_path` (parameter-space
-    solvers stall there: the accuracy-clock flow is stiff, see ``_accuracy_algorithm``).
+    solvers stall there: the accuracy-clock flow is stiff, see ``accuracy_algorithm``).
 
     Checks: (b) Thm 6 along the path: at alpha = 100 the run's point at ``gamma = alpha^2/mu``
     is within 5e-3 of the Q_mu point for every marked mu (measured 1.4e-4), and at alpha = 1e4

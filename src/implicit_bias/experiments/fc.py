@@ -55,7 +55,8 @@ def _flow_endpoint(model, ds, *, init=None, loss=ZERO_LOSS, max_steps=400_000, a
     return train(model, ds, "square", alg, Stop(loss=loss, max_steps=max_steps), Record(fields=fields), init=init)
 
 
-def _monotone_decreasing(v) -> bool:
+def monotone_decreasing(v) -> bool:
+    """True when the sequence ``v`` falls strictly at every step."""
     v = np.asarray(v, dtype=np.float64)
     return bool(np.all(np.diff(v) < 0))
 
@@ -132,7 +133,7 @@ def _rate_check(id, claim, where, xs, errs, slope, slope_tol, tolerance, x_name)
     """A limit checked by its rate: the errors along ``xs`` fall monotonically, with log-log slope
     ``slope ± slope_tol``, and the last one is <= ``tolerance`` (error inf if the shape fails)."""
     fitted = loglog_slope(xs, errs)[0]
-    ok = _monotone_decreasing(errs) and abs(fitted - slope) <= slope_tol
+    ok = monotone_decreasing(errs) and abs(fitted - slope) <= slope_tol
     return CheckResult.compare(
         id,
         claim + f" (error: the last point; also required: monotone decrease, log-log slope {slope:g} +- {slope_tol:g})",
