@@ -53,3 +53,8 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")
     return table[name](**kwargs)
+
+
+# The declared seams of the training loop (train.py): the flow base, the segment codes, the clocks.
+from ._base import AbstractFlow as AbstractFlow, FlowCode as FlowCode, StepFlag as StepFlag  # noqa: E402
+from ._flow import CLOCKS as CLOCKS  # noqa: E402
