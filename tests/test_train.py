@@ -158,3 +158,24 @@ def test_a_step_to_non_finite_parameters_at_a_finite_loss_keeps_the_last_finite_
     assert [r.status for r in runs] == ["diverged", "max_steps"]
     np.testing.assert_array_equal(np.asarray(runs[0].params["w"]), p0["w"])
     assert np.all(np.isfinite(np.asarray(runs[1].params["w"])))
+
+
+def test_dimension_mismatch_reads_the_declared_input_dim():
+    # ShallowReLU declares input_dim as a field, the others as a property over dim
+    with pytest.raises(ValueError, match="dimension 2 but X has 3 columns"):
+        ib.train(ib.models.ShallowReLU(width=4, input_dim=2), (np.ones((2, 3)), np.ones(2)), "square", ib.GradientDescent(lr=0.1))
+
+
+def test_the_loop_codes_are_named_and_keep_their_values():
+    from implicit_bias.algorithms import FlowCode, StepFlag
+
+    assert [int(c) for c in (StepFlag.BUDGET, StepFlag.TARGET, StepFlag.NONFINITE)] == [0, 1, 2]
+    assert [int(c) for c in (FlowCode.OK, FlowCode.EVENT, FlowCode.MAX_STEPS, FlowCode.FAILED)] == [0, 1, 2, 3]
+
+
+def test_an_algorithm_of_neither_kind_is_an_error():
+    class Neither(ib.algorithms.AbstractAlgorithm):
+        pass
+
+    with pytest.raises(ValueError, match="must be an implicit_bias algorithm"):
+        ib.train(ib.models.Linear(2), (np.ones((2, 2)), np.ones(2)), "square", Neither())

@@ -7,6 +7,13 @@ target before every step (so it never steps past it), and gradient flow advances
 diffrax solve per segment with an exact event on the target. Between segments the host
 records the trajectory, checks wall-clock limits and updates the progress bar.
 
+:func:`train_many` (and :func:`train`, one point of it) runs in four steps: ``_prepare``
+(checks, defaults, initial parameters, the points stacked for ``vmap``), ``_start`` (``log L``
+at initialization, step 0 recorded), ``_discrete_loop`` or ``_flow_loop``, and ``_build_runs``.
+The seams it reads are declared on the abstract classes: ``AbstractDiscreteAlgorithm.lr`` and
+``step``, ``AbstractFlow.solve_segment`` and ``max_steps``, ``AbstractModel.input_dim``, and the
+segment codes :class:`~implicit_bias.algorithms.StepFlag` / :class:`~implicit_bias.algorithms.FlowCode`.
+
 Statuses of a :class:`Run`:
 
 - ``converged``: the loss or training-accuracy target of :class:`Stop` was reached;
@@ -32,7 +39,7 @@ import numpy as np
 import xarray as xr
 
 from . import _config  # noqa: F401
-from .algorithms import AbstractAlgorithm, AbstractDiscreteAlgorithm, GradientFlow, Objective
+from .algorithms import AbstractAlgorithm, AbstractDiscreteAlgorithm, AbstractFlow, FlowCode, GradientFlow, Objective, StepFlag
 from .data import Dataset
 from .losses import AbstractLoss, get_loss
 from .models import AbstractModel, check_params
@@ -230,9 +237,9 @@ class Run:
 def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, params, state, seed, step0, until, target_log):
     """Run ``algorithm`` from ``step0`` until ``until`` steps or the target.
 
-    Returns ``(params, state, step, flag, log_loss)``; flag 0 = budget reached, 1 = target
-    reached, 2 = non-finite loss or parameters (the returned parameters are the last finite
-    ones); ``log_loss`` is ``log L`` at the returned parameters (with ``until = step0``: at the
+    Returns ``(params, state, step, flag, log_loss)``; ``flag`` a :class:`StepFlag`: ``BUDGET``
+    (``until`` reached), ``TARGET`` (target reached), ``NONFINITE`` (non-finite loss or
+    parameters; the returned parameters are the last finite ones); ``log_loss`` is ``log L`` at the returned parameters (with ``until = step0``: at the
     given ones), so that no second compiled program is needed for it. The algorithm's key,
     ``fold_in(key(seed), 1)``, is derived here, inside the compiled program (no host-side
     threefry compilations on a first call).
@@ -245,7 +252,7 @@ def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, pa
 
     def cond(c):
         _, _, step, flag = c
-        return (flag == 0) & (step < until)
+        return (flag == StepFlag.BUDGET) & (step < until)
 
     def body(c):
         p, s, step, _ = c
@@ -255,17 +262,17 @@ def _advance_core(algorithm: AbstractDiscreteAlgorithm, objective: Objective, pa
         bad = jnp.isnan(lv) | (lv == jnp.inf)
         if not algorithm.checks_finite:  # else the step's lv is NaN for non-finite new parameters
             bad = bad | ~finite_tree(p_new)
-        flag = jnp.where(reached, 1, jnp.where(bad, 2, 0)).astype(jnp.int64)
-        keep = flag != 0
+        flag = jnp.where(reached, StepFlag.TARGET, jnp.where(bad, StepFlag.NONFINITE, StepFlag.BUDGET)).astype(jnp.int64)
+        keep = flag != StepFlag.BUDGET
         p = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), p, p_new)
         s = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), s, s_new)
         return p, s, step + jnp.where(keep, 0, 1), flag
 
-    p, s, step, flag = jax.lax.while_loop(cond, body, (params, state, step0, jnp.zeros((), dtype=jnp.int64)))
+    p, s, step, flag = jax.lax.while_loop(cond, body, (params, state, step0, jnp.zeros((), dtype=jnp.int64)))  # flag BUDGET
     return p, s, step, flag, objective.log_value(p)
 
 
-def _flow_core(algorithm: AbstractAlgorithm, objective: Objective, params, state, t0, t1, target_log):
+def _flow_core(algorithm: AbstractFlow, objective: Objective, params, state, t0, t1, target_log):
     return algorithm.solve_segment(objective, params, state, t0, t1, target_log)
 
 
@@ -486,9 +493,90 @@ def train_many(
     Raises:
         ValueError: as :func:`train`, or points that cannot be batched together.
     """
-    B = len(models)
-    if B == 0:
+    if len(models) == 0:
         return []
+    batch = _prepare(models, datas, loss, algorithms, stop, record, seeds, inits, fast_math)
+    t_start = _time.perf_counter()
+    points = _start(batch)
+    bar = _Progress(progress, batch.stop, batch.classification, batch.size)
+    if batch.continuous:
+        _flow_loop(batch, points, t_start, bar)
+    else:
+        _discrete_loop(batch, points, t_start, bar)
+    bar.close()
+    return _build_runs(batch, points, _time.perf_counter() - t_start)
+
+
+@dataclasses.dataclass(eq=False)
+class _Batch:
+    """A checked batch of points, stacked for ``vmap``: what the training loops read."""
+
+    models: list
+    datas: list
+    algorithms: list
+    seeds: list
+    loss: AbstractLoss
+    classification: bool
+    continuous: bool
+    stop: Stop
+    record: Record
+    shared: bool  # every point uses the same data (passed once, unbatched)
+    fast_math: bool
+    inputs: list  # the inputs X of each point, on the device (for the recorders)
+    params0: list  # the initial parameters of each point
+    objectives: list  # the objective of each point
+    objective: Objective  # the stacked objective (only the models stacked when shared)
+    algorithm: AbstractAlgorithm  # the stacked algorithms
+    params: object  # the stacked initial parameters
+    seeds_b: np.ndarray
+    target: float  # log-loss target
+    target_b: np.ndarray
+    max_steps: int
+
+    @property
+    def size(self) -> int:
+        return len(self.models)
+
+
+@dataclasses.dataclass(eq=False)
+class _Points:
+    """The state of a batch along training: stacked parameters and algorithm states on the
+    device, per-point counters, statuses and recorders on the host (``status[i] is None``:
+    point ``i`` is still running)."""
+
+    params: object
+    state: object
+    steps: np.ndarray
+    t: np.ndarray
+    lv: np.ndarray
+    status: list
+    message: list
+    recorders: list
+
+    @property
+    def running(self) -> bool:
+        return any(s is None for s in self.status)
+
+
+def _check_points(models, datas, algorithms, loss_obj) -> None:
+    classification = loss_obj.task == "classification"
+    for model, ds, algorithm in zip(models, datas, algorithms):
+        if not isinstance(algorithm, (AbstractDiscreteAlgorithm, AbstractFlow)):
+            raise ValueError(f"algorithm must be an implicit_bias algorithm (e.g. ib.GradientDescent(lr=0.1)); received {type(algorithm).__name__}")
+        if not isinstance(model, AbstractModel):
+            raise ValueError(f"model must be an implicit_bias model (e.g. ib.models.Linear(d)); received {type(model).__name__}")
+        if classification and ds.task != "classification":
+            raise ValueError(f"the {loss_obj.name} loss needs labels in {{-1, +1}}; these targets are real-valued (use --loss square)")
+        if model.input_dim is not None and model.input_dim != ds.dim:
+            raise ValueError(f"the model expects inputs of dimension {model.input_dim} but X has {ds.dim} columns")
+    if len({type(a) for a in algorithms}) != 1:
+        raise ValueError("train_many: all points must use the same algorithm class")
+
+
+def _prepare(models, datas, loss, algorithms, stop, record, seeds, inits, fast_math) -> _Batch:
+    """Check the points, fill in the defaults, draw the initial parameters and stack the
+    models, data, parameters and algorithms for ``vmap``."""
+    B = len(models)
     datas = [_as_dataset(d) for d in datas]
     if len(datas) != B:
         raise ValueError(f"train_many: {B} models but {len(datas)} datasets")
@@ -499,20 +587,8 @@ def train_many(
         raise ValueError("train_many: models, datas, algorithms, seeds and inits must have the same length")
     loss_obj = get_loss(loss)
     classification = loss_obj.task == "classification"
-    for model, ds, algorithm in zip(models, datas, algorithms):
-        if not isinstance(algorithm, AbstractAlgorithm):
-            raise ValueError(f"algorithm must be an implicit_bias algorithm (e.g. ib.GradientDescent(lr=0.1)); received {type(algorithm).__name__}")
-        if not isinstance(model, AbstractModel):
-            raise ValueError(f"model must be an implicit_bias model (e.g. ib.models.Linear(d)); received {type(model).__name__}")
-        if classification and ds.task != "classification":
-            raise ValueError(f"the {loss_obj.name} loss needs labels in {{-1, +1}}; these targets are real-valued (use --loss square)")
-        in_dim = _input_dim(model)
-        if in_dim is not None and in_dim != ds.dim:
-            raise ValueError(f"the model expects inputs of dimension {in_dim} but X has {ds.dim} columns")
-    kinds = {type(a) for a in algorithms}
-    if len(kinds) != 1:
-        raise ValueError("train_many: all points must use the same algorithm class")
-    continuous = algorithms[0].continuous
+    _check_points(models, datas, algorithms, loss_obj)
+    continuous = isinstance(algorithms[0], AbstractFlow)
     if stop is None:
         stop = Stop(training_accuracy=20.0) if classification else Stop(loss=1e-12)
     if continuous and not stop.has_target and stop.max_time is None:
@@ -520,6 +596,39 @@ def train_many(
     rec = Record.coerce(record)
     params_list = [check_params(m, i) if i is not None else m.init(jax.random.fold_in(jax.random.key(int(s)), 0)) for m, i, s in zip(models, inits, seeds)]
 
+    shared, objectives, obj_b = _objectives(models, datas, loss_obj)
+    params_b = _stack(params_list, "parameters")
+    alg_b = _stack(algorithms, "algorithms")
+    target = stop.target_log_loss
+    return _Batch(
+        models=list(models),
+        datas=datas,
+        algorithms=algorithms,
+        seeds=seeds,
+        loss=loss_obj,
+        classification=classification,
+        continuous=continuous,
+        stop=stop,
+        record=rec,
+        shared=shared,
+        fast_math=fast_math,
+        inputs=[o.X for o in objectives],
+        params0=params_list,
+        objectives=objectives,
+        objective=obj_b,
+        algorithm=alg_b,
+        params=params_b,
+        seeds_b=np.asarray([int(s) for s in seeds], dtype=np.int64),
+        target=target,
+        target_b=np.full((B,), target, dtype=np.float64),
+        max_steps=stop.max_steps if stop.max_steps is not None else np.iinfo(np.int64).max,
+    )
+
+
+def _objectives(models, datas, loss_obj):
+    """``(shared, objectives, stacked objective)``: the data go to the device once per distinct
+    dataset; when every point has the same data they are passed once (``in_axes=None``) and
+    only the models are stacked."""
     shared = all(d is datas[0] or (d.X.shape == datas[0].X.shape and np.array_equal(d.X, datas[0].X) and np.array_equal(d.y, datas[0].y)) for d in datas)
     dev = {}  # each distinct dataset goes to the device once (a sweep batch shares one)
     for d in datas:
@@ -527,138 +636,156 @@ def train_many(
             dev[id(d)] = (jax.device_put(d.X), jax.device_put(d.y)) if not (shared and dev) else next(iter(dev.values()))
     objectives = [Objective(m, loss_obj, *dev[id(d)]) for m, d in zip(models, datas)]
     if shared:
-        # the data are passed once (in_axes None), only the models are stacked
         obj_b = Objective(_stack(list(models), "models"), loss_obj, objectives[0].X, objectives[0].y)
     else:
         obj_b = _stack(objectives, "models or data")
-    params_b = _stack(params_list, "parameters")
-    alg_b = _stack(algorithms, "algorithms")
-    target = stop.target_log_loss
-    target_b = np.full((B,), target, dtype=np.float64)
-    lrs = [float(getattr(a, "lr", 1.0)) for a in algorithms]
-    max_steps = stop.max_steps if stop.max_steps is not None else np.iinfo(np.int64).max
+    return shared, objectives, obj_b
 
-    t_start = _time.perf_counter()
+
+def _start(batch: _Batch) -> _Points:
+    """Initialise the algorithm states, evaluate ``log L`` at the initial parameters, record
+    step 0 and mark the points that are done before any step (non-finite or on target)."""
+    B = batch.size
     steps = np.zeros(B, dtype=np.int64)
-    state_b = _stack([a.init_state(o, p) for a, o, p in zip(algorithms, objectives, params_list)], "algorithm states")
-    if not continuous:
+    state_b = _stack([a.init_state(o, p) for a, o, p in zip(batch.algorithms, batch.objectives, batch.params0)], "algorithm states")
+    if not batch.continuous:
         # the loss at the initial parameters from the training program itself (zero steps)
-        seeds_b = np.asarray([int(s) for s in seeds], dtype=np.int64)
-        advance_b = _batched(_advance_core, shared, fast_math)
-        lv = np.asarray(advance_b(alg_b, obj_b, params_b, state_b, seeds_b, steps, steps, target_b)[4], dtype=np.float64)
+        advance_b = _batched(_advance_core, batch.shared, batch.fast_math)
+        lv = np.asarray(advance_b(batch.algorithm, batch.objective, batch.params, state_b, batch.seeds_b, steps, steps, batch.target_b)[4], dtype=np.float64)
     else:
-        log_value_b = _batched(_log_value_core, shared, fast_math)
-        lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
-    recorders = [_Recorder(rec, m, dev[id(d)][0], classification) for m, d in zip(models, datas)]
+        log_value_b = _batched(_log_value_core, batch.shared, batch.fast_math)
+        lv = np.asarray(log_value_b(batch.params, batch.objective), dtype=np.float64)
+    recorders = [_Recorder(batch.record, m, X, batch.classification) for m, X in zip(batch.models, batch.inputs)]
     for i in range(B):
-        recorders[i](0, 0.0, 0.0, params_list[i], lv[i])
+        recorders[i](0, 0.0, 0.0, batch.params0[i], lv[i])
     status = [None] * B
     message = [""] * B
     for i in range(B):
         if not np.isfinite(lv[i]) and not lv[i] == -np.inf:
             status[i], message[i] = "diverged", "the loss is NaN/Inf at the initial parameters"
-        elif lv[i] <= target:
+        elif lv[i] <= batch.target:
             status[i], message[i] = "converged", "the target was already met at initialization"
-    t = np.zeros(B)
-    scheds = [rec.schedule(continuous, lr) for lr in lrs]
+    return _Points(params=batch.params, state=state_b, steps=steps, t=np.zeros(B), lv=lv, status=status, message=message, recorders=recorders)
+
+
+_CHUNK = 20_000  # most steps of one discrete segment (between host-side checks)
+
+
+def _discrete_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> None:
+    """Advance every running point to its next recording step (or budget) by one jitted call
+    per segment; a point stops on its target, on non-finite values or on a budget."""
+    B, stop, max_steps = batch.size, batch.stop, batch.max_steps
+    lrs = [float(a.lr) for a in batch.algorithms]
+    scheds = [batch.record.schedule(False, lr) for lr in lrs]
     nxt = [next(sc, None) for sc in scheds]
-    bar = _Progress(progress, stop, classification, B)
-    if not continuous:
-        chunk = 20_000
-        while any(s is None for s in status):
-            until = steps.copy()
-            for i in range(B):
-                if status[i] is not None:
-                    continue
-                u = max_steps if nxt[i] is None else min(nxt[i], max_steps)
-                if stop.max_time is not None:
-                    u = min(u, int(math.floor(stop.max_time / lrs[i] + 1e-9)))
-                until[i] = min(u, steps[i] + chunk)
-            params_b, state_b, step_arr, flag_arr, lv_arr = advance_b(alg_b, obj_b, params_b, state_b, seeds_b, steps, until, target_b)
-            new_steps, flags = np.asarray(step_arr, dtype=np.int64), np.asarray(flag_arr)
-            lv = np.asarray(lv_arr, dtype=np.float64)
-            wall = _time.perf_counter() - t_start
-            for i in range(B):
-                if status[i] is not None:
-                    continue
-                steps[i] = new_steps[i]
-                t[i] = steps[i] * lrs[i]
-                status[i], message[i] = _discrete_status(int(flags[i]), steps[i], t[i], wall, stop, max_steps)
-                while nxt[i] is not None and nxt[i] <= steps[i]:
-                    nxt[i] = next(scheds[i], None)
-                recorders[i](steps[i], t[i], wall, lambda i=i: _unstack(params_b, i), lv[i])
-            bar.update(steps, t, lv, status)
-    else:
-        flow_b = _batched(_flow_core, shared, fast_math)
-        t_end_budget = stop.max_time if stop.max_time is not None else np.inf
-        while any(s is None for s in status):
-            t1 = t.copy()
-            for i in range(B):
-                if status[i] is not None:
-                    continue
-                t1[i] = t_end_budget if nxt[i] is None else min(nxt[i], t_end_budget)
-                if not np.isfinite(t1[i]):
-                    t1[i] = max(2.0 * t[i], 1.0)
-            p_new, s_new, t_new, n_acc, code = flow_b(alg_b, obj_b, params_b, state_b, jnp.asarray(t), jnp.asarray(t1), target_b)
-            code, t_new, n_acc = np.asarray(code), np.asarray(t_new, dtype=np.float64), np.asarray(n_acc, dtype=np.int64)
-            ok = np.asarray(jnp.all(jnp.stack([jnp.all(jnp.isfinite(a.reshape(B, -1)), axis=1) for a in jax.tree_util.tree_leaves(p_new)]), axis=0))
-            active = np.array([s is None for s in status])
-            take = jnp.asarray(active & ok & (code != 3))
-            params_b, state_b = jax.tree_util.tree_map(lambda a, b: jnp.where(take.reshape((-1,) + (1,) * (a.ndim - 1)), b, a), (params_b, state_b), (p_new, s_new))
-            lv = np.asarray(log_value_b(params_b, obj_b), dtype=np.float64)
-            wall = _time.perf_counter() - t_start
-            for i in range(B):
-                if not active[i]:
-                    continue
-                c = int(code[i])
-                if c == 3 or not ok[i]:
-                    status[i], message[i] = "diverged", f"the flow's solver failed near t={t[i]:.6g} (non-finite values or step size collapse)"
-                else:
-                    t[i] = float(t_new[i])
-                steps[i] += int(n_acc[i])
-                if status[i] is None:
-                    status[i], message[i] = _flow_status(c, lv[i], target, steps[i], t[i], t_end_budget, wall, stop, max_steps, algorithms[i])
-                while nxt[i] is not None and nxt[i] <= t[i] * (1 + 1e-12):
-                    nxt[i] = next(scheds[i], None)
-                recorders[i](steps[i], t[i], wall, lambda i=i: _unstack(params_b, i), lv[i])
-            bar.update(steps, t, lv, status)
-    bar.close()
-    wall = _time.perf_counter() - t_start
+    advance_b = _batched(_advance_core, batch.shared, batch.fast_math)
+    while pts.running:
+        until = pts.steps.copy()
+        for i in range(B):
+            if pts.status[i] is not None:
+                continue
+            u = max_steps if nxt[i] is None else min(nxt[i], max_steps)
+            if stop.max_time is not None:
+                u = min(u, int(math.floor(stop.max_time / lrs[i] + 1e-9)))
+            until[i] = min(u, pts.steps[i] + _CHUNK)
+        pts.params, pts.state, step_arr, flag_arr, lv_arr = advance_b(batch.algorithm, batch.objective, pts.params, pts.state, batch.seeds_b, pts.steps, until, batch.target_b)
+        new_steps, flags = np.asarray(step_arr, dtype=np.int64), np.asarray(flag_arr)
+        pts.lv = np.asarray(lv_arr, dtype=np.float64)
+        wall = _time.perf_counter() - t_start
+        for i in range(B):
+            if pts.status[i] is not None:
+                continue
+            pts.steps[i] = new_steps[i]
+            pts.t[i] = pts.steps[i] * lrs[i]
+            pts.status[i], pts.message[i] = _discrete_status(int(flags[i]), pts.steps[i], pts.t[i], wall, stop, max_steps)
+            while nxt[i] is not None and nxt[i] <= pts.steps[i]:
+                nxt[i] = next(scheds[i], None)
+            pts.recorders[i](pts.steps[i], pts.t[i], wall, lambda i=i: _unstack(pts.params, i), pts.lv[i])
+        bar.update(pts.steps, pts.t, pts.lv, pts.status)
+
+
+def _flow_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> None:
+    """Integrate every running point to its next recording time (or budget) by one jitted
+    solve per segment; a segment whose solver failed or whose parameters are not finite is
+    rejected (the point keeps its last parameters, status ``diverged``)."""
+    B, stop = batch.size, batch.stop
+    scheds = [batch.record.schedule(True, 1.0) for _ in range(B)]
+    nxt = [next(sc, None) for sc in scheds]
+    flow_b = _batched(_flow_core, batch.shared, batch.fast_math)
+    log_value_b = _batched(_log_value_core, batch.shared, batch.fast_math)
+    t_end_budget = stop.max_time if stop.max_time is not None else np.inf
+    t = pts.t
+    while pts.running:
+        t1 = t.copy()
+        for i in range(B):
+            if pts.status[i] is not None:
+                continue
+            t1[i] = t_end_budget if nxt[i] is None else min(nxt[i], t_end_budget)
+            if not np.isfinite(t1[i]):
+                t1[i] = max(2.0 * t[i], 1.0)
+        p_new, s_new, t_new, n_acc, code = flow_b(batch.algorithm, batch.objective, pts.params, pts.state, jnp.asarray(t), jnp.asarray(t1), batch.target_b)
+        code, t_new, n_acc = np.asarray(code), np.asarray(t_new, dtype=np.float64), np.asarray(n_acc, dtype=np.int64)
+        ok = np.asarray(jnp.all(jnp.stack([jnp.all(jnp.isfinite(a.reshape(B, -1)), axis=1) for a in jax.tree_util.tree_leaves(p_new)]), axis=0))
+        active = np.array([s is None for s in pts.status])
+        take = jnp.asarray(active & ok & (code != FlowCode.FAILED))
+        pts.params, pts.state = jax.tree_util.tree_map(lambda a, b: jnp.where(take.reshape((-1,) + (1,) * (a.ndim - 1)), b, a), (pts.params, pts.state), (p_new, s_new))
+        pts.lv = np.asarray(log_value_b(pts.params, batch.objective), dtype=np.float64)
+        wall = _time.perf_counter() - t_start
+        for i in range(B):
+            if not active[i]:
+                continue
+            c = int(code[i])
+            if c == FlowCode.FAILED or not ok[i]:
+                pts.status[i], pts.message[i] = "diverged", f"the flow's solver failed near t={t[i]:.6g} (non-finite values or step size collapse)"
+            else:
+                t[i] = float(t_new[i])
+            pts.steps[i] += int(n_acc[i])
+            if pts.status[i] is None:
+                pts.status[i], pts.message[i] = _flow_status(c, pts.lv[i], batch.target, pts.steps[i], t[i], t_end_budget, wall, stop, batch.max_steps, batch.algorithms[i])
+            while nxt[i] is not None and nxt[i] <= t[i] * (1 + 1e-12):
+                nxt[i] = next(scheds[i], None)
+            pts.recorders[i](pts.steps[i], t[i], wall, lambda i=i: _unstack(pts.params, i), pts.lv[i])
+        bar.update(pts.steps, t, pts.lv, pts.status)
+
+
+def _build_runs(batch: _Batch, pts: _Points, wall: float) -> list[Run]:
+    """One :class:`Run` per point (the trajectories are built lazily, on first access)."""
     runs = []
-    for i in range(B):
+    for i in range(batch.size):
         attrs = {
-            "status": status[i],
-            "message": message[i],
-            "model": type(models[i]).__name__,
-            "loss": loss_obj.name,
-            "algorithm": algorithms[i].name,
-            "seed": int(seeds[i]),
+            "status": pts.status[i],
+            "message": pts.message[i],
+            "model": type(batch.models[i]).__name__,
+            "loss": batch.loss.name,
+            "algorithm": batch.algorithms[i].name,
+            "seed": int(batch.seeds[i]),
         }
+        lv = pts.lv[i]
         runs.append(
             Run(
-                status=status[i],
-                message=message[i],
-                params=_unstack(params_b, i),
-                final_loss=_exp(lv[i]),
-                final_log_loss=float(lv[i]),
-                training_accuracy=float(-lv[i]) if classification else None,
-                steps=int(steps[i]),
-                time=float(t[i]),
+                status=pts.status[i],
+                message=pts.message[i],
+                params=_unstack(pts.params, i),
+                final_loss=_exp(lv),
+                final_log_loss=float(lv),
+                training_accuracy=float(-lv) if batch.classification else None,
+                steps=int(pts.steps[i]),
+                time=float(pts.t[i]),
                 wall_time=float(wall),
-                trajectory=functools.partial(recorders[i].dataset, attrs),
-                model=models[i],
-                loss=loss_obj,
-                algorithm=algorithms[i],
-                data=datas[i],
+                trajectory=functools.partial(pts.recorders[i].dataset, attrs),
+                model=batch.models[i],
+                loss=batch.loss,
+                algorithm=batch.algorithms[i],
+                data=batch.datas[i],
             )
         )
     return runs
 
 
 def _discrete_status(flag, steps, t, wall, stop, max_steps):
-    if flag == 2:
+    if flag == StepFlag.NONFINITE:
         return "diverged", f"the loss or the parameters became NaN/Inf at step {steps} (step size too large for this problem?)"
-    if flag == 1:
+    if flag == StepFlag.TARGET:
         return "converged", "reached the loss/accuracy target"
     if steps >= max_steps:
         return "max_steps", f"reached max_steps={max_steps} before the target"
@@ -670,9 +797,9 @@ def _discrete_status(flag, steps, t, wall, stop, max_steps):
 
 
 def _flow_status(code, lv, target, steps, t, t_end_budget, wall, stop, max_steps, algorithm):
-    if code == 1 or lv <= target:
+    if code == FlowCode.EVENT or lv <= target:
         return "converged", "reached the loss/accuracy target"
-    if code == 2:
+    if code == FlowCode.MAX_STEPS:
         return "max_steps", f"the solver used more than {algorithm.max_steps} steps in one segment (raise GradientFlow(max_steps=...) or loosen rtol)"
     if steps >= max_steps:
         return "max_steps", f"reached max_steps={max_steps} solver steps before the target"
@@ -688,13 +815,6 @@ def _flow_status(code, lv, target, steps, t, t_end_budget, wall, stop, max_steps
 def _exp(lv: float) -> float:
     """``exp(lv)`` without overflow warnings (``inf`` past the float64 range)."""
     return float(np.exp(lv)) if lv < 709.0 else float("inf")
-
-
-def _input_dim(model) -> int | None:
-    d = getattr(model, "dim", None)
-    if d is None:
-        d = getattr(model, "input_dim", None)
-    return int(d) if d is not None else None
 
 
 class _Progress:

@@ -1,3 +1,4 @@
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
@@ -133,7 +134,7 @@ def test_clocks_trace_the_same_path(depth):
     m = ib.models.Diagonal(3, depth=depth, scale=0.5)
     rec = ib.Record(fields=("training_accuracy",), growth=4.0)
     ref = None
-    for clock in ib.algorithms._flow.CLOCKS:
+    for clock in ib.algorithms.CLOCKS:
         for alg in (ib.GradientFlow(clock=clock, rtol=1e-11, atol=1e-14), ib.ReducedFlow(clock=clock, rtol=1e-11, atol=1e-14)):
             run = ib.train(m, ds, "exponential", alg, ib.Stop(training_accuracy=6.0, max_steps=100_000), record=rec)
             assert run.status == "converged" and abs(run.training_accuracy - 6.0) < 1e-6
@@ -146,3 +147,19 @@ def test_clocks_trace_the_same_path(depth):
 def test_unknown_clock_is_one_clear_error():
     with pytest.raises(ValueError, match="unknown clock 'wall'; use one of time, normalized, accuracy"):
         ib.GradientFlow(clock="wall")
+
+
+def test_solve_segment_reports_named_codes():
+    from implicit_bias.algorithms import FlowCode, Objective
+
+    ds = ib.data.random_regression(n=3, d=5, seed=0)
+    m = ib.models.Linear(5)
+    obj = Objective(m, ib.losses.get_loss("square"), jnp.asarray(ds.X), jnp.asarray(ds.y))
+    p0 = m.init(None)
+    for alg, t1, target, code in (
+        (ib.GradientFlow(), 1e-3, -1e300, FlowCode.OK),
+        (ib.GradientFlow(), 1e6, np.log(1e-10), FlowCode.EVENT),
+        (ib.GradientFlow(max_steps=2), 1e6, np.log(1e-10), FlowCode.MAX_STEPS),
+    ):
+        out = alg.solve_segment(obj, p0, alg.init_state(obj, p0), 0.0, t1, target)
+        assert int(out[4]) == code, alg

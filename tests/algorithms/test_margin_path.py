@@ -99,14 +99,14 @@ def test_accuracies_closer_than_round_off_share_a_point():
 def test_closed_form_jacobian_matches_autodiff():
     import jax
 
-    from implicit_bias.algorithms._margin_path import _rhs, _rhs_jac
+    from implicit_bias.algorithms._margin_path import path_rhs, path_rhs_jac
 
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(3, 5))
     for tau, scale in ((0.3, 0.1), (5.0, 1e-3), (20.0, 1e-8)):
         y = np.concatenate([rng.normal(size=3) * scale, np.abs(rng.normal(size=3))])
-        F, Ft, J = _rhs_jac(tau, y, Z, 2.5)
-        JJ = jax.jacfwd(lambda v: _rhs(v[0], v[1:], Z, 2.5))(np.concatenate([[tau], y]))
-        np.testing.assert_allclose(F, _rhs(tau, y, Z, 2.5), rtol=1e-14)
+        F, Ft, J = path_rhs_jac(tau, y, Z, 2.5)
+        JJ = jax.jacfwd(lambda v: path_rhs(v[0], v[1:], Z, 2.5))(np.concatenate([[tau], y]))
+        np.testing.assert_allclose(F, path_rhs(tau, y, Z, 2.5), rtol=1e-14)
         np.testing.assert_allclose(J, JJ[:, 1:], rtol=1e-10, atol=1e-12 * np.abs(JJ).max())
         np.testing.assert_allclose(Ft, JJ[:, 0], rtol=1e-10, atol=1e-12 * np.abs(JJ).max())

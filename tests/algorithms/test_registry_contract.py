@@ -90,3 +90,34 @@ def test_width_scaled_gd_contract(caplog):
         jax.config.update("jax_log_compiles", False)
     assert run2.status == "converged"
     assert not compiles, [r.getMessage()[:120] for r in compiles]
+
+
+@pytest.mark.parametrize("name", list(REGRESSION) + list(CLASSIFICATION))
+def test_the_loop_seams_are_declared(name):
+    # train reads lr (discrete) or max_steps and solve_segment (flows) as declared attributes
+    alg = {**REGRESSION, **CLASSIFICATION}[name]()
+    if alg.continuous:
+        assert isinstance(alg, ib.algorithms.AbstractFlow) and isinstance(alg.max_steps, int)
+    else:
+        assert isinstance(alg, ib.algorithms.AbstractDiscreteAlgorithm) and float(alg.lr) > 0
+
+
+def test_a_discrete_algorithm_without_lr_or_a_flow_without_solve_segment_is_abstract():
+    class NoLR(ib.algorithms.AbstractDiscreteAlgorithm):
+        def step(self, objective, params, state, key):
+            return params, state, objective.log_value(params)
+
+    class NoSolve(ib.algorithms.AbstractFlow):
+        max_steps: int = 10
+
+    for cls in (NoLR, NoSolve):
+        with pytest.raises(TypeError, match="abstract"):
+            cls()
+
+
+def test_declaring_the_seams_keeps_the_constructor_arguments():
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(Optax)] == ["optimizer", "lr"]
+    assert [f.name for f in dataclasses.fields(SGD)] == ["lr", "batch_size"]
+    assert [f.name for f in dataclasses.fields(GradientFlow)] == ["rtol", "atol", "solver", "max_steps", "clock"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import implicit_bias as ib
-from implicit_bias.models._fc import FullyConnected, SingleNeuron  # public after wiring: ib.models
+from implicit_bias.models import FullyConnected, SingleNeuron
 
 MODELS = {
     "fc-neuron": lambda: FullyConnected(4, (1,), scale=0.7, shape=0.3),

@@ -97,3 +97,16 @@ def test_diagonal_flow_predictor_has_no_cancellation_in_the_kernel_regime(depth)
     naive = float(m.predictor(m.flow_params(m.init(), jnp.array([z])))[0])
     assert abs(ours - float(exact)) <= 1e-14 * abs(float(exact))
     assert abs(naive - float(exact)) > 1e-9 * abs(float(exact))  # what the naive difference loses
+
+
+def test_every_model_declares_its_input_dimension_and_flow_map():
+    # the training loop reads these declared attributes (no probing of dim / input_dim)
+    for name, make in MODELS.items():
+        m = make()
+        assert m.input_dim == 4, name
+        assert m.has_flow_map == (isinstance(m, Diagonal) and (m.tied or m.depth <= 2)), name
+    assert ib.models.ShallowReLU(width=3).input_dim == 1
+    assert ib.models.ShallowReLU(width=3, input_dim=5).input_dim == 5
+    assert ib.models.AbstractModel.has_flow_map is False
+    with pytest.raises(NotImplementedError, match="no closed-form gradient flow"):
+        Linear(4).flow_params({"w": jnp.zeros(4)}, jnp.zeros(4))

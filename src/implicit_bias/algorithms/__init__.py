@@ -55,3 +55,7 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     return table[name](**kwargs)
 
 from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
+
+# The declared seams of the training loop (train.py): the flow base, the segment codes, the clocks.
+from ._base import AbstractFlow as AbstractFlow, FlowCode as FlowCode, StepFlag as StepFlag  # noqa: E402
+from ._flow import CLOCKS as CLOCKS  # noqa: E402

@@ -1,4 +1,6 @@
-"""Gradient flow ``d theta / dt = -grad L(theta)`` as an ODE solved by diffrax."""
+"""Gradient flow ``d theta / dt = -grad L(theta)`` as an ODE solved by diffrax: the concrete
+:class:`~implicit_bias.algorithms.AbstractFlow` algorithms (:class:`GradientFlow`, the reduced
+:class:`ReducedFlow`), their solvers (:data:`SOLVERS`) and time variables (:data:`CLOCKS`)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._base import AbstractAlgorithm, Objective, as_float
+from ..models import Diagonal
+from ._base import AbstractFlow, FlowCode, Objective, as_float
 
-__all__ = ["GradientFlow", "ReducedFlow", "SOLVERS", "get_solver"]
+__all__ = ["GradientFlow", "ReducedFlow", "SOLVERS", "CLOCKS", "get_solver"]
 
 #: ODE solvers by name (``algorithm.solver`` in configs, ``--solver`` in ``ibias fit``):
 #: explicit Runge-Kutta for non-stiff flows, ``kvaerno5`` (implicit, L-stable) for stiff ones
@@ -27,11 +30,12 @@ def get_solver(name: str) -> diffrax.AbstractSolver:
         raise ValueError(f"unknown ODE solver {name!r}: use one of {', '.join(SOLVERS)}")
     return SOLVERS[name]()
 
-# diffrax result codes mapped to our run statuses.
-_OK, _EVENT, _MAX_STEPS, _FAILED = 0, 1, 2, 3
+#: The flows' time variables (``algorithm.clock`` in configs, ``--clock`` in ``ibias fit``): see
+#: :class:`GradientFlow`.
+CLOCKS = ("time", "normalized", "accuracy")
 
 
-class GradientFlow(AbstractAlgorithm):
+class GradientFlow(AbstractFlow):
     """Gradient flow ``d theta/dt = -grad L(theta)``: the ``eta -> 0`` limit of GD.
 
     Solved by diffrax with an adaptive explicit Runge-Kutta method (``Tsit5``) and a PID
@@ -75,28 +79,24 @@ class GradientFlow(AbstractAlgorithm):
     max_steps: int = eqx.field(default=100_000, static=True)
     clock: str = eqx.field(default="time", static=True)
     name: ClassVar[str] = "flow"
-    continuous: ClassVar[bool] = True
 
     def __check_init__(self):
         if not (self.rtol > 0 and self.atol > 0):
             raise ValueError(f"GradientFlow: rtol and atol must be > 0; received rtol={self.rtol}, atol={self.atol}")
         _check_clock("GradientFlow", self.clock)
 
-    def init_state(self, objective: Objective, params):
-        """No state: the flow's state is the parameters."""
-        return ()
-
     def solve_segment(self, objective: Objective, params, state, t0, t1, target_log):
         """Integrate from ``t0`` to ``t1`` or to the event ``log L = target_log``.
 
-        Returns ``(params, state, t_end, n_steps, code)`` with ``code`` 0 (reached ``t1``), 1
-        (target reached), 2 (``max_steps`` hit), 3 (solver failure: non-finite values, step
-        size collapse).
+        Returns ``(params, state, t_end, n_steps, code)`` with ``code`` a
+        :class:`~implicit_bias.algorithms.FlowCode`: ``OK`` (reached ``t1``), ``EVENT`` (target
+        reached), ``MAX_STEPS`` (``max_steps`` hit), ``FAILED`` (non-finite values, step size
+        collapse). The flow has no state: its state is the parameters.
         """
         return _solve_segment(self, objective, params, state, *_times(t0, t1, target_log))
 
 
-class ReducedFlow(AbstractAlgorithm):
+class ReducedFlow(AbstractFlow):
     r"""Exact gradient flow of a diagonal network as an ``N``-dimensional ODE in ``nu``.
 
     For a model whose flow integrates per coordinate in closed form
@@ -151,7 +151,6 @@ class ReducedFlow(AbstractAlgorithm):
     max_steps: int = eqx.field(default=100_000, static=True)
     clock: str = eqx.field(default="time", static=True)
     name: ClassVar[str] = "reduced"
-    continuous: ClassVar[bool] = True
 
     def __check_init__(self):
         if not (self.rtol > 0 and self.atol > 0):
@@ -161,19 +160,16 @@ class ReducedFlow(AbstractAlgorithm):
     def init_state(self, objective: Objective, params):
         """``(theta_0, nu = 0)``; checks that the model has a closed-form flow."""
         model = objective.model
-        if not getattr(model, "has_flow_map", False):
+        if not model.has_flow_map:
             raise ValueError(
                 f"ReducedFlow needs a model whose gradient flow has a closed form (tied diagonal nets, untied of depth <= 2); "
-                f"{type(model).__name__}{'' if not hasattr(model, 'depth') else f' (depth {model.depth}, untied)'} has none: use --algorithm flow"
+                f"{type(model).__name__}{f' (depth {model.depth}, untied)' if isinstance(model, Diagonal) else ''} has none: use --algorithm flow"
             )
         return (params, jnp.zeros(objective.X.shape[:-1], dtype=jnp.float64))
 
     def solve_segment(self, objective: Objective, params, state, t0, t1, target_log):
         """As :meth:`GradientFlow.solve_segment`, integrating ``nu``."""
         return _solve_reduced(self, objective, params, state, *_times(t0, t1, target_log))
-
-
-CLOCKS = ("time", "normalized", "accuracy")
 
 
 def _check_clock(who, clock):
@@ -228,11 +224,11 @@ def _integrate(method, vf, log_value, y0, t0, t1, target_log):
     # (the time is then located to the interpolant's accuracy): count it as the event.
     code = jnp.where(
         event_hit | (res == diffrax.RESULTS.event_occurred),
-        _EVENT,
+        FlowCode.EVENT,
         jnp.where(
             res == diffrax.RESULTS.successful,
-            _OK,
-            jnp.where(res == diffrax.RESULTS.max_steps_reached, _MAX_STEPS, _FAILED),
+            FlowCode.OK,
+            jnp.where(res == diffrax.RESULTS.max_steps_reached, FlowCode.MAX_STEPS, FlowCode.FAILED),
         ),
     )
     return y_end, sol.ts[-1], sol.stats["num_accepted_steps"], code

@@ -116,17 +116,17 @@ _CX = (0.5, -1.5, 121.0 / 50.0, 29.0 / 250.0)
 _A2X, _A3X = 1.0, 0.6
 
 
-def _rhs(tau, y, Z, a2):
+def path_rhs(tau, y, Z, a2):
     """Right-hand side of the ``(ρ, λ)`` system on the clock ``τ = log(1 + γ)`` (module docstring)."""
-    return _rhs_jac(tau, y, Z, a2, jac=False)
+    return path_rhs_jac(tau, y, Z, a2, jac=False)
 
 
-def _rhs_jac(tau, y, Z, a2, jac=True):
+def path_rhs_jac(tau, y, Z, a2, jac=True):
     """``f(τ, y)``, and with ``jac`` also ``∂f/∂τ (2N,)`` and ``∂f/∂y (2N, 2N)``, ``y = (ρ, λ)``.
 
     With ``S = diag(p) - p p^T``, ``M = Z diag(32 α^2 sinh(4z) ⊙ Z^T p) Z^T`` (``= [(∂K/∂λ_j) p]_j``),
     ``q = p^T K p``: ``∂p/∂ρ = -e^τ S``, ``∂p/∂τ = -S (e^τ ρ)``, ``∂q/∂λ = M p``; the rest is the
-    quotient rule (tested against forward autodiff of :func:`_rhs`; 17% faster per step)."""
+    quotient rule (tested against forward autodiff of :func:`path_rhs`; 17% faster per step)."""
     n = Z.shape[0]
     rho, lam = y[:n], y[n:]
     e = jnp.exp(tau)
@@ -155,7 +155,7 @@ def _rhs_jac(tau, y, Z, a2, jac=True):
 
 @jax.jit
 def _rosenbrock_path(Z, taus, params):
-    """Compiled Rosenbrock integration of :func:`_rhs` from ``τ = 0`` (``ρ = λ = 0``), landing
+    """Compiled Rosenbrock integration of :func:`path_rhs` from ``τ = 0`` (``ρ = λ = 0``), landing
     exactly on each of ``taus`` (``(T,)``, increasing); ``params = (α^2, rtol, atol, max_steps)``.
     Returns one flat array (a single device-to-host transfer: the call costs ~10 µs per step
     and this matters at loose tolerances): ``λ (T, N)`` raveled, then ``steps, rejected, ok``;
@@ -167,14 +167,14 @@ def _rosenbrock_path(Z, taus, params):
     def step(c):
         tau, y, h, idx, out, n, nrej, bad = c
         hh = jnp.minimum(h, taus[idx] - tau)
-        F0, Ft, J = _rhs_jac(tau, y, Z, a2)
+        F0, Ft, J = path_rhs_jac(tau, y, Z, a2)
         Winv = jnp.linalg.inv(jnp.eye(n2, dtype=Z.dtype) / (_GAM * hh) - J)  # 2N x 2N, N small
         solve = lambda b: Winv @ b
         Tt = hh * Ft
         g1 = solve(F0 + _CX[0] * Tt)
-        F = _rhs(tau + _A2X * hh, y + _A21 * g1, Z, a2)
+        F = path_rhs(tau + _A2X * hh, y + _A21 * g1, Z, a2)
         g2 = solve(F + _CX[1] * Tt + _C21 * g1 / hh)
-        F = _rhs(tau + _A3X * hh, y + _A31 * g1 + _A32 * g2, Z, a2)
+        F = path_rhs(tau + _A3X * hh, y + _A31 * g1 + _A32 * g2, Z, a2)
         g3 = solve(F + _CX[2] * Tt + (_C31 * g1 + _C32 * g2) / hh)
         g4 = solve(F + _CX[3] * Tt + (_C41 * g1 + _C42 * g2 + _C43 * g3) / hh)
         ynew = y + _B[0] * g1 + _B[1] * g2 + _B[2] * g3 + _B[3] * g4

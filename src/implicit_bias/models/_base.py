@@ -1,4 +1,9 @@
-"""The model protocol: a frozen set of hyperparameters acting on a params pytree."""
+"""The model protocol: a frozen set of hyperparameters acting on a params pytree.
+
+:class:`AbstractModel` declares everything the training loop and the algorithms ask of a
+model (``input_dim``, ``has_predictor``, ``has_flow_map``, ...); a new model is a final
+subclass in its own module of this package.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +31,17 @@ class AbstractModel(eqx.Module):
     - ``predictor(params) -> (d,)``: the equivalent linear predictor, for models linear in
       ``x`` (``has_predictor = True``); others raise ``NotImplementedError``;
     - ``homogeneity``: the degree ``k`` with ``f(x; c params) = c^k f(x; params)`` (``None``
-      if not homogeneous).
+      if not homogeneous);
+    - ``input_dim``: the input dimension ``d`` (``None``, the default, for a model that takes
+      inputs of any dimension; every model of this package has one);
+    - ``has_flow_map``: ``True`` for models whose gradient flow has a closed form
+      (``flow_params``, ``flow_predictor``; used by :class:`~implicit_bias.ReducedFlow`).
 
     A model handles one parameter set; batches (over scales, shapes, seeds) use ``jax.vmap``.
     """
 
     has_predictor: ClassVar[bool] = False
+    has_flow_map: ClassVar[bool] = False
 
     @abc.abstractmethod
     def init(self, key) -> dict:
@@ -53,6 +63,20 @@ class AbstractModel(eqx.Module):
     def homogeneity(self) -> int | None:
         """Degree of positive homogeneity in the parameters (``None`` if not homogeneous)."""
         return None
+
+    @property
+    def input_dim(self) -> int | None:
+        """Input dimension ``d`` (inputs ``X (N, d)``); ``None`` if the model takes any."""
+        return None
+
+    def flow_params(self, params0: dict, z) -> dict:
+        """Closed-form gradient flow: the parameters as a function of ``z = X^T nu`` (models
+        with ``has_flow_map`` only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form gradient flow")
+
+    def flow_predictor(self, params0: dict, z) -> jax.Array:
+        """The predictor ``w`` of :meth:`flow_params` (models with ``has_flow_map`` only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form gradient flow")
 
 
 def check_params(model: AbstractModel, params: dict) -> dict:

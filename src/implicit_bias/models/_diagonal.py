@@ -115,6 +115,11 @@ class Diagonal(AbstractModel):
         return self.depth
 
     @property
+    def input_dim(self) -> int:
+        """Input dimension ``d`` (``dim``)."""
+        return self.dim
+
+    @property
     def has_flow_map(self) -> bool:
         """Whether :meth:`flow_params` has a closed form (tied any depth; untied depth <= 2)."""
         return self.tied or self.depth <= 2

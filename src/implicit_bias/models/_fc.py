@@ -271,6 +271,11 @@ class FullyConnected(AbstractModel):
         return P[0]
 
     @property
+    def input_dim(self) -> int:
+        """Input dimension ``d`` (``dim``)."""
+        return self.dim
+
+    @property
     def homogeneity(self):
         """``L`` for ``linear``/``relu``/``leaky_relu`` without biases, else ``None``."""
         return None if self.bias else self.depth
@@ -346,6 +351,11 @@ class SingleNeuron(AbstractModel):
         if not self.has_predictor:
             raise NotImplementedError(f"SingleNeuron has no equivalent linear predictor: its activation is {self.activation!r} (only 'linear' is linear in x)")
         return params["w"]
+
+    @property
+    def input_dim(self) -> int:
+        """Input dimension ``d`` (``dim``)."""
+        return self.dim
 
     @property
     def homogeneity(self):

@@ -38,6 +38,11 @@ class Linear(AbstractModel):
         if not isinstance(self.dim, int) or self.dim < 1:
             raise ValueError(f"Linear: dim must be a positive integer; received {self.dim!r}")
 
+    @property
+    def input_dim(self) -> int:
+        """Input dimension ``d`` (``dim``)."""
+        return self.dim
+
     def param_shapes(self):
         return {"w": (self.dim,)}
 
