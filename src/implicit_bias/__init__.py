@@ -12,46 +12,34 @@ Example:
 """
 
 from . import _config  # noqa: F401  (must come first: float64 everywhere)
-from . import algorithms, data, diagnostics, losses, models, potentials, theory
-from ._config import enable_compilation_cache
+from . import (
+    algorithms as algorithms,
+    data as data,
+    diagnostics as diagnostics,
+    losses as losses,
+    models as models,
+    potentials as potentials,
+    theory as theory,
+)
+from ._config import enable_compilation_cache as enable_compilation_cache
 from ._version import __version__
 from .algorithms import (
-    SGD,
-    GradientDescent,
-    GradientFlow,
-    ReducedFlow,
-    MirrorDescent,
-    NormalizedGD,
-    Optax,
-    SteepestDescent,
+    SGD as SGD,
+    GradientDescent as GradientDescent,
+    GradientFlow as GradientFlow,
+    ReducedFlow as ReducedFlow,
+    MirrorDescent as MirrorDescent,
+    NormalizedGD as NormalizedGD,
+    Optax as Optax,
+    SteepestDescent as SteepestDescent,
 )
-from .train import Record, Run, Stop, train, train_many
-from .store import Store
-from .sweep import sweep  # noqa: E402  (the function; the module stays importable as implicit_bias.sweep)
+from .train import (
+    Record as Record,
+    Run as Run,
+    Stop as Stop,
+    train as train,
+    train_many as train_many,
+)
+from .store import Store as Store
+from .sweep import sweep as sweep  # noqa: E402  (the function; the module stays importable as implicit_bias.sweep)
 
-__all__ = [
-    "__version__",
-    "enable_compilation_cache",
-    "algorithms",
-    "data",
-    "diagnostics",
-    "losses",
-    "models",
-    "potentials",
-    "theory",
-    "train",
-    "train_many",
-    "sweep",
-    "Store",
-    "Stop",
-    "Record",
-    "Run",
-    "GradientFlow",
-    "ReducedFlow",
-    "GradientDescent",
-    "SGD",
-    "NormalizedGD",
-    "MirrorDescent",
-    "SteepestDescent",
-    "Optax",
-]

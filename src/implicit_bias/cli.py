@@ -376,7 +376,7 @@ def _model_config(model, depth, scale, shape, tied, init, widths, activation, sl
 
 def _check_flow_flags(algorithm, solver, clock):
     from .algorithms import SOLVERS
-    from .algorithms._flow import CLOCKS
+    from .algorithms import CLOCKS
 
     for flag, value, allowed in (("--solver", solver, SOLVERS), ("--clock", clock, CLOCKS)):
         if value is None:

@@ -17,25 +17,11 @@ from ._discrete import (
 from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow as ReducedFlow, get_solver as get_solver
 from ._margin_path import MarginPath as MarginPath, exponential_flow_path as exponential_flow_path
 
-__all__ = [
-    "AbstractAlgorithm",
-    "AbstractDiscreteAlgorithm",
-    "Objective",
-    "GradientFlow",
-    "ReducedFlow",
-    "SOLVERS",
-    "get_solver",
-    "GradientDescent",
-    "SGD",
-    "NormalizedGD",
-    "MirrorDescent",
-    "SteepestDescent",
-    "Optax",
-    "parse_norm",
-    "get_algorithm",
-    "MarginPath",
-    "exponential_flow_path",
-]
+from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
+
+# The declared seams of the training loop (train.py): the flow base, the segment codes, the clocks.
+from ._base import AbstractFlow as AbstractFlow, FlowCode as FlowCode, StepFlag as StepFlag
+from ._flow import CLOCKS as CLOCKS
 
 
 def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
@@ -53,9 +39,3 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")
     return table[name](**kwargs)
-
-from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
-
-# The declared seams of the training loop (train.py): the flow base, the segment codes, the clocks.
-from ._base import AbstractFlow as AbstractFlow, FlowCode as FlowCode, StepFlag as StepFlag  # noqa: E402
-from ._flow import CLOCKS as CLOCKS  # noqa: E402

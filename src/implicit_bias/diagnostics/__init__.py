@@ -36,32 +36,6 @@ from ..univariate import (
     smoothed_abs_f2 as smoothed_abs_f2,
 )
 
-__all__ = [
-    "relative_error",
-    "loglog_slope",
-    "cosine",
-    "direction_distance",
-    "unit",
-    "normalized_margin",
-    "sharpness",
-    "hessian_matrix",
-    "LanczosResult",
-    "lanczos",
-    "top_hessian_eigenpair",
-    "sharpness_batch",
-    "PowerIterationResult",
-    "power_iteration",
-    "ModeHessians",
-    "mode_hessians",
-    "knots",
-    "slope_jumps",
-    "curvature_measure",
-    "merge_knots",
-    "weighted_curvature",
-    "n_linear_regions",
-    "smoothed_abs_f2",
-    "evaluate",
-]
 
 from .invariants import (
     layer_norm_gaps as layer_norm_gaps,
@@ -77,19 +51,6 @@ from .invariants import (
     input_alignment as input_alignment,
 )
 
-__all__ += [
-    "layer_norm_gaps",
-    "neuron_norm_gaps",
-    "layer_gram_gaps",
-    "InvariantDrift",
-    "invariant_drift",
-    "PowerLaw",
-    "growth_exponent",
-    "stable_rank",
-    "layer_stable_ranks",
-    "layer_alignment",
-    "input_alignment",
-]
 
 from .margins import (
     normalized_predictor as normalized_predictor,
@@ -106,17 +67,3 @@ from .margins import (
     condition5_ratio as condition5_ratio,
 )
 
-__all__ += [
-    "normalized_predictor",
-    "margin_normalized",
-    "azimuth_pitch",
-    "from_azimuth_pitch",
-    "excess_l1_norm",
-    "support_vectors",
-    "SupportChange",
-    "support_changes",
-    "support_change_points",
-    "Condition5Check",
-    "condition5_holds",
-    "condition5_ratio",
-]

@@ -25,4 +25,3 @@ from .runner import (
     select as select,
 )
 
-__all__ = ["PROFILES", "REGISTRY", "CheckResult", "Experiment", "ExperimentResult", "Profile", "get", "load_all", "register", "run", "save", "select"]

@@ -6,8 +6,5 @@ from ._linear import Linear as Linear
 from ._relu import ShallowReLU as ShallowReLU
 from . import init as init
 
-__all__ = ["AbstractModel", "Linear", "Diagonal", "check_params"]
-__all__ += ["ShallowReLU", "init"]
 from ._fc import ACTIVATIONS as ACTIVATIONS, FullyConnected as FullyConnected, SingleNeuron as SingleNeuron
 
-__all__ += ["FullyConnected", "SingleNeuron", "ACTIVATIONS"]

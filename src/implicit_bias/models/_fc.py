@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _config  # noqa: F401  (float64)
 from ._base import AbstractModel, check_params
-from .init import _key
+from .init import as_key
 
 __all__ = ["FullyConnected", "SingleNeuron", "ACTIVATIONS"]
 
@@ -210,7 +210,7 @@ class FullyConnected(AbstractModel):
         """
         if self.init_params is not None:
             return check_params(self, dict(self.init_params))
-        key = None if key is None else _key(key)
+        key = None if key is None else as_key(key)
         L, s = self.depth, self.sizes
         alpha = jnp.asarray(self.scale, dtype=jnp.float64)
         if self.widths == (1,) and not self.balanced:
@@ -232,7 +232,7 @@ class FullyConnected(AbstractModel):
             vs.append(jnp.ones(1))
             params = {f"W{j}": c * jnp.outer(vs[j], vs[j - 1]) for j in range(1, L + 1)}
         else:
-            key = _key(key)
+            key = as_key(key)
             c = alpha ** (1.0 / L)
             params = {f"W{j}": c / jnp.sqrt(s[j - 1]) * jax.random.normal(jax.random.fold_in(key, j), (s[j], s[j - 1])) for j in range(1, L + 1)}
         if self.bias:
@@ -337,7 +337,7 @@ class SingleNeuron(AbstractModel):
         """``init_params`` if given, else ``w ~ N(0, scale^2/d I)`` drawn from ``key`` (a key or an int seed)."""
         if self.init_params is not None:
             return check_params(self, dict(self.init_params))
-        return {"w": jnp.asarray(self.scale) / math.sqrt(self.dim) * jax.random.normal(_key(key), (self.dim,))}
+        return {"w": jnp.asarray(self.scale) / math.sqrt(self.dim) * jax.random.normal(as_key(key), (self.dim,))}
 
     def apply(self, params, X):
         """Outputs ``σ(X w)``, shape ``(N,)``, on inputs ``X (N, d)``."""

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractModel, check_params
-from .init import AbstractInit, Breakpoints, _key, _to_range, get_init, hyperparameters
+from .init import AbstractInit, Breakpoints, as_key, to_range, get_init, hyperparameters
 
 __all__ = ["ShallowReLU"]
 
@@ -93,7 +93,7 @@ class ShallowReLU(AbstractModel):
     a_b: np.ndarray = eqx.field(default=1.0, converter=_to_array)
     output_scale: np.ndarray = eqx.field(default=1.0, converter=_to_array)
     breakpoint_density: Callable | None = eqx.field(static=True, default=None)
-    breakpoint_range: tuple[float, float] = eqx.field(static=True, default=(-1.0, 1.0), converter=_to_range)
+    breakpoint_range: tuple[float, float] = eqx.field(static=True, default=(-1.0, 1.0), converter=to_range)
     antisymmetric: bool = eqx.field(static=True, default=False)
     init_params: dict | None = None
 
@@ -130,7 +130,7 @@ class ShallowReLU(AbstractModel):
         """
         if self.init_params is not None:
             return check_params(self, dict(self.init_params))
-        return self.distribution.sample(_key(key), self.width, self.input_dim, skip=self.skip, antisymmetric=self.antisymmetric)
+        return self.distribution.sample(as_key(key), self.width, self.input_dim, skip=self.skip, antisymmetric=self.antisymmetric)
 
     def apply(self, params, X):
         """Outputs ``f(X) (N,)`` on inputs ``X (N, d)``."""

@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 
-def _key(key):
+def as_key(key):
     """A PRNG key from a key or an integer seed."""
     if key is None:
         raise ValueError("a random initialization needs a key: pass jax.random.key(seed) or an integer seed")
@@ -88,7 +88,7 @@ def _to_float(x):
     return x if isinstance(x, jax.core.Tracer) else float(x)
 
 
-def _to_range(r):
+def to_range(r):
     """Converter of ``breakpoint_range``: a hashable ``(lo, hi)`` of floats."""
     try:
         return tuple(float(v) for v in r)
@@ -154,7 +154,7 @@ class AbstractInit(eqx.Module):
                 raise ValueError(f"{type(self).__name__}.sample: {name} must be a positive integer; received {v!r}")
         if antisymmetric and width % 2:
             raise ValueError(f"antisymmetric initialization pairs the hidden units: width must be even; received width={width}")
-        kh, ko = jax.random.split(_key(key))
+        kh, ko = jax.random.split(as_key(key))
         n = width // 2 if antisymmetric else width
         w1, b1 = self.sample_hidden(kh, n, input_dim)
         w2, b2 = self.sample_output(ko, n, width)
@@ -328,7 +328,7 @@ class Breakpoints(AbstractInit):
     """
 
     breakpoint_density: Callable | None = eqx.field(default=None, static=True)
-    breakpoint_range: tuple[float, float] = eqx.field(default=(-1.0, 1.0), static=True, converter=_to_range)
+    breakpoint_range: tuple[float, float] = eqx.field(default=(-1.0, 1.0), static=True, converter=to_range)
     sigma_w: float = eqx.field(default=1.0, converter=_to_float)
     n_grid: int = eqx.field(default=4097, static=True)
 

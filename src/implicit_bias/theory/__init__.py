@@ -26,31 +26,6 @@ from .margins import (
 )
 from .predictions import PREDICTIONS as PREDICTIONS, Prediction as Prediction, get_prediction as get_prediction
 
-__all__ = [
-    "woodworth_h",
-    "q_woodworth",
-    "q_woodworth_grad",
-    "q_woodworth_hess",
-    "q_azulay",
-    "equivalent_scale",
-    "diagonal_flow_map",
-    "diagonal_potential",
-    "DiagonalInterpolant",
-    "diagonal_interpolant",
-    "diagonal_interpolant_batch",
-    "solve_diagonal_interpolant",
-    "min_l1_interpolant",
-    "ntk_norm_interpolant",
-    "min_distance_interpolant",
-    "bregman_interpolant",
-    "MaxMargin",
-    "max_margin",
-    "normalized_margin",
-    "polynomial_tail_direction",
-    "PREDICTIONS",
-    "Prediction",
-    "get_prediction",
-]
 
 # mulayoff2021: minima stability of univariate shallow ReLU nets
 from .stability import (
@@ -76,28 +51,6 @@ from .stability import (
     weighted_curvature as weighted_curvature,
 )
 
-__all__ += [
-    "WeightFunction",
-    "empirical_weight_function",
-    "population_weight_function",
-    "standard_distribution",
-    "GaussianMixture",
-    "relu_knots",
-    "weighted_curvature",
-    "sharpness_lower_bound",
-    "max_stable_sharpness",
-    "is_stable_necessary",
-    "curvature_bound",
-    "gradient_bound_constant",
-    "curvature_slack",
-    "curvature_bound_nondifferentiable",
-    "max_stable_sharpness_nondifferentiable",
-    "FlattestImplementation",
-    "rescale_neurons",
-    "flattest_implementation",
-    "FlattestBatch",
-    "flattest_sharpness_batch",
-]
 
 from .splines import (
     GreenSpline as GreenSpline,
@@ -120,26 +73,6 @@ from .splines import (
     zeta_function as zeta_function,
 )
 
-__all__ += [
-    "Zeta",
-    "zeta_function",
-    "zeta",
-    "zeta_constant",
-    "WeightedSpline",
-    "SmoothingSplinePath",
-    "weighted_spline_interpolant",
-    "smoothing_spline_path",
-    "smoothing_spline",
-    "lambda_from_time",
-    "time_from_lambda",
-    "GreenSpline",
-    "GreenSplinePath",
-    "green_spline_path",
-    "green_spline",
-    "noiseless_rate",
-    "early_stopping_rate",
-    "early_stopping_time",
-]
 
 # azulay2021 §5-§8, vardi2022 §4.4: fully-connected linear nets and single neurons
 from .linear_networks import (
@@ -171,34 +104,6 @@ from .linear_networks import (
     diagonal_metric as diagonal_metric,
 )
 
-__all__ += [
-    "neuron_delta",
-    "neuron_scale_shape",
-    "NeuronInit",
-    "neuron_init_quantities",
-    "q_delta",
-    "q_delta_grad",
-    "NeuronInterpolant",
-    "solve_q_delta_interpolant",
-    "q_delta_interpolant",
-    "q_delta_interpolant_batch",
-    "fc_neuron_interpolant",
-    "balanced_interpolant",
-    "vanishing_init_interpolant",
-    "ntk_matrix",
-    "ntk_mahalanobis_interpolant",
-    "single_neuron_interpolant",
-    "relu_neuron_min_norm",
-    "ReluNeuronBound",
-    "relu_neuron_bound",
-    "HessianMapTest",
-    "is_hessian_map",
-    "identity_plus_outer_metric",
-    "fc_metric",
-    "fc_warping",
-    "warped_fc_metric",
-    "diagonal_metric",
-]
 
 # moroshko2020: Q^D_mu max-margin path, l_{2/D} stationary points, Lemma 3
 from .diagonal_margins import (
@@ -214,18 +119,6 @@ from .diagonal_margins import (
     lemma3_loss_bound as lemma3_loss_bound,
 )
 
-__all__ += [
-    "QMuMaxMargin",
-    "QMuDualSolution",
-    "q_mu_max_margin",
-    "solve_q_mu_max_margin",
-    "QMuPath",
-    "q_mu_path",
-    "L2DStationaryPoint",
-    "l2d_stationarity",
-    "l2d_stationary_points",
-    "lemma3_loss_bound",
-]
 
 # jin-montufar2023: kernels of wide univariate ReLU nets and their lazy-training predictions
 from .relu_kernels import (
