@@ -209,3 +209,42 @@ def test_large_n_uses_the_matrix_form():
     p5, X5 = m5.init(1), jax.random.normal(jax.random.key(4), (3, m5.input_dim))
     assert not _uses_fast_path(m5, p5, X5)
     np.testing.assert_allclose(m5.apply(p5, X5), _plain_apply(p5, X5, True), rtol=1e-13, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------
+# activation relu_power:k (montufar2024 Thm 9)
+# ---------------------------------------------------------------------------------------
+
+
+def test_relu_power_activation_apply_matches_numpy():
+    for k in (1, 2, 3):
+        m = ShallowReLU(16, skip=True, activation=f"relu_power:{k}")
+        p = m.init(0)
+        X = np.linspace(-1.5, 1.5, 7)[:, None]
+        pre = X @ np.asarray(p["w1"]).T + np.asarray(p["b1"])
+        ref = np.maximum(pre, 0.0) ** k @ np.asarray(p["w2"]) + float(p["b2"]) + X[:, 0] * float(p["skip"][0])
+        np.testing.assert_allclose(np.asarray(m.apply(p, X)), ref, rtol=1e-13, atol=1e-14)
+
+
+def test_relu_power_same_params_and_relu_power_1_is_relu():
+    a, b = ShallowReLU(8, input_dim=2), ShallowReLU(8, input_dim=2, activation="relu_power:1")
+    assert a.param_shapes() == b.param_shapes() == ShallowReLU(8, input_dim=2, activation="relu_power:3").param_shapes()
+    p = a.init(3)
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    np.testing.assert_allclose(np.asarray(a.apply(p, X)), np.asarray(b.apply(p, X)), rtol=1e-14)
+    # gradients (w2 and w1) of [x]_+^2: k [pre]_+^{k-1}
+    m = ShallowReLU(4, activation="relu_power:2")
+    q = m.init(1)
+    g = jax.grad(lambda w: m.apply({**q, "w1": w}, X[:, :1]).sum())(q["w1"])
+    pre = X[:, :1] @ np.asarray(q["w1"]).T + np.asarray(q["b1"])
+    ref = (2 * np.maximum(pre, 0.0) * np.asarray(q["w2"]) * X[:, :1]).sum(0)[:, None]
+    np.testing.assert_allclose(np.asarray(g), ref, rtol=1e-12)
+    # vmap over params
+    ps = jax.vmap(m.init)(jax.random.split(jax.random.key(0), 3))
+    assert jax.vmap(lambda pp: m.apply(pp, X[:, :1]))(ps).shape == (3, 5)
+
+
+@pytest.mark.parametrize("bad", ["tanh", "relu_power:0", "relu_power:x", "relu_power", 2])
+def test_relu_power_bad_activation(bad):
+    with pytest.raises(ValueError, match="ShallowReLU: activation must be 'relu' or 'relu_power:k'"):
+        ShallowReLU(4, activation=bad)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractModel, check_params
+from ._power import activation_degree, power_activation
 from .init import AbstractInit, Breakpoints, as_key, to_range, get_init, hyperparameters
 
 __all__ = ["ShallowReLU"]
@@ -67,6 +68,8 @@ class ShallowReLU(AbstractModel):
         breakpoint_range: interval ``(lo, hi)`` carrying ``p_C`` (``breakpoints``).
         antisymmetric: antisymmetric pairing of units (``f(., theta_0) = 0``).
         init_params: explicit initial parameters by name (validated by ``check_params``).
+        activation: ``"relu"`` (default) or ``"relu_power:k"``, the activation ``[x]_+^k``
+            (montufar2024 Thm 9; ``theory.relu_power``). Parameter names are the same.
 
     Raises:
         ValueError: non-positive sizes, an unknown ``init_dist`` (did-you-mean hint), invalid
@@ -96,8 +99,13 @@ class ShallowReLU(AbstractModel):
     breakpoint_range: tuple[float, float] = eqx.field(static=True, default=(-1.0, 1.0), converter=to_range)
     antisymmetric: bool = eqx.field(static=True, default=False)
     init_params: dict | None = None
+    activation: str = eqx.field(static=True, default="relu")
 
     def __check_init__(self):
+        try:
+            activation_degree(self.activation)
+        except ValueError as e:
+            raise ValueError(f"ShallowReLU: {e}") from None
         for name in ("width", "input_dim"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -137,7 +145,9 @@ class ShallowReLU(AbstractModel):
         X = jnp.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.input_dim:
             raise ValueError(f"ShallowReLU.apply: X must have shape (N, {self.input_dim}); received {X.shape}")
-        if 0 < X.shape[0] <= _UNROLL_MAX_N and self.input_dim <= _UNROLL_MAX_D:
+        if self.activation != "relu":
+            out = power_activation(X @ params["w1"].T + params["b1"][None, :], activation_degree(self.activation)) @ params["w2"]
+        elif 0 < X.shape[0] <= _UNROLL_MAX_N and self.input_dim <= _UNROLL_MAX_D:
             out = _hidden_unrolled(params["w1"], params["b1"], params["w2"], X)
         else:
             out = jax.nn.relu(X @ params["w1"].T + params["b1"][None, :]) @ params["w2"]
