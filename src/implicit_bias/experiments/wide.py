@@ -19,6 +19,11 @@ the weighted spline ``g*`` of ``(x_j, y_j - p(x_j))``. Why the adjustment (deriv
 ``[x]_+^k`` charges the polynomials of degrees ``2..k`` (the null space of ``L = D^{k+1}/k!``),
 so trained on ``y`` the net converges to another interpolant (sup distance 4.3e-4 from ``g*`` of
 ``y`` for ``k = 2`` on 6 points of ``sin 3x``, measured in the tests).
+Measured (k = 2, 6 seeds, tag 21): RMS L2 error 0.0271 at n = 2^8, 0.0067 at n = 2^12 (ratio
+0.246 over 16x the width: slope -0.51); the quick profile (4 seeds, 2^6..2^10) fits -0.40 +- 0.065
+(seed noise). At these widths the null-space effect is below the width error: nets trained on
+``y`` itself are 0.0067 from ``g*`` of ``y`` at n = 2^12, while the affine-free kernel limit
+differs from it by ~4e-4; resolving ``p`` in training needs n ~ 10^6.
 Steps: the projected kernel ``P K_k P`` on 5 points has condition number 855 (k = 2) and 1544
 (k = 3), so GD with ``eta_bar = 0.8 M / lambda_max`` needs ~1e4 steps.
 """
