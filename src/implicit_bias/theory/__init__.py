@@ -130,3 +130,11 @@ from .relu_kernels import (
     stable_eta_bar as stable_eta_bar,
     tangent_kernel_fractions as tangent_kernel_fractions,
 )
+from .relu_power import (
+    NullSpacePolynomial as NullSpacePolynomial,
+    PowerSpline as PowerSpline,
+    null_space_polynomial as null_space_polynomial,
+    relu_power_kernel as relu_power_kernel,
+    relu_power_spline as relu_power_spline,
+    relu_power_zeta as relu_power_zeta,
+)
