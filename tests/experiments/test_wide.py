@@ -66,3 +66,38 @@ def test_registered_and_loaded():
 def test_thm9_check_quick_profile_passes():
     res = registry.get("jin-montufar2023-thm9-relu-power").fn(registry.Profile("quick"))
     assert all(c.passed for c in res.checks)
+
+
+def test_natural_spline_errors_match_scipy_and_show_the_two_rates():
+    import scipy.interpolate
+
+    from implicit_bias.diagnostics.metrics import loglog_slope
+    from implicit_bias.experiments.wide import natural_spline_errors
+
+    g0 = lambda t: np.sin(3 * t) + 0.5 * t**2  # noqa: E731
+    Ms = [17, 33, 65]
+    e = natural_spline_errors(g0, Ms)
+    # the same errors from scipy's natural cubic spline (an independent route to g*)
+    for i, M in enumerate(Ms):
+        x = np.linspace(-1, 1, M)
+        xe = np.linspace(-1, 1, 40 * (M - 1) + 1)
+        err = np.abs(scipy.interpolate.CubicSpline(x, g0(x), bc_type="natural")(xe) - g0(xe))
+        np.testing.assert_allclose(e["whole"][i], err.max(), rtol=1e-8)
+        np.testing.assert_allclose(e["interior"][i], err[np.abs(xe) <= 0.5].max(), rtol=1e-6)
+    assert abs(loglog_slope(e["h"], e["interior"])[0] - 4) < 0.3
+    assert abs(loglog_slope(e["h"], e["ends"])[0] - 2) < 0.3
+    # the end loss is the boundary condition: the clamped spline (exact end slopes) is h^4 everywhere
+    whole = []
+    for M in Ms:
+        x = np.linspace(-1, 1, M)
+        d = lambda t: 3 * np.cos(3 * t) + t  # noqa: E731
+        s = scipy.interpolate.CubicSpline(x, g0(x), bc_type=((1, d(-1.0)), (1, d(1.0))))
+        xe = np.linspace(-1, 1, 40 * (M - 1) + 1)
+        whole.append(np.abs(s(xe) - g0(xe)).max())
+    assert abs(loglog_slope(e["h"], whole)[0] - 4) < 0.3
+
+
+def test_rate_noiseless_check_quick_profile_passes():
+    res = registry.get("jin-montufar2023-rate-noiseless").fn(registry.Profile("quick"))
+    assert [c.id.split("/")[1] for c in res.checks] == ["interior", "ends", "flat-ends"]
+    assert all(c.passed for c in res.checks)
