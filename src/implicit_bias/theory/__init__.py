@@ -138,3 +138,10 @@ from .relu_power import (
     relu_power_spline as relu_power_spline,
     relu_power_zeta as relu_power_zeta,
 )
+from .multivariate import (
+    MultivariateInterpolant as MultivariateInterpolant,
+    multivariate_interpolant as multivariate_interpolant,
+    radon_minimizer as radon_minimizer,
+    radon_zeta as radon_zeta,
+    relu_feature_kernel as relu_feature_kernel,
+)
