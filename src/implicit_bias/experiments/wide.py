@@ -370,7 +370,16 @@ def rate_noiseless(profile):
         {key: (("h",), e[key]) for key in ("interior", "ends", "whole")} | {"flat_ends_whole": (("h",), flat["whole"])},
         coords={"h": e["h"]}, attrs={"g0": "sin 3x + x^2/2", "flat_ends_g0": "sin(pi x)", "interior": "|x| <= 1/2"},
     )
-    return ExperimentResult(data, checks, None)
+    fig, ax = figure(1, 1, width=4.6)
+    h = e["h"]
+    for i, (vals, label) in enumerate(((e["interior"], "interior |x| <= 1/2"), (e["ends"], "end intervals"), (flat["whole"], "all of S, g0 = sin(pi x) (g0''(+-1) = 0)"))):
+        ax[0, 0].loglog(h, vals, "o-", color=COLORS[i], label=label)
+    ax[0, 0].loglog(h, e["interior"][0] * (h / h[0]) ** 4, ":", color=COLORS[0], label="h^4")
+    ax[0, 0].loglog(h, e["ends"][0] * (h / h[0]) ** 2, ":", color=COLORS[1], label="h^2")
+    ax[0, 0].set(xlabel="h", ylabel="sup |g* - g0|", title="g* (uniform zeta): h^4 inside, h^2 at the ends")
+    ax[0, 0].legend(fontsize=7)
+    caption(fig, "jin-montufar2023 (montufar2024 generalization slide): the slide's h^4 holds away from the ends; g* = natural spline has s'' = 0 at the ends, so O(h^2) there unless g0''(ends) = 0.")
+    return ExperimentResult(data, checks, fig)
 
 
 # ----------------------------------------------------------------------------------------
