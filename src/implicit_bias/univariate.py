@@ -24,7 +24,8 @@ Contents: the curvature measure (``knots``, ``slope_jumps``, ``merge_knots``,
 ``curvature_measure``, ``weighted_curvature``, ``n_linear_regions``, ``smoothed_abs_f2``);
 evaluation (``evaluate``, batched over leading axes of the params); the affine part and
 zero-padded batches of several widths (``fit_affine``, ``pad_units``, ``unpad_units``,
-``active_width``). What builds on them lives above: the mulayoff2021 weight ``g`` and bounds in
+``active_width``), and for any input dimension and activation ``[.]_+^k``
+(``evaluate_power_net``, ``fit_affine_power``). What builds on them lives above: the mulayoff2021 weight ``g`` and bounds in
 :mod:`implicit_bias.theory.stability`, the width-scaled GD in
 :mod:`implicit_bias.algorithms` (``WidthScaledGD``), the ReLU kernels in
 :mod:`implicit_bias.theory.relu_kernels`. ``implicit_bias.diagnostics`` re-exports the
@@ -62,6 +63,8 @@ __all__ = [
     "pad_units",
     "unpad_units",
     "active_width",
+    "evaluate_power_net",
+    "fit_affine_power",
 ]
 
 _SHAPES = "{'w1' (k, 1), 'b1' (k,), 'w2' (k,), 'b2' ()} [+ 'skip' (1,)]"
@@ -401,3 +404,56 @@ def unpad_units(params) -> dict:
 def active_width(params) -> jax.Array:
     """Number of hidden units that are not identically zero (zero-padded units are not counted); jit-compatible."""
     return jnp.sum((params["w2"] != 0) | jnp.any(params["w1"] != 0, axis=-1) | (params["b1"] != 0))
+
+
+# ----------------------------------------------------------------------------------------
+# the same for ShallowReLU(k, input_dim=d, skip=True, activation="relu" | "relu_power:p"), any d
+# ----------------------------------------------------------------------------------------
+
+
+def _inputs(x, params) -> np.ndarray:
+    d = np.asarray(params["w1"]).shape[1]
+    x = np.asarray(x, dtype=np.float64)
+    return x.reshape(-1, 1) if d == 1 else x.reshape(-1, d)
+
+
+def evaluate_power_net(params, x, k: int = 1) -> np.ndarray:
+    r"""``f(x) = sum_i w2_i [<w1_i, x> + b1_i]_+^k + b2 [+ <skip, x>]`` in numpy float64, any input dimension ``d``.
+
+    ``params``: the dict of ``ShallowReLU(n, input_dim=d[, skip=True], activation=...)``
+    (``w1 (n, d)``); ``x``: ``(P,)`` for ``d = 1``, else ``(P, d)``; ``k``: the activation's degree
+    (1 = ReLU, ``models.activation_degree``). Returns ``(P,)``; the same function as the model's
+    ``apply`` up to summation order. (Not batched over params; :func:`evaluate` is, for ReLU, d = 1.)
+
+    Example:
+        >>> from implicit_bias.univariate import evaluate_power_net
+        >>> p = {"w1": [[1.0, 0.0]], "b1": [0.5], "w2": [2.0], "b2": 0.0, "skip": [0.0, 1.0]}
+        >>> evaluate_power_net(p, [[1.0, 3.0]], k=2).tolist()   # 2 * 1.5^2 + 3
+        [7.5]
+    """
+    p = {key: np.asarray(v, dtype=np.float64) for key, v in params.items()}
+    X = _inputs(x, p)
+    out = np.maximum(X @ p["w1"].T + p["b1"][None, :], 0.0) ** k @ p["w2"] + p["b2"]
+    return out + X @ p["skip"] if "skip" in p else out
+
+
+def fit_affine_power(params, X, y, k: int = 1) -> dict:
+    """``params`` with ``(skip, b2)`` the least-squares fit of ``y - f_hidden(X)`` on ``[X, 1]``, any input dimension ``d``.
+
+    ``f_hidden(x) = sum_i w2_i [<w1_i, x> + b1_i]_+^k``; ``X (M, d)`` (or ``(M,)`` for ``d = 1``),
+    ``y (M,)``. For ``d = 1``, ``k = 1`` the same as :func:`fit_affine`. Returns a new dict of
+    float64 numpy arrays with ``"skip" (d,)`` and ``"b2" ()``.
+
+    Example:
+        >>> from implicit_bias.univariate import fit_affine_power
+        >>> p = {"w1": [[1.0, 0.0]], "b1": [0.0], "w2": [0.0], "b2": 0.0}
+        >>> q = fit_affine_power(p, [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], [1.0, 3.0, 0.0], k=2)
+        >>> [round(float(v), 12) for v in (*q["skip"], q["b2"])]   # y = 2 x1 - x2 + 1
+        [2.0, -1.0, 1.0]
+    """
+    p = {key: np.asarray(v, dtype=np.float64) for key, v in params.items()}
+    Xn = _inputs(X, p)
+    F = np.maximum(Xn @ p["w1"].T + p["b1"][None, :], 0.0) ** k @ p["w2"]
+    coef = np.linalg.lstsq(np.concatenate([Xn, np.ones((Xn.shape[0], 1))], 1), np.asarray(y, dtype=np.float64) - F, rcond=None)[0]
+    p["skip"], p["b2"] = coef[:-1], np.asarray(coef[-1])
+    return p

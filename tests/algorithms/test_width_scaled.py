@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import implicit_bias as ib
-from implicit_bias.algorithms import Objective, Optax, WidthScaledGD, width_scaled_gd
+from implicit_bias.algorithms import Objective, Optax, PowerWidthScaledGD, WidthScaledGD, width_scaled_gd
 from implicit_bias.experiments.splines import draw_inits, spline_data
 from implicit_bias.models import ShallowReLU
-from implicit_bias.univariate import fit_affine, pad_units, unpad_units
+from implicit_bias.univariate import evaluate_power_net, fit_affine, fit_affine_power, pad_units, unpad_units
 
 GAUSS = {"init_dist": "gaussian", "sigma_w": 1.0, "sigma_b": 1.0}
 BINU = {"init_dist": "binary-uniform", "a_b": 1.0}
@@ -183,6 +183,116 @@ def test_init_state_checks_model_loss_and_data():
     alg.init_state(Objective(m, sq, ds.X, ds.y), p)  # the setting it is built for
     with pytest.raises(ValueError, match="skip=True"):
         alg.init_state(Objective(ShallowReLU(8), sq, ds.X, ds.y), {k: v for k, v in p.items() if k != "skip"})
+    with pytest.raises(ValueError, match="square loss"):
+        alg.init_state(Objective(m, ib.losses.get_loss("logistic"), ds.X, ds.y), p)
+    with pytest.raises(ValueError, match="data differ"):
+        alg.init_state(Objective(m, sq, ds.X, ds.y + 1.0), p)
+
+
+# ---------------------------------------------------------------------------------------
+# PowerWidthScaledGD: any activation [.]_+^k of ShallowReLU, any input dimension d (Thms 8, 9)
+# ---------------------------------------------------------------------------------------
+
+
+def _grid_data_2d(seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.linspace(-1.0, 1.0, 3)
+    X = np.clip(np.stack(np.meshgrid(t, t), -1).reshape(-1, 2) + rng.uniform(-0.2, 0.2, (9, 2)), -1.0, 1.0)
+    return ib.data.Dataset(X, np.sin(2.0 * X[:, 0]) * np.cos(1.5 * X[:, 1]))
+
+
+def test_power_width_scaled_gd_one_step_is_hand_written_gd_with_affine_refit_relu_power_2():
+    k, ds = 2, spline_data(5)
+    x, y = ds.X[:, 0], ds.y
+    p0 = fit_affine_power(ShallowReLU(8, skip=True, **GAUSS).init(0), ds.X, y, k)
+    eta_bar = 0.7
+    run = ib.train(ShallowReLU(8, skip=True, activation="relu_power:2"), ds, "square", PowerWidthScaledGD(ds.X, y, eta_bar), ib.Stop(max_steps=1), init=p0)
+    assert run.steps == 1
+    # by hand: L = 1/(2M) sum r^2, grads of f = sum w2 [w1 x + b1]_+^2 + b2 + s x
+    w1, b1, w2 = p0["w1"][:, 0], p0["b1"], p0["w2"]
+    pre = x[:, None] * w1 + b1
+    c = (evaluate_power_net(p0, x, k) - y) / x.size
+    lr = eta_bar / 8
+    g2 = (c[:, None] * np.maximum(pre, 0) ** 2).sum(0)
+    g1 = (c[:, None] * 2 * np.maximum(pre, 0) * w2 * x[:, None]).sum(0)
+    gb = (c[:, None] * 2 * np.maximum(pre, 0) * w2).sum(0)
+    q = {"w1": (w1 - lr * g1)[:, None], "b1": b1 - lr * gb, "w2": w2 - lr * g2, "skip": np.zeros(1), "b2": np.asarray(0.0)}
+    q = fit_affine_power(q, ds.X, y, k)
+    for key in q:
+        np.testing.assert_allclose(np.asarray(run.params[key]), q[key], rtol=1e-11, atol=1e-13, err_msg=key)
+
+
+def test_power_width_scaled_gd_in_two_dimensions_is_hand_written_gd_and_padding_is_exact():
+    ds = _grid_data_2d()
+    X, y = ds.X, ds.y
+    p0 = fit_affine_power(ShallowReLU(8, input_dim=2, skip=True, **GAUSS).init(3), X, y)
+    eta_bar = 0.9
+    alg = PowerWidthScaledGD(X, y, eta_bar)
+    run = ib.train(ShallowReLU(8, input_dim=2, skip=True), ds, "square", alg, ib.Stop(max_steps=1), init=p0)
+    # by hand: f = sum w2 relu(w1.x + b1) + b2 + s.x, L = 1/(2M) sum r^2; step eta_bar/8; affine refit
+    pre = X @ p0["w1"].T + p0["b1"]
+    act, c = (pre > 0).astype(float), (evaluate_power_net(p0, X) - y) / y.size
+    lr = eta_bar / 8
+    q = {
+        "w1": p0["w1"] - lr * ((c[:, None] * act * p0["w2"]).T @ X),
+        "b1": p0["b1"] - lr * (c[:, None] * act * p0["w2"]).sum(0),
+        "w2": p0["w2"] - lr * (c[:, None] * np.maximum(pre, 0)).sum(0),
+        "skip": np.zeros(2),
+        "b2": np.asarray(0.0),
+    }
+    q = fit_affine_power(q, X, y)
+    for key in q:
+        np.testing.assert_allclose(np.asarray(run.params[key]), q[key], rtol=1e-11, atol=1e-13, err_msg=key)
+    # zero-padded units stay zero and the step is eta_bar / (non-zero units): the same iterate
+    padded = ib.train(ShallowReLU(16, input_dim=2, skip=True), ds, "square", alg, ib.Stop(max_steps=1), init=pad_units(p0, 16))
+    np.testing.assert_allclose(np.asarray(padded.params["w2"])[:8], q["w2"], rtol=1e-11, atol=1e-13)
+    assert np.all(np.asarray(padded.params["w2"])[8:] == 0) and np.all(np.asarray(padded.params["w1"])[8:] == 0)
+
+
+def test_power_width_scaled_gd_is_width_scaled_gd_for_univariate_relu():
+    # d = 1, k = 1: the same iteration as the fused WidthScaledGD(affine="exact"), to round-off
+    ds = spline_data(5)
+    p = fit_affine(draw_inits([24], [0], tag=6, **GAUSS)[0], ds.X, ds.y)
+    a = _gd_runs([WidthScaledGD(ds.X, ds.y, 2.0)], [p], ds, 40)[0]
+    b = _gd_runs([PowerWidthScaledGD(ds.X, ds.y, 2.0)], [p], ds, 40)[0]
+    assert a.steps == b.steps == 40 and b.time == 40.0
+    for k in p:
+        np.testing.assert_allclose(np.asarray(b.params[k]), np.asarray(a.params[k]), rtol=1e-11, atol=1e-13, err_msg=k)
+    assert b.final_loss == pytest.approx(a.final_loss, rel=1e-9)
+
+
+def test_fit_affine_power_is_fit_affine_for_relu_in_one_dimension():
+    ds = spline_data(5)
+    p = draw_inits([16], [0], tag=2, **GAUSS)[0]
+    a, b = fit_affine(p, ds.X, ds.y), fit_affine_power(p, ds.X, ds.y)
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-12, atol=1e-14, err_msg=k)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: PowerWidthScaledGD(np.zeros((3, 2)), np.zeros(3), 0.0), "eta_bar must be a finite number > 0"),
+        (lambda: PowerWidthScaledGD(np.zeros((3, 2)), np.zeros(2), 1.0), "same number"),
+        (lambda: PowerWidthScaledGD(np.zeros((0, 2)), np.zeros(0), 1.0), "M >= 1"),
+    ],
+)
+def test_power_width_scaled_gd_bad_settings(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_power_width_scaled_gd_init_state_checks_dimension_model_loss_and_data():
+    ds = _grid_data_2d()
+    alg = PowerWidthScaledGD(ds.X, ds.y, 1.0)
+    m = ShallowReLU(8, input_dim=2, skip=True, activation="relu_power:3")
+    p = fit_affine_power(m.init(0), ds.X, ds.y, 3)
+    sq = ib.losses.get_loss("square")
+    alg.init_state(Objective(m, sq, ds.X, ds.y), p)  # the setting it is built for
+    with pytest.raises(ValueError, match=r"built for X \(M, 2\), it trains ShallowReLU\(width, input_dim=2, skip=True\); received ShallowReLU\(input_dim=1"):
+        alg.init_state(Objective(ShallowReLU(8, skip=True), sq, ds.X[:, :1], ds.y), fit_affine_power(ShallowReLU(8, skip=True).init(0), ds.X[:, :1], ds.y))
+    with pytest.raises(ValueError, match="skip=True"):
+        alg.init_state(Objective(ShallowReLU(8, input_dim=2), sq, ds.X, ds.y), {k: v for k, v in p.items() if k != "skip"})
     with pytest.raises(ValueError, match="square loss"):
         alg.init_state(Objective(m, ib.losses.get_loss("logistic"), ds.X, ds.y), p)
     with pytest.raises(ValueError, match="data differ"):

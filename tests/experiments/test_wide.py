@@ -6,37 +6,15 @@ import numpy as np
 import pytest
 
 import implicit_bias as ib
-from implicit_bias.experiments import registry
+from implicit_bias.experiments import registry, runner
 from implicit_bias.experiments.splines import draw_inits, spline_data
-from implicit_bias.experiments.wide import evaluate_power_net, fit_affine_power, power_width_gd, train_power_nets
+from implicit_bias.experiments.wide import train_power_nets
 from implicit_bias.models import ShallowReLU
 from implicit_bias.models.init import Gaussian
+from implicit_bias.univariate import evaluate_power_net, fit_affine_power
 from implicit_bias.theory.relu_power import null_space_polynomial, relu_power_spline
 
 KW = {"init_dist": "gaussian", "sigma_w": 1.0, "sigma_b": 1.0}
-
-
-def test_one_step_matches_hand_written_gd_with_affine_refit():
-    k, ds = 2, spline_data(5)
-    x, y = ds.X[:, 0], ds.y
-    p0 = fit_affine_power(ShallowReLU(8, skip=True, **KW).init(0), ds.X, y, k)
-    eta_bar = 0.7
-    run = ib.train(ShallowReLU(8, skip=True, activation="relu_power:2"), ds, "square", ib.Optax(power_width_gd(ds.X, y, eta_bar, k), lr=1.0),
-                   ib.Stop(max_steps=1), init=p0)
-    assert run.steps == 1
-    # by hand: L = 1/(2M) sum r^2, grads of f = sum w2 [w1 x + b1]_+^2 + b2 + s x
-    w1, b1, w2 = p0["w1"][:, 0], p0["b1"], p0["w2"]
-    pre = x[:, None] * w1 + b1
-    r = evaluate_power_net(p0, x, k) - y
-    c = r / x.size
-    lr = eta_bar / 8
-    g2 = (c[:, None] * np.maximum(pre, 0) ** 2).sum(0)
-    g1 = (c[:, None] * 2 * np.maximum(pre, 0) * w2 * x[:, None]).sum(0)
-    gb = (c[:, None] * 2 * np.maximum(pre, 0) * w2).sum(0)
-    q = {"w1": (w1 - lr * g1)[:, None], "b1": b1 - lr * gb, "w2": w2 - lr * g2, "skip": np.zeros(1), "b2": np.asarray(0.0)}
-    q = fit_affine_power(q, ds.X, y, k)
-    for key in q:
-        np.testing.assert_allclose(np.asarray(run.params[key]), q[key], rtol=1e-11, atol=1e-13)
 
 
 def test_trained_nets_converge_and_approach_the_spline():
@@ -59,12 +37,12 @@ def test_trained_nets_converge_and_approach_the_spline():
 
 
 def test_registered_and_loaded():
-    assert registry.get("jin-montufar2023-thm9-relu-power").kind == "check"
+    assert runner.get("jin-montufar2023-thm9-relu-power").kind == "check"
 
 
 @pytest.mark.slow
 def test_thm9_check_quick_profile_passes():
-    res = registry.get("jin-montufar2023-thm9-relu-power").fn(registry.Profile("quick"))
+    res = runner.get("jin-montufar2023-thm9-relu-power").fn(registry.Profile("quick"))
     assert all(c.passed for c in res.checks)
 
 
@@ -98,38 +76,9 @@ def test_natural_spline_errors_match_scipy_and_show_the_two_rates():
 
 
 def test_rate_noiseless_check_quick_profile_passes():
-    res = registry.get("jin-montufar2023-rate-noiseless").fn(registry.Profile("quick"))
+    res = runner.get("jin-montufar2023-rate-noiseless").fn(registry.Profile("quick"))
     assert [c.id.split("/")[1] for c in res.checks] == ["interior", "ends", "flat-ends"]
     assert all(c.passed for c in res.checks)
-
-
-def test_width_scaled_gd_in_two_dimensions_matches_hand_written_gd_and_padding():
-    from implicit_bias.experiments.splines import pad_units
-    from implicit_bias.experiments.wide import thm8_data
-
-    ds = thm8_data()
-    X, y = ds.X, ds.y
-    p0 = fit_affine_power(ShallowReLU(8, input_dim=2, skip=True, **KW).init(3), X, y)
-    eta_bar = 0.9
-    alg = ib.Optax(power_width_gd(X, y, eta_bar), lr=1.0)
-    run = ib.train(ShallowReLU(8, input_dim=2, skip=True), ds, "square", alg, ib.Stop(max_steps=1), init=p0)
-    # by hand: f = sum w2 relu(w1.x + b1) + b2 + s.x, L = 1/(2M) sum r^2; step eta_bar/8; affine refit
-    pre = X @ p0["w1"].T + p0["b1"]
-    act, c = (pre > 0).astype(float), (evaluate_power_net(p0, X) - y) / y.size
-    lr = eta_bar / 8
-    q = {
-        "w1": p0["w1"] - lr * ((c[:, None] * act * p0["w2"]).T @ X),
-        "b1": p0["b1"] - lr * (c[:, None] * act * p0["w2"]).sum(0),
-        "w2": p0["w2"] - lr * (c[:, None] * np.maximum(pre, 0)).sum(0),
-        "skip": np.zeros(2), "b2": np.asarray(0.0),
-    }
-    q = fit_affine_power(q, X, y)
-    for key in q:
-        np.testing.assert_allclose(np.asarray(run.params[key]), q[key], rtol=1e-11, atol=1e-13)
-    # zero-padded units stay zero and the step is eta_bar / (non-zero units): the same iterate
-    padded = ib.train(ShallowReLU(16, input_dim=2, skip=True), ds, "square", alg, ib.Stop(max_steps=1), init=pad_units(p0, 16))
-    np.testing.assert_allclose(np.asarray(padded.params["w2"])[:8], q["w2"], rtol=1e-11, atol=1e-13)
-    assert np.all(np.asarray(padded.params["w2"])[8:] == 0) and np.all(np.asarray(padded.params["w1"])[8:] == 0)
 
 
 def test_two_dimensional_nets_converge_towards_thm8_g_star():
@@ -152,10 +101,10 @@ def test_two_dimensional_nets_converge_towards_thm8_g_star():
 
 
 def test_thm8_registered():
-    assert registry.get("jin-montufar2023-thm8-multivariate").kind == "check"
+    assert runner.get("jin-montufar2023-thm8-multivariate").kind == "check"
 
 
 @pytest.mark.slow
 def test_thm8_check_quick_profile_passes():
-    res = registry.get("jin-montufar2023-thm8-multivariate").fn(registry.Profile("quick"))
+    res = runner.get("jin-montufar2023-thm8-multivariate").fn(registry.Profile("quick"))
     assert all(c.passed for c in res.checks)

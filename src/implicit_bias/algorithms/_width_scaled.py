@@ -30,11 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..models import ShallowReLU
+from ..models import ShallowReLU, activation_degree, power_activation
 from ..univariate import active_width
 from ._base import AbstractDiscreteAlgorithm, Objective, as_float
 
-__all__ = ["WidthScaledGD", "width_scaled_gd"]
+__all__ = ["WidthScaledGD", "width_scaled_gd", "PowerWidthScaledGD"]
 
 _AFFINE = ("exact", "gd")
 
@@ -296,3 +296,96 @@ class WidthScaledGD(AbstractDiscreteAlgorithm):
         # checks_finite: NaN log-loss when any new parameter is not finite (the loop keeps the old)
         finite = jnp.isfinite(chk) & jnp.all(jnp.isfinite(new["skip"])) & jnp.isfinite(new["b2"])
         return new, WidthScaledState(lr=lr, F=F), jnp.where(finite, lv, jnp.nan)
+
+
+class PowerWidthScaledGD(AbstractDiscreteAlgorithm):
+    r"""Width-scaled GD, affine part eliminated, for ``ShallowReLU(n, input_dim=d, skip=True, activation=...)``, any ``d >= 1`` (montufar2024 Thms 5, 8, 9).
+
+    The network is ``f(x) = sum_{i=1}^n w2_i phi_k(<w1_i, x> + b1_i) + b2 + <s, x>`` with
+    ``phi_k = [.]_+^k`` (the model's ``activation``: ``"relu"`` is ``k = 1``,
+    ``"relu_power:k"``), inputs ``x`` in ``R^d``. One step, on the library's square loss
+    ``L = (1/(2M)) sum_j (f(x_j) - y_j)^2`` with ``eta = eta_bar / n`` (``n`` the number of units
+    that are not zero padding, :func:`implicit_bias.univariate.active_width`):
+
+        (w1, b1, w2) <- (w1, b1, w2) - eta grad_{(w1, b1, w2)} L        (autodiff of the model)
+        (s, b2)      <- pinv([X, 1]) (y - f_hidden(X)),   f_hidden(x) = sum_i w2_i phi_k(<w1_i, x> + b1_i)
+
+    i.e. GD with the affine step ``beta eta -> infinity`` (variable projection), the setting in
+    which the affine part of the limit ``g*`` is free (Thm 5's eq. (5) for ``d = 1``, ``k = 1``;
+    Thm 9's weighted spline of degree ``2k+1`` for ``[x]_+^k``, trained on targets adjusted by the
+    null-space polynomial, :func:`implicit_bias.theory.null_space_polynomial`; Thm 8's ``g*`` for
+    ``d >= 2``, :func:`implicit_bias.theory.multivariate.multivariate_interpolant`). Start it from
+    parameters whose affine part is fitted (:func:`implicit_bias.univariate.fit_affine_power`).
+    Nets zero-padded to one width (:func:`implicit_bias.univariate.pad_units`) train as one batch.
+
+    For the univariate ReLU net (``d = 1``, ``k = 1``) this is the iteration of
+    :class:`WidthScaledGD` (``affine="exact"``), up to round-off, without its hand-fused step: use
+    that one there (3-5x faster). This one takes any activation of the family and any ``d``.
+
+    The data are part of the algorithm (static: one compilation per data set); ``init_state``
+    checks that the objective trains on them, with the square loss, a ``ShallowReLU`` with
+    ``skip=True`` and ``input_dim = d``. Training time counts steps (``lr = 1``).
+
+    Args:
+        X: training inputs ``(M, d)`` (or ``(M,)`` for ``d = 1``); y: targets ``(M,)``.
+        eta_bar: width-normalised step ``eta_bar = n eta > 0``.
+
+    Raises:
+        ValueError: ``eta_bar`` not finite and positive, ``X`` and ``y`` of different lengths; at
+            ``init_state``, another model, loss, input dimension or data set.
+
+    Example:
+        >>> import numpy as np, implicit_bias as ib
+        >>> from implicit_bias.algorithms import PowerWidthScaledGD
+        >>> from implicit_bias.univariate import fit_affine_power
+        >>> ds = ib.data.Dataset(np.array([[-1.0, 0.0], [0.0, 1.0], [1.0, 0.5]]), np.array([0.0, 1.0, 0.0]))
+        >>> m = ib.models.ShallowReLU(64, input_dim=2, skip=True, activation="relu_power:2")
+        >>> p0 = fit_affine_power(m.init(0), ds.X, ds.y, k=2)
+        >>> run = ib.train(m, ds, "square", PowerWidthScaledGD(ds.X, ds.y, 1.0), ib.Stop(loss=1e-10, max_steps=100_000), init=p0)
+        >>> run.status
+        'converged'
+
+    Reference: montufar2024 Thms 5, 8, 9 (Jin & Montufar 2023); the elimination of the affine
+    part is this library's (derived in :mod:`implicit_bias.experiments.splines`).
+    """
+
+    X: tuple = eqx.field(static=True)  # (M, d) rows as tuples of floats
+    ys: tuple = eqx.field(static=True)
+    eta_bar: float = eqx.field(static=True)
+    dpinv: tuple = eqx.field(static=True)  # pinv([X, 1]) (d + 1, M)
+    lr: np.ndarray  # time unit: one step = time 1
+    name: ClassVar[str] = "power-width-scaled-gd"
+
+    def __init__(self, X, y, eta_bar: float):
+        Xn = np.asarray(X, dtype=np.float64)
+        Xn = Xn.reshape(-1, 1) if Xn.ndim == 1 else Xn
+        ys = tuple(float(v) for v in np.asarray(y, dtype=np.float64).reshape(-1))
+        if Xn.ndim != 2 or Xn.shape[0] != len(ys) or not ys:
+            raise ValueError(f"PowerWidthScaledGD: X (M, d) and y (M,) must have the same number M >= 1 of samples; received {np.shape(X)} and {np.shape(y)}")
+        _check("PowerWidthScaledGD", eta_bar, "exact")
+        self.X = tuple(tuple(float(v) for v in row) for row in Xn)
+        self.ys, self.eta_bar = ys, float(eta_bar)
+        self.dpinv = tuple(tuple(float(v) for v in row) for row in np.linalg.pinv(np.concatenate([Xn, np.ones((Xn.shape[0], 1))], axis=1)))
+        self.lr = as_float(1.0)
+
+    def init_state(self, objective, params):
+        model, d = objective.model, len(self.X[0])
+        if not (isinstance(model, ShallowReLU) and model.skip and model.input_dim == d):
+            got = f"(input_dim={model.input_dim}, skip={model.skip})" if isinstance(model, ShallowReLU) else ""
+            raise ValueError(f"PowerWidthScaledGD: built for X (M, {d}), it trains ShallowReLU(width, input_dim={d}, skip=True); received {type(model).__name__}{got}")
+        if objective.loss.name != "square":
+            raise ValueError(f"PowerWidthScaledGD: the affine refit is the square loss's; received loss {objective.loss.name!r}")
+        X, y = np.asarray(objective.X, dtype=np.float64), np.asarray(objective.y, dtype=np.float64).reshape(-1)
+        if not (np.array_equal(X, np.asarray(self.X)) and np.array_equal(y, self.ys)):
+            raise ValueError("PowerWidthScaledGD: the objective's data differ from the X, y the algorithm was built with; build one PowerWidthScaledGD per data set")
+        return _WidthState(lr=jnp.asarray(self.eta_bar, jnp.float64) / active_width(params))
+
+    def step(self, objective, params, state, key):
+        k, d = activation_degree(objective.model.activation), len(self.X[0])
+        X, y, dpinv = jnp.asarray(self.X), jnp.asarray(self.ys), jnp.asarray(self.dpinv)
+        lv, g = jax.value_and_grad(objective.value)(params)
+        new = {name: params[name] - state.lr * g[name] for name in ("w1", "b1", "w2")}
+        F = power_activation(X @ new["w1"].T + new["b1"][None, :], k) @ new["w2"]
+        coef = dpinv @ (y - F)
+        new["skip"], new["b2"] = coef[:d], coef[d]
+        return new, state, jnp.log(lv)

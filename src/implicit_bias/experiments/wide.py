@@ -2,7 +2,7 @@ r"""Wide shallow nets beyond univariate ReLU (jin-montufar2023, montufar2024 Thm
 
 Source: Jin & Montufar (JMLR 2023) as presented in montufar2024 (slide "Generalization to other
 activation functions", Thm 9). Route 1 is training through :func:`implicit_bias.train_many`
-(the one loop) with ``implicit_bias.Optax`` and the width-scaled GD of the Thm 5 checks
+(the one loop) with :class:`implicit_bias.algorithms.PowerWidthScaledGD`, the width-scaled GD of the Thm 5 checks
 (``experiments.splines``: standard parametrization, skip connection, all layers with step
 ``eta_bar/n``, the affine part refitted by least squares after every step), here for
 ``ShallowReLU(activation="relu_power:k")``. Route 2 is :mod:`implicit_bias.theory.relu_power`
@@ -35,15 +35,13 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import xarray as xr
 
-from ..algorithms import Optax
+from ..algorithms import PowerWidthScaledGD
 from ..diagnostics.metrics import loglog_slope
 from ..models import ShallowReLU
 from ..models.init import Gaussian, Uniform
@@ -53,83 +51,19 @@ from ..theory.splines import weighted_spline_interpolant
 from ..theory.relu_power import null_space_polynomial, relu_power_kernel, relu_power_spline, relu_power_zeta
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
-from .splines import active_width, draw_inits, norm_on_interval, pad_units, spline_data, unpad_units
+from ..univariate import evaluate_power_net, fit_affine_power, pad_units, unpad_units
+from .splines import draw_inits, norm_on_interval, spline_data
 
-__all__ = ["power_width_gd", "fit_affine_power", "evaluate_power_net", "train_power_nets", "natural_spline_errors", "thm8_data"]
+__all__ = ["train_power_nets", "natural_spline_errors", "thm8_data"]
 
 PAPER = "jin-montufar2023"
 _GRID = 401
 _RATE_TOL = 0.15
 
 
-class _State(NamedTuple):
-    lr: jax.Array
-
-
-def _act(pre, k: int):
-    return jax.nn.relu(pre) if k == 1 else jnp.maximum(pre, 0.0) ** k
-
-
-def _hidden(w1, b1, w2, X, k):
-    return _act(X @ w1.T + b1[None, :], k) @ w2
-
-
-def power_width_gd(X, y, eta_bar: float, k: int = 1) -> optax.GradientTransformation:
-    r"""Width-scaled GD for ``ShallowReLU(input_dim=d, skip=True, activation=...)``, ``d >= 1`` (montufar2024 Thms 5, 8, 9).
-
-    ``(w1, b1, w2)`` step by ``eta_bar / n`` (``n`` the number of non-zero units, so nets
-    zero-padded to one width train as one batch: ``experiments.splines.pad_units``); after every step the affine part
-    ``(skip, b2)`` is reset to the least-squares fit of ``y - f_hidden(X)`` on ``D = [X, 1]`` (the
-    ``beta -> infinity`` limit in which the affine part is free; ``experiments.splines.width_scaled_gd``
-    for univariate ReLU). ``k = 1``: ReLU; ``k >= 2``: ``relu_power:k``. ``X (M, d)``, ``y (M,)``
-    are closed over. For ``implicit_bias.Optax(..., lr=1.0)``.
-    """
-    Xn = np.asarray(X, dtype=np.float64)
-    Xn = Xn.reshape(-1, 1) if Xn.ndim == 1 else Xn
-    Xj = jnp.asarray(Xn)
-    yv = jnp.asarray(np.asarray(y, dtype=np.float64))
-    Dpinv = jnp.asarray(np.linalg.pinv(np.concatenate([Xn, np.ones((Xn.shape[0], 1))], axis=1)))
-    d, eta_bar = Xn.shape[1], float(eta_bar)
-
-    def init(params):
-        return _State(lr=jnp.asarray(eta_bar, jnp.float64) / active_width(params))
-
-    def update(g, state, params):
-        new = {key: params[key] - state.lr * g[key] for key in ("w1", "b1", "w2")}
-        coef = Dpinv @ (yv - _hidden(new["w1"], new["b1"], new["w2"], Xj, k))
-        new["skip"], new["b2"] = coef[:d], coef[d]
-        return {key: new[key] - params[key] for key in params}, state
-
-    return optax.GradientTransformation(init, update)
-
-
-def _as_inputs(x, params) -> np.ndarray:
-    d = np.asarray(params["w1"]).shape[1]
-    x = np.asarray(x, dtype=np.float64)
-    return x.reshape(-1, 1) if d == 1 else x.reshape(-1, d)
-
-
-def evaluate_power_net(params, x, k: int = 1) -> np.ndarray:
-    """``f(x)`` of ``ShallowReLU`` params (with skip; activation ``[.]_+^k``) at ``x (P,)`` (d = 1) or ``(P, d)``: numpy ``(P,)``."""
-    p = {key: np.asarray(v, dtype=np.float64) for key, v in params.items()}
-    X = _as_inputs(x, p)
-    out = np.maximum(X @ p["w1"].T + p["b1"][None, :], 0.0) ** k @ p["w2"] + p["b2"]
-    return out + X @ p["skip"] if "skip" in p else out
-
-
-def fit_affine_power(params, X, y, k: int = 1) -> dict:
-    """``params`` with ``(skip, b2)`` the least-squares fit of ``y - f_hidden(X)`` on ``[X, 1]`` (any ``d``)."""
-    p = {key: np.asarray(v, dtype=np.float64) for key, v in params.items()}
-    Xn = _as_inputs(X, p)
-    F = np.maximum(Xn @ p["w1"].T + p["b1"][None, :], 0.0) ** k @ p["w2"]
-    coef = np.linalg.lstsq(np.concatenate([Xn, np.ones((Xn.shape[0], 1))], 1), np.asarray(y, dtype=np.float64) - F, rcond=None)[0]
-    p["skip"], p["b2"] = coef[:-1], np.asarray(coef[-1])
-    return p
-
-
 def train_power_nets(X, y, inits: list, k: int, eta_bar: float, *, loss: float = 1e-10, max_steps: int = 200_000, pad_to: int | None = None):
     """Train ``ShallowReLU`` nets (skip connection, ``X (M, d)``, activation ``[.]_+^k``, k = 1: ReLU)
-    from ``inits`` by ``power_width_gd`` via ``train_many``, one vmapped batch per width, or per
+    from ``inits`` by :class:`~implicit_bias.algorithms.PowerWidthScaledGD` via ``train_many``, one vmapped batch per width, or per
     ``max(width, pad_to)`` with the nets zero-padded to it (``pad_to``: one compilation for all
     widths; zero units stay zero). Returns ``(params, runs)`` (padding removed) in the order of ``inits``."""
     from ..data import Dataset
@@ -138,7 +72,7 @@ def train_power_nets(X, y, inits: list, k: int, eta_bar: float, *, loss: float =
     X = X.reshape(-1, 1) if X.ndim == 1 else X
     ds = Dataset(X, np.asarray(y, dtype=np.float64), name=f"wide-d{X.shape[1]}")
     inits = [fit_affine_power(p, X, y, k) for p in inits]
-    alg = Optax(power_width_gd(X, y, eta_bar, k), lr=1.0)
+    alg = PowerWidthScaledGD(X, y, eta_bar)
     stop, rec = Stop(loss=loss, max_steps=max_steps), Record(fields=("loss",), growth=1e9)
     widths = [max(p["w2"].size, pad_to or 0) for p in inits]
     runs = [None] * len(inits)
@@ -216,7 +150,7 @@ def thm9_relu_power(profile):
     r"""Thm 9 for ``phi = [x]_+^k``: ``||f(., theta*) - g*||_{L2[-1, 1]}`` falls like ``n^{-1/2}``.
 
     Route 1: ``ShallowReLU(n, skip=True, activation="relu_power:k")``, trained by
-    ``power_width_gd`` through ``train_many`` to loss ``<= 1e-10`` on the adjusted targets
+    ``algorithms.PowerWidthScaledGD`` through ``train_many`` to loss ``<= 1e-10`` on the adjusted targets
     ``y - p(x)``; every run must end ``converged``. Route 2: ``theory.relu_power``
     (``null_space_polynomial``, ``relu_power_spline``: the weighted spline of degree ``2k+1``).
     Error: fitted log-log slope of the RMS over seeds of the L2 error vs the width; predicted
@@ -445,7 +379,7 @@ def thm8_multivariate(profile):
     r"""Thm 8 in ``d = 2``: ``||f(., theta*) - g*||`` on a grid of ``[-1, 1]^2`` falls like ``n^{-1/2}``.
 
     Route 1: ``ShallowReLU(n, input_dim=2, skip=True)``, antisymmetric Gaussian ``(1, 1)`` init
-    (``f0 = 0``), trained by ``power_width_gd`` (step ``eta_bar/n`` on all layers, the affine
+    (``f0 = 0``), trained by ``algorithms.PowerWidthScaledGD`` (step ``eta_bar/n`` on all layers, the affine
     part refitted by least squares every step; ``eta_bar = 0.8 M / lambda_max(P K P)``) through
     ``train_many`` to loss ``<= 1e-10`` on ``thm8_data()`` (9 points); every run must end
     ``converged``. Route 2: ``theory.multivariate.multivariate_interpolant`` (derived there as
