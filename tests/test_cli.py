@@ -238,3 +238,50 @@ def test_compilation_cache_is_on_disk_and_can_be_switched_off(regression_file, t
     assert {k: v for k, v in a.items() if k != "wall_time"} == {k: v for k, v in b.items() if k != "wall_time"}
     ibias(*args, check=True, env_extra={"IBIAS_COMPILATION_CACHE": "0", "XDG_CACHE_HOME": str(off)})
     assert not off.exists()
+
+
+def test_fit_relu_with_the_relu_power_activation(tmp_path):
+    # --model relu --activation relu_power:2: ShallowReLU with [x]_+^2 (montufar2024 Thm 9), same
+    # parameter names; the reported loss is that of the [x]_+^2 net at the returned parameters
+    from implicit_bias.univariate import evaluate_power_net
+
+    x = np.linspace(-1, 1, 6)[:, None]
+    y = np.sin(2 * x[:, 0])
+    np.savez(tmp_path / "u.npz", X=x, y=y)
+    args = ["--model", "relu", "--activation", "relu_power:2", "--width", "16", "--skip", "--algorithm", "gd", "--lr", "0.02", "--max-steps", "50", "--json"]
+    out = json.loads(ibias("fit", tmp_path / "u.npz", *args, check=True).stdout)
+    assert set(out["params"]) == {"w1", "b1", "w2", "b2", "skip"} and out["predictor"] is None
+    assert np.shape(out["params"]["w1"]) == (16, 1) and out["final"]["steps"] == 50
+    p = {k: np.asarray(v, dtype=np.float64) for k, v in out["params"].items()}
+    loss2 = 0.5 * np.mean((evaluate_power_net(p, x, 2) - y) ** 2)
+    loss1 = 0.5 * np.mean((evaluate_power_net(p, x, 1) - y) ** 2)
+    assert out["final"]["loss"] == pytest.approx(loss2, rel=1e-9)
+    assert abs(loss1 - loss2) > 1e-3 * loss2  # not the ReLU net's loss
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        # an activation without a known Green's operator L (no Thm 9 prediction exists for it)
+        (["--model", "relu", "--activation", "tanh"], "--activation 'tanh' has no known Green's operator for --model relu"),
+        (["--model", "relu", "--activation", "relu_power:0"], "use relu or relu_power:k with k in 1..8"),
+        (["--model", "fc", "--activation", "relu_power:2"], "--activation 'relu_power:2' is not available"),
+        (["--model", "diagonal", "--activation", "relu_power:2"], "--activation applies to --model fc, neuron or relu"),
+        # dimension mismatches: an init for d = 2 on d = 1 data; X_eval with another number of columns
+        (["--model", "relu", "--width", "16", "--skip", "--init", "{w2d}"], "parameter 'w1' has shape (16, 2); ShallowReLU expects (16, 1)"),
+        (["--model", "relu", "--activation", "relu_power:2", "{ev}"], "X_eval has 2 columns but X has 1"),
+    ],
+)
+def test_relu_activation_and_dimension_errors_are_one_line_exit_2(args, fragment, tmp_path):
+    x = np.linspace(-1, 1, 6)[:, None]
+    np.savez(tmp_path / "u.npz", X=x, y=np.sin(2 * x[:, 0]))
+    np.savez(tmp_path / "ev.npz", X=x, y=np.sin(2 * x[:, 0]), X_eval=np.ones((3, 2)))
+    np.savez(tmp_path / "w2d.npz", w1=np.ones((16, 2)), b1=np.zeros(16), w2=np.zeros(16), b2=np.asarray(0.0), skip=np.zeros(2))
+    data = tmp_path / ("ev.npz" if "{ev}" in args else "u.npz")
+    subs = {"{w2d}": tmp_path / "w2d.npz"}
+    p = ibias("fit", data, *[subs.get(a, a) for a in args if a != "{ev}"], "--max-steps", "2", "--algorithm", "gd", "--lr", "0.01")
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert fragment in err[0], err[0]
+    assert p.stdout == ""

@@ -77,3 +77,17 @@ def test_fuzz_yaml_text(text):
         load_sweep_config(text)
     except ValueError as e:
         assert "\n" not in str(e)
+
+
+def test_relu_model_takes_the_relu_power_activation():
+    # model relu, activation relu_power:k: ShallowReLU with [x]_+^k (montufar2024 Thm 9); the
+    # activations without a known Green's operator, or relu_power for fc, fail naming the field
+    run = RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 2}, "model": {"name": "relu", "width": 4, "activation": "relu_power:2"}, "algorithm": {"name": "gd", "lr": 0.1}})
+    _, model, *_ = build(run)
+    assert model.activation == "relu_power:2" and model.input_dim == 2
+    _, model, *_ = build(RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 2}, "model": {"name": "relu", "width": 4}, "algorithm": {"name": "gd", "lr": 0.1}}))
+    assert model.activation == "relu"
+    for model_cfg, fragment in (("{name: relu, activation: tanh}", "activation must be 'relu' or 'relu_power:k'"), ("{name: fc, activation: 'relu_power:2'}", "is not available for model fc")):
+        with pytest.raises(ValueError) as e:
+            load_sweep_config(BASE.replace("model: {name: diagonal, depth: 2, untied: true, scale: 0.1, shape: 0.0}", f"model: {model_cfg}").replace("grid: {model.scale: [0.01, 0.1, 1.0], model.shape: [-0.5, 0.0, 0.5]}", "grid: {}"))
+        assert fragment in str(e.value) and "\n" not in str(e.value), str(e.value)

@@ -252,7 +252,7 @@ def fit_cmd(
     tied: bool = typer.Option(True, "--tied/--untied", help="Tied or untied diagonal parametrization."),
     init: Optional[str] = typer.Option(None, "--init", help="FILE.npz with initial parameters by name (e.g. w); for --model relu also gaussian | uniform | binary-uniform | pytorch."),
     widths: str = typer.Option("1", "--widths", help="fc: hidden widths m_1,...,m_{L-1} (comma-separated; 1 = one hidden neuron)."),
-    activation: Optional[str] = typer.Option(None, "--activation", help="fc / neuron: linear | relu | leaky_relu (defaults: fc linear, neuron relu)."),
+    activation: Optional[str] = typer.Option(None, "--activation", help="fc / neuron: linear | relu | leaky_relu (defaults: fc linear, neuron relu); relu: relu | relu_power:k ([x]_+^k, montufar2024 Thm 9)."),
     slope: float = typer.Option(0.01, "--slope", help="Negative-side slope of leaky_relu."),
     width: int = typer.Option(100, "--width", help="relu: number of hidden units k."),
     skip: bool = typer.Option(False, "--skip", help="relu: add the linear skip connection."),
@@ -362,16 +362,33 @@ def _model_config(model, depth, scale, shape, tied, init, widths, activation, sl
         raise UserError(f"--widths must be comma-separated positive integers such as 3,2; received {widths!r}") from None
     if any(m < 1 for m in width_list):
         raise UserError(f"--widths must be comma-separated positive integers such as 3,2; received {widths!r}")
-    if activation is not None and activation not in ("linear", "relu", "leaky_relu"):
-        raise UserError(f"--activation {activation!r} is not available: use linear, relu or leaky_relu")
-    if activation is not None and model not in ("fc", "neuron"):
-        raise UserError(f"--activation applies to --model fc or neuron, not {model}")
+    _check_activation(model, activation)
     if width < 1:
         raise UserError(f"--width must be >= 1; received {width}")
     return ModelConfig(
         name=model, depth=depth, untied=not tied, scale=scale, shape=shape, init=init, widths=width_list, activation=activation, slope=slope,
         width=width, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b,
     )  # fmt: skip
+
+
+def _check_activation(model, activation):
+    """``--activation``: linear | relu | leaky_relu for fc/neuron; relu | relu_power:k for relu."""
+    if activation is None:
+        return
+    if model == "relu":
+        from .models import activation_degree
+
+        try:
+            activation_degree(activation)
+        except ValueError:
+            raise UserError(
+                f"--activation {activation!r} has no known Green's operator for --model relu: use relu or relu_power:k with k in 1..8 "
+                "([x]_+^k, L = D^(k+1)/k!, montufar2024 Thm 9)"
+            ) from None
+    elif model not in ("fc", "neuron"):
+        raise UserError(f"--activation applies to --model fc, neuron or relu, not {model}")
+    elif activation not in ("linear", "relu", "leaky_relu"):
+        raise UserError(f"--activation {activation!r} is not available: use linear, relu or leaky_relu")
 
 
 def _check_flow_flags(algorithm, solver, clock):

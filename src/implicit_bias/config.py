@@ -121,7 +121,7 @@ class ModelConfig(_Strict):
     shape: float = 0.0
     init: str | None = None  # an .npz of initial parameters by name
     widths: list[int] = [1]  # fc: hidden widths m_1..m_{L-1}
-    activation: Literal["linear", "relu", "leaky_relu"] | None = None  # fc (default linear), neuron (default relu)
+    activation: str | None = None  # fc (linear | relu | leaky_relu; default linear), neuron (default relu), relu (relu | relu_power:k; default relu)
     slope: float = 0.01  # leaky_relu
     width: int = 100  # relu: hidden units k
     skip: bool = False  # relu: linear skip connection
@@ -158,6 +158,19 @@ class ModelConfig(_Strict):
         if not math.isfinite(v):
             raise ValueError("must be a finite number")
         return v
+
+    @model_validator(mode="after")
+    def _activation(self):
+        a = self.activation
+        if a is None:
+            return self
+        if self.name == "relu":
+            from .models import activation_degree
+
+            activation_degree(a)  # relu | relu_power:k: the activations with a known Green's operator (montufar2024 Thm 9)
+        elif a not in ("linear", "relu", "leaky_relu"):
+            raise ValueError(f"activation {a!r} is not available for model {self.name}: use linear, relu or leaky_relu (relu_power:k is for model relu)")
+        return self
 
 
 class AlgorithmConfig(_Strict):
@@ -385,7 +398,8 @@ def make_model(
     """The model called ``name`` (``linear``, ``diagonal``, ``fc``, ``neuron``, ``relu``) for inputs
     of dimension ``dim``; the one place where ``ibias fit`` flags and sweep configs become a model
     (DESIGN.md model table). ``init`` (parameters by name) overrides scale/shape/``init_dist``.
-    ``activation`` defaults to ``linear`` for ``fc`` and ``relu`` for ``neuron``."""
+    ``activation`` defaults to ``linear`` for ``fc`` and ``relu`` for ``neuron`` and ``relu``
+    (``relu`` also takes ``relu_power:k``, the activation ``[x]_+^k`` of montufar2024 Thm 9)."""
     from . import models
 
     if name == "linear":
@@ -399,7 +413,7 @@ def make_model(
     if name == "relu":
         if init_dist == "breakpoints" and init is None:
             raise ValueError("init 'breakpoints' needs a breakpoint density (a function): build ShallowReLU(init_dist='breakpoints', breakpoint_density=...) in Python")
-        return models.ShallowReLU(width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init)
+        return models.ShallowReLU(width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init, activation=activation or "relu")
     raise ValueError(f"model {name!r} is not available: use one of {', '.join(MODEL_NAMES)}")
 
 
