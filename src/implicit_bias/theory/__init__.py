@@ -130,3 +130,11 @@ from .relu_kernels import (
     stable_eta_bar as stable_eta_bar,
     tangent_kernel_fractions as tangent_kernel_fractions,
 )
+
+# hastie2019: the ridgeless (min-norm least squares) risk curve, double descent
+from .double_descent import (
+    RidgelessRisk as RidgelessRisk,
+    ridgeless_risk as ridgeless_risk,
+    ridgeless_risk_curve as ridgeless_risk_curve,
+    ridgeless_risk_finite as ridgeless_risk_finite,
+)
