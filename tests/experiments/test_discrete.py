@@ -1,0 +1,38 @@
+"""Building blocks of implicit_bias.experiments.discrete at tiny sizes (the registered
+experiments themselves run in tests/experiments/test_registry.py)."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from implicit_bias.experiments import discrete
+
+matplotlib.use("Agg")
+
+
+@pytest.mark.parametrize("n,d,status", [(12, 4, "max_steps"), (6, 15, "converged")])
+def test_ridgeless_monte_carlo_is_gd_to_pinv(n, d, status):
+    mc = discrete.ridgeless_monte_carlo(n, d, range(3))
+    assert mc["expected_status"] == status and mc["status"] == [status] * 3
+    assert mc["pinv_error"].max() <= 1e-8
+    assert mc["risk"].shape == (3,) and np.all(mc["risk"] > 0)
+
+
+def test_gd_step_budget_contracts_the_error():
+    # rate (4 - 1)/(4 + 1) = 0.6: 0.6^K <= 1e-12 needs K >= 54.1, plus the 10-step margin
+    assert discrete._gd_steps(1.0, 4.0) == 55 + 10
+    assert 0.6 ** (discrete._gd_steps(1.0, 4.0) - 10) <= 1e-12
+
+
+def test_seed_count_grows_near_the_threshold_and_with_precision():
+    s = [discrete._n_seeds(100, d, 0.02) for d in (80, 95, 120, 500)]
+    assert s[1] > s[0] and s[2] > s[3]
+    assert discrete._n_seeds(100, 20, 0.01) >= 4 * discrete._n_seeds(100, 20, 0.02) - 4
+    assert discrete._n_seeds(100, 2000, 0.5) == 8  # the floor
+
+
+def test_risk_figure_from_a_synthetic_table():
+    rows = [{"gamma": g, "mc": 1.0, "se": 0.1} for g in (0.5, 2.0)]
+    fig = discrete._risk_figure(rows, 50, "synthetic")
+    assert len(fig.axes) == 1
+    matplotlib.pyplot.close(fig)
