@@ -9,7 +9,7 @@ import optax
 import pytest
 
 import implicit_bias as ib
-from implicit_bias.algorithms import SGD, GradientDescent, GradientFlow, MirrorDescent, NormalizedGD, Optax, SteepestDescent
+from implicit_bias.algorithms import SGD, GradientDescent, GradientFlow, LabelNoiseSGD, MirrorDescent, NormalizedGD, Optax, ParamNoiseGD, SteepestDescent
 
 _SGD = optax.sgd(1.0)  # one transformation object: optax transformations are static (hashed) in jit
 
@@ -21,6 +21,9 @@ REGRESSION = {
     "mirror-entropy": lambda: MirrorDescent(lr=0.5, potential="entropy"),
     "steepest-l2": lambda: SteepestDescent(lr=1.0, norm="l2"),
     "optax-sgd": lambda: Optax(_SGD, lr=1.0),
+    # the noisy algorithms converge to zero loss only without noise (their noise = 0 limits are SGD / GD)
+    "label-noise-sgd": lambda: LabelNoiseSGD(lr=0.3, noise=0.0, batch_size=2),
+    "param-noise-gd": lambda: ParamNoiseGD(lr=1.0, noise=0.0),
 }
 CLASSIFICATION = {
     "normalized-gd": lambda: NormalizedGD(lr=0.1),

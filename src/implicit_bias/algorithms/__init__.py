@@ -16,6 +16,8 @@ from ._discrete import (
 )
 from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow as ReducedFlow, get_solver as get_solver
 from ._margin_path import MarginPath as MarginPath, exponential_flow_path as exponential_flow_path
+from ._noise import LabelNoiseSGD as LabelNoiseSGD, ParamNoiseGD as ParamNoiseGD
+from ._discrete import sample_batch as sample_batch
 
 from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
 
