@@ -138,3 +138,11 @@ from .double_descent import (
     ridgeless_risk_curve as ridgeless_risk_curve,
     ridgeless_risk_finite as ridgeless_risk_finite,
 )
+
+# even2023: the effective initialization of (S)GD on depth-2 diagonal networks (exact discrete form)
+from .effective_init import (
+    EffectiveInit as EffectiveInit,
+    effective_init_interpolant as effective_init_interpolant,
+    effective_initialization as effective_initialization,
+    gd_gradients as gd_gradients,
+)
