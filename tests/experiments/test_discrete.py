@@ -36,3 +36,14 @@ def test_risk_figure_from_a_synthetic_table():
     fig = discrete._risk_figure(rows, 50, "synthetic")
     assert len(fig.axes) == 1
     matplotlib.pyplot.close(fig)
+
+
+def test_effective_init_runs_record_every_step():
+    from implicit_bias import theory
+
+    ds, model, runs = discrete._effective_init_runs((0.5,), 40)
+    run = runs[0]
+    assert run.status == "max_steps" and run.trajectory.predictor.shape == (41, 30)
+    P = run.trajectory.predictor.values
+    eff = theory.effective_initialization(0.1, 0.1, theory.gd_gradients(ds.X, ds.y, P[:-1]), 0.5)
+    np.testing.assert_allclose(eff.predictor(), run.predictor, rtol=1e-11, atol=1e-14)
