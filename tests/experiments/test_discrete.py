@@ -20,20 +20,20 @@ def test_ridgeless_monte_carlo_is_gd_to_pinv(n, d, status):
 
 def test_gd_step_budget_contracts_the_error():
     # rate (4 - 1)/(4 + 1) = 0.6: 0.6^K <= 1e-12 needs K >= 54.1, plus the 10-step margin
-    assert discrete._gd_steps(1.0, 4.0) == 55 + 10
-    assert 0.6 ** (discrete._gd_steps(1.0, 4.0) - 10) <= 1e-12
+    assert discrete.gd_steps(1.0, 4.0) == 55 + 10
+    assert 0.6 ** (discrete.gd_steps(1.0, 4.0) - 10) <= 1e-12
 
 
 def test_seed_count_grows_near_the_threshold_and_with_precision():
-    s = [discrete._n_seeds(100, d, 0.02) for d in (80, 95, 120, 500)]
+    s = [discrete.n_seeds(100, d, 0.02) for d in (80, 95, 120, 500)]
     assert s[1] > s[0] and s[2] > s[3]
-    assert discrete._n_seeds(100, 20, 0.01) >= 4 * discrete._n_seeds(100, 20, 0.02) - 4
-    assert discrete._n_seeds(100, 2000, 0.5) == 8  # the floor
+    assert discrete.n_seeds(100, 20, 0.01) >= 4 * discrete.n_seeds(100, 20, 0.02) - 4
+    assert discrete.n_seeds(100, 2000, 0.5) == 8  # the floor
 
 
 def test_risk_figure_from_a_synthetic_table():
     rows = [{"gamma": g, "mc": 1.0, "se": 0.1} for g in (0.5, 2.0)]
-    fig = discrete._risk_figure(rows, 50, "synthetic")
+    fig = discrete.risk_figure(rows, 50, "synthetic")
     assert len(fig.axes) == 1
     matplotlib.pyplot.close(fig)
 
@@ -41,7 +41,7 @@ def test_risk_figure_from_a_synthetic_table():
 def test_effective_init_runs_record_every_step():
     from implicit_bias import theory
 
-    ds, model, runs = discrete._effective_init_runs((0.5,), 40)
+    ds, model, runs = discrete.effective_init_runs((0.5,), 40)
     run = runs[0]
     assert run.status == "max_steps" and run.trajectory.predictor.shape == (41, 30)
     P = run.trajectory.predictor.values

@@ -22,13 +22,13 @@ from ..plotting import COLORS, caption, figure
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
 
-__all__ = ["ridgeless_monte_carlo"]
+__all__ = ["ridgeless_monte_carlo", "gd_steps", "n_seeds", "risk_figure", "effective_init_runs"]
 
 _PINV_TOL = 1e-8  # GD from zero vs numpy's pinv(X) y, relative l2 error
 _SIGNAL, _NOISE = 1.0, 1.0  # r^2 = ||beta||^2 and sigma^2 of the ridgeless experiments (SNR 1)
 
 
-def _gd_steps(lam_min, lam_max, accuracy=1e-12) -> int:
+def gd_steps(lam_min, lam_max, accuracy=1e-12) -> int:
     """Steps of GD with ``lr = 2/(lam_min + lam_max)`` that contract the error by ``accuracy``:
     the contraction per step is ``(lam_max - lam_min)/(lam_max + lam_min)`` in every direction."""
     rate = (lam_max - lam_min) / (lam_max + lam_min)
@@ -60,7 +60,7 @@ def ridgeless_monte_carlo(n: int, d: int, seeds, signal: float = _SIGNAL, noise_
     if over:
         stop = Stop(loss=1e-26, max_steps=2_000_000)
     else:
-        stop = Stop(max_steps=max(_gd_steps(float(lam[-1]), float(lam[0])) for lam in lams))
+        stop = Stop(max_steps=max(gd_steps(float(lam[-1]), float(lam[0])) for lam in lams))
     runs = train_many([models.Linear(d)] * len(dsets), dsets, "square", [GradientDescent(lr=lr) for lr in lrs], stop, Record(fields=("loss",), steps=()), list(seeds), inits=[{"w": np.zeros(d)}] * len(dsets))
     risk, perr = [], []
     for run, ds in zip(runs, dsets):
@@ -77,7 +77,7 @@ def ridgeless_monte_carlo(n: int, d: int, seeds, signal: float = _SIGNAL, noise_
     }
 
 
-def _n_seeds(n, d, se, least=8):
+def n_seeds(n, d, se, least=8):
     """Seeds for a relative Monte-Carlo standard error ``se`` of the mean risk.
 
     The risk of one problem is ``V + B``: the label-noise part ``V`` is a chi-square-like
@@ -100,7 +100,7 @@ def _risk_table(gammas, n, se):
     rows = []
     for g in gammas:
         d = int(round(g * n))
-        mc = ridgeless_monte_carlo(n, d, range(_n_seeds(n, d, se)))
+        mc = ridgeless_monte_carlo(n, d, range(n_seeds(n, d, se)))
         r = mc["risk"]
         rows.append(
             {
@@ -160,7 +160,7 @@ def ridgeless_check(profile):
 
     Route 1: GD from zero through ``train_many`` on ``isotropic_regression`` problems
     (``r^2 = 1``, ``sigma^2 = 1``), ``n = 100`` (quick) / ``400`` (full), seeds for a relative
-    standard error of about 1.5 % (quick) / 1 % (full) (:func:`_n_seeds`; at least 8); risk
+    standard error of about 1.5 % (quick) / 1 % (full) (:func:`n_seeds`; at least 8); risk
     ``||w - beta*||^2``. The finite-``n`` bias ``O(1/(n |1 - gamma|))`` is at most 1.3 % here.
     Route 2: ``theory.ridgeless_risk`` (closed form). Error: ``|MC / curve - 1|``, tolerance 0.05
     at each gamma (``|gamma - 1| > 0.1``); plus GD's endpoint equal to ``pinv(X) y`` to 1e-8.
@@ -189,7 +189,7 @@ def ridgeless_check(profile):
                 d=r["d"],
             )
         )
-    fig = _risk_figure(rows, n, f"hastie2019 Thm 1: GD from zero (= pinv) on isotropic Gaussian regression, n={n}, r^2 = sigma^2 = 1.")
+    fig = risk_figure(rows, n, f"hastie2019 Thm 1: GD from zero (= pinv) on isotropic Gaussian regression, n={n}, r^2 = sigma^2 = 1.")
     return ExperimentResult(_table_dataset(rows, n), checks, fig)
 
 
@@ -227,11 +227,11 @@ def risk_curve(profile):
             gammas=[r["gamma"] for r in rows],
         ),
     ]
-    fig = _risk_figure(rows, n, f"hastie2019 Fig. 2 setting: r^2 = sigma^2 = 1, n = {n}; points: GD from zero (mean +- 2 s.e.).")
+    fig = risk_figure(rows, n, f"hastie2019 Fig. 2 setting: r^2 = sigma^2 = 1, n = {n}; points: GD from zero (mean +- 2 s.e.).")
     return ExperimentResult(_table_dataset(rows, n), checks, fig)
 
 
-def _risk_figure(rows, n, text):
+def risk_figure(rows, n, text):
     fig, ax = figure(1, 1, width=5.2, height=3.6)
     a = ax[0, 0]
     lo = np.geomspace(0.08, 0.985, 200)
@@ -254,7 +254,7 @@ def _risk_figure(rows, n, text):
 # --------------------------------------------------------------------------------- even2023
 
 
-def _effective_init_runs(lrs, max_steps, alpha=0.1):
+def effective_init_runs(lrs, max_steps, alpha=0.1):
     """GD on a tied depth-2 diagonal net (d = 30, n = 20, 3-sparse, ``u_±(0) = alpha``) at each step
     size, as one ``train_many`` batch recorded at *every* step (the effective initialization needs
     every gradient), to ``L <= 1e-22``."""
@@ -285,7 +285,7 @@ def effective_init_check(profile):
     (``w~_0 = 0``) and to the gradient-flow interpolant at ``alpha``.
     """
     lrs = profile.pick((0.4, 0.55, 0.65, 0.75), tuple(np.geomspace(0.05, 1.2, 20)))
-    ds, model, runs = _effective_init_runs(lrs, profile.pick(6000, 60_000))
+    ds, model, runs = effective_init_runs(lrs, profile.pick(6000, 60_000))
     flow = theory.diagonal_interpolant(ds.X, ds.y, model).w
     rows = []
     for lr, run in zip(lrs, runs):

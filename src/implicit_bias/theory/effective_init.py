@@ -71,6 +71,7 @@ import dataclasses
 import numpy as np
 
 from ..models import Diagonal
+from ._solvers import check_X, check_y
 from .diagonal import DiagonalInterpolant, diagonal_interpolant
 
 __all__ = ["EffectiveInit", "effective_initialization", "gd_gradients", "effective_init_interpolant"]
@@ -174,11 +175,12 @@ def gd_gradients(X, y, predictors) -> np.ndarray:
     Pass the predictors at steps ``0..K-1`` (those the steps were taken *from*), e.g.
     ``run.trajectory.predictor.values[:-1]`` of a run recorded at every step.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
     P = np.asarray(predictors, dtype=np.float64)
-    if X.ndim != 2 or P.ndim != 2 or P.shape[1] != X.shape[1]:
-        raise ValueError(f"predictors must be (K, d) with d = X.shape[1] = {X.shape[1] if X.ndim == 2 else '?'}; received {P.shape}")
-    return (P @ X.T - np.asarray(y, dtype=np.float64)[None, :]) @ X / X.shape[0]
+    if P.ndim != 2 or P.shape[1] != X.shape[1]:
+        raise ValueError(f"predictors must be (K, d) with d = X.shape[1] = {X.shape[1]}; received {P.shape}")
+    return (P @ X.T - y[None, :]) @ X / X.shape[0]
 
 
 def effective_init_interpolant(X, y, eff: EffectiveInit, *, centred: bool = True, tol: float = 1e-12) -> DiagonalInterpolant:
