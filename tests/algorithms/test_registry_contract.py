@@ -9,13 +9,14 @@ import optax
 import pytest
 
 import implicit_bias as ib
-from implicit_bias.algorithms import SGD, GradientDescent, GradientFlow, LabelNoiseSGD, MirrorDescent, NormalizedGD, Optax, ParamNoiseGD, SteepestDescent
+from implicit_bias.algorithms import SGD, GainTrackedGD, GradientDescent, GradientFlow, LabelNoiseSGD, MirrorDescent, NormalizedGD, Optax, ParamNoiseGD, SteepestDescent
 
 _SGD = optax.sgd(1.0)  # one transformation object: optax transformations are static (hashed) in jit
 
 REGRESSION = {
     "flow": lambda: GradientFlow(),
     "gd": lambda: GradientDescent(lr=1.0),
+    "gain-gd": lambda: GainTrackedGD(lr=1.0),
     "sgd": lambda: SGD(lr=0.3, batch_size=2),
     "mirror-quadratic": lambda: MirrorDescent(lr=1.0, potential="quadratic"),
     "mirror-entropy": lambda: MirrorDescent(lr=0.5, potential="entropy"),

@@ -38,12 +38,15 @@ def test_risk_figure_from_a_synthetic_table():
     matplotlib.pyplot.close(fig)
 
 
-def test_effective_init_runs_record_every_step():
+def test_effective_init_runs_carry_the_sums_of_the_recorded_trajectory():
     from implicit_bias import theory
 
-    ds, model, runs = discrete.effective_init_runs((0.5,), 40)
+    ds, model, runs = discrete.effective_init_runs((0.5,), 40, every_step=True)
     run = runs[0]
     assert run.status == "max_steps" and run.trajectory.predictor.shape == (41, 30)
     P = run.trajectory.predictor.values
-    eff = theory.effective_initialization(0.1, 0.1, theory.gd_gradients(ds.X, ds.y, P[:-1]), 0.5)
-    np.testing.assert_allclose(eff.predictor(), run.predictor, rtol=1e-11, atol=1e-14)
+    recorded = theory.effective_initialization(0.1, 0.1, theory.gd_gradients(ds.X, ds.y, P[:-1]), 0.5)
+    carried = theory.effective_initialization_from_sums(0.1, 0.1, 0.5, *run.state)
+    np.testing.assert_allclose(recorded.predictor(), run.predictor, rtol=1e-11, atol=1e-14)
+    for name in ("alpha_plus", "alpha_minus", "z"):
+        np.testing.assert_allclose(getattr(carried, name), getattr(recorded, name), rtol=1e-12, atol=1e-15)

@@ -6,7 +6,7 @@ import pytest
 
 import implicit_bias as ib
 from implicit_bias import theory
-from implicit_bias.theory.effective_init import effective_init_interpolant, effective_initialization, gd_gradients
+from implicit_bias.theory.effective_init import effective_init_interpolant, effective_initialization, effective_initialization_from_sums, gd_gradients
 
 
 def test_two_hand_steps():
@@ -20,6 +20,16 @@ def test_two_hand_steps():
     np.testing.assert_allclose(e.predictor(), [up**2 - um**2], rtol=1e-13)
     np.testing.assert_allclose(e.alpha_inf**2, [up * um], rtol=1e-14)  # the product identity
     assert e.gain[0] > 0 and e.center[0] == pytest.approx(e.alpha_plus[0] ** 2 - e.alpha_minus[0] ** 2)
+
+
+def test_the_same_two_hand_steps_from_their_sums():
+    # S_g = 0.25, S_- = log 0.9 + log 1.05, S_+ = log 1.1 + log 0.95 (factors 1 -+ 2 eta g)
+    e = effective_initialization_from_sums(0.1, 0.1, 0.1, [0.25], [np.log(0.9 * 1.05)], [np.log(1.1 * 0.95)])
+    up, um, z = 0.1 * 0.9 * 1.05, 0.1 * 1.1 * 0.95, -0.025
+    np.testing.assert_allclose(e.z, [z], rtol=1e-15)
+    np.testing.assert_allclose(e.alpha_plus**2, [up**2 * np.exp(-4 * z)], rtol=1e-14)
+    np.testing.assert_allclose(e.alpha_minus**2, [um**2 * np.exp(4 * z)], rtol=1e-14)
+    np.testing.assert_allclose(e.predictor(), [up**2 - um**2], rtol=1e-13)
 
 
 def test_small_steps_tend_to_the_flow_and_the_gain_is_second_order():
@@ -61,5 +71,11 @@ def test_bad_input():
         effective_initialization(0.1, 0.1, np.array([[5.0]]), 0.1)
     with pytest.raises(ValueError, match="lr has 3 entries"):
         effective_initialization(0.1, 0.1, np.zeros((2, 1)), np.ones(3))
+    with pytest.raises(ValueError, match="must be finite"):
+        effective_initialization_from_sums(0.1, 0.1, 0.1, [0.0], [-np.inf], [0.0])
+    with pytest.raises(ValueError, match="of one shape"):
+        effective_initialization_from_sums(0.1, 0.1, 0.1, [0.0, 1.0], [0.0], [0.0])
+    with pytest.raises(ValueError, match="lr must be"):
+        effective_initialization_from_sums(0.1, 0.1, 0.0, [0.0], [0.0], [0.0])
     with pytest.raises(ValueError, match="predictors must be"):
         gd_gradients(np.eye(3), np.ones(3), np.zeros((2, 4)))

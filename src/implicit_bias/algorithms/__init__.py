@@ -18,6 +18,7 @@ from ._discrete import (
 from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow as ReducedFlow, get_solver as get_solver
 from ._margin_path import MarginPath as MarginPath, exponential_flow_path as exponential_flow_path
 from ._noise import LabelNoiseSGD as LabelNoiseSGD, ParamNoiseGD as ParamNoiseGD
+from ._gain import GainSums as GainSums, GainTrackedGD as GainTrackedGD
 
 from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
 

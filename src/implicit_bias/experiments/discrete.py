@@ -17,7 +17,7 @@ import xarray as xr
 
 from .. import data as ibdata
 from .. import models, theory
-from ..algorithms import GradientDescent
+from ..algorithms import GainTrackedGD, GradientDescent
 from ..plotting import COLORS, caption, figure
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
@@ -254,14 +254,16 @@ def risk_figure(rows, n, text):
 # --------------------------------------------------------------------------------- even2023
 
 
-def effective_init_runs(lrs, max_steps, alpha=0.1):
+def effective_init_runs(lrs, max_steps, alpha=0.1, every_step=False):
     """GD on a tied depth-2 diagonal net (d = 30, n = 20, 3-sparse, ``u_±(0) = alpha``) at each step
-    size, as one ``train_many`` batch recorded at *every* step (the effective initialization needs
-    every gradient), to ``L <= 1e-22``."""
+    size, as one ``train_many`` batch to ``L <= 1e-22``, by :class:`~implicit_bias.algorithms.GainTrackedGD`
+    (GD carrying the trajectory sums of the effective initialization in ``Run.state``: the runs
+    record only their end points, one compiled segment per 20 000 steps). ``every_step=True``
+    also records the predictor at every step (one segment per step: slow; for the tests)."""
     ds = ibdata.sparse_regression(n=20, d=30, sparsity=3, noise_var=0.0, seed=0)
     model = models.Diagonal(30, depth=2, scale=alpha)
-    rec = Record(fields=("loss", "predictor"), steps=range(1, max_steps + 1))
-    runs = train_many([model] * len(lrs), [ds] * len(lrs), "square", [GradientDescent(lr=float(lr)) for lr in lrs], Stop(loss=1e-22, max_steps=max_steps), rec)
+    rec = Record(fields=("loss", "predictor"), steps=range(1, max_steps + 1) if every_step else ())
+    runs = train_many([model] * len(lrs), [ds] * len(lrs), "square", [GainTrackedGD(lr=float(lr)) for lr in lrs], Stop(loss=1e-22, max_steps=max_steps), rec)
     return ds, model, runs
 
 
@@ -276,9 +278,10 @@ def effective_init_check(profile):
     """GD at several step sizes ends at ``argmin D_{psi_{alpha_inf}}(w, w~_0)`` s.t. ``Xw = y``.
 
     Route 1: GD on ``u_+^2 - u_-^2`` (d = 30, n = 20, sparsity 3, ``alpha = 0.1``) through
-    ``train_many``, recorded at every step, to ``L <= 1e-22``. Route 2: ``alpha_±`` from the
-    recorded gradients (``theory.effective_initialization``, exact product of the per-step factors
-    ``1 -+ 2 eta g_k``), then the interpolant by the diagonal dual solve
+    ``train_many`` to ``L <= 1e-22``, carrying the per-coordinate trajectory sums of ``g_k``,
+    ``log|1 -+ 2 eta g_k|`` (:class:`~implicit_bias.algorithms.GainTrackedGD`). Route 2:
+    ``alpha_±`` from those sums (``theory.effective_initialization_from_sums``, the exact product of
+    the per-step factors ``1 -+ 2 eta g_k``), then the interpolant by the diagonal dual solve
     (``theory.effective_init_interpolant``). Error: relative l2 distance, tolerance 1e-4, at every
     step size whose run converged (step sizes past the edge of stability, ~0.7 here, oscillate or
     diverge and are reported, not compared). Details: the same distance to the uncentred reading
@@ -291,8 +294,7 @@ def effective_init_check(profile):
     for lr, run in zip(lrs, runs):
         row = {"lr": float(lr), "status": run.status, "steps": run.steps, "err": np.nan, "err_uncentred": np.nan, "err_flow": np.nan, "alpha_inf_min": np.nan, "l1_ratio": np.nan}
         if run.status == "converged":
-            P = run.trajectory.predictor.values
-            eff = theory.effective_initialization(model.scale, model.scale, theory.gd_gradients(ds.X, ds.y, P[:-1]), float(lr))
+            eff = theory.effective_initialization_from_sums(model.scale, model.scale, float(lr), *run.state)
             w = run.predictor
             rel = lambda ref: float(np.linalg.norm(w - ref) / np.linalg.norm(ref))  # noqa: E731
             row.update(

@@ -144,5 +144,6 @@ from .effective_init import (
     EffectiveInit as EffectiveInit,
     effective_init_interpolant as effective_init_interpolant,
     effective_initialization as effective_initialization,
+    effective_initialization_from_sums as effective_initialization_from_sums,
     gd_gradients as gd_gradients,
 )

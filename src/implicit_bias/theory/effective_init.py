@@ -74,7 +74,7 @@ from ..models import Diagonal
 from ._solvers import check_X, check_y
 from .diagonal import DiagonalInterpolant, diagonal_interpolant
 
-__all__ = ["EffectiveInit", "effective_initialization", "gd_gradients", "effective_init_interpolant"]
+__all__ = ["EffectiveInit", "effective_initialization", "effective_initialization_from_sums", "gd_gradients", "effective_init_interpolant"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -160,13 +160,69 @@ def effective_initialization(u_plus0, u_minus0, grads, lr) -> EffectiveInit:
     fp, fm = 1.0 - x, 1.0 + x
     if np.any(fp == 0) or np.any(fm == 0):
         raise ValueError("a step has 1 -+ 2 lr g = 0: it zeroed a branch coordinate, after which the trajectory is not a diagonal-flow map")
-    log_ap2 = np.log(a * a) + 2.0 * np.sum(np.log(np.abs(fp)) + x, axis=0)
-    log_am2 = np.log(b * b) + 2.0 * np.sum(np.log(np.abs(fm)) - x, axis=0)
+    s_plus = np.sum(np.log(np.abs(fp)) + x, axis=0)
+    s_minus = np.sum(np.log(np.abs(fm)) - x, axis=0)
+    return _from_log_factors(a, b, s_plus, s_minus, -np.sum(eta * G, axis=0))
+
+
+def _from_log_factors(a, b, s_plus, s_minus, z) -> EffectiveInit:
+    """``log alpha_+^2 = log a^2 + 2 s_plus``, ``log alpha_-^2 = log b^2 + 2 s_minus``."""
+    log_ap2 = np.log(a * a) + 2.0 * s_plus
+    log_am2 = np.log(b * b) + 2.0 * s_minus
     ap, am = np.exp(0.5 * log_ap2), np.exp(0.5 * log_am2)
     alpha_inf = np.exp(0.25 * (log_ap2 + log_am2))
-    z = -np.sum(eta * G, axis=0)
     gain = 0.5 * np.log(np.abs(a * b)) - np.log(alpha_inf)
     return EffectiveInit(ap, am, alpha_inf, ap * ap - am * am, z, gain)
+
+
+def effective_initialization_from_sums(u_plus0, u_minus0, lr, grad_sum, log_minus_sum, log_plus_sum) -> EffectiveInit:
+    r"""The effective initialization from the trajectory sums of a constant-step GD run.
+
+    .. math:: \log\alpha_+^2 = \log u_+(0)^2 + 2 \big[S_- + 2\eta S_g\big], \quad
+              \log\alpha_-^2 = \log u_-(0)^2 + 2 \big[S_+ - 2\eta S_g\big], \quad z = -\eta S_g,
+
+    with ``S_g = sum_k g_k`` (``grad_sum``), ``S_- = sum_k log|1 - 2 eta g_k|`` (``log_minus_sum``)
+    and ``S_+ = sum_k log|1 + 2 eta g_k|`` (``log_plus_sum``), all ``(d,)``: the formula of
+    :func:`effective_initialization` with the sums over the steps taken first (even2023 Thm 1,
+    exact discrete form, module docstring). The sums are what a training loop can accumulate
+    as it goes (``implicit_bias.algorithms.GainTrackedGD`` carries them as its state) instead of
+    recording every step.
+
+    Args:
+        u_plus0, u_minus0: initial branches ``(d,)`` or scalars, non-zero.
+        lr: the constant step size ``eta > 0``.
+        grad_sum, log_minus_sum, log_plus_sum: ``(d,)`` finite sums over every step taken.
+
+    Returns:
+        :class:`EffectiveInit`.
+
+    Raises:
+        ValueError: shapes that differ, non-finite sums (a ``-inf`` log sum: a step zeroed a
+            branch coordinate), a zero initial branch, ``lr <= 0``.
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.theory.effective_init import effective_initialization, effective_initialization_from_sums
+        >>> G = np.array([[0.5, -1.0], [0.25, 0.5]])
+        >>> e = effective_initialization_from_sums(0.1, 0.1, 0.1, G.sum(0), np.log(np.abs(1 - 0.2 * G)).sum(0), np.log(1 + 0.2 * G).sum(0))
+        >>> bool(np.allclose(e.alpha_plus, effective_initialization(0.1, 0.1, G, 0.1).alpha_plus, rtol=1e-14))
+        True
+    """
+    S = [np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (grad_sum, log_minus_sum, log_plus_sum)]
+    if any(v.ndim != 1 or v.shape != S[0].shape for v in S):
+        raise ValueError(f"grad_sum, log_minus_sum and log_plus_sum must be (d,) of one shape; received {[v.shape for v in S]}")
+    if not all(np.all(np.isfinite(v)) for v in S):
+        raise ValueError("the trajectory sums must be finite (a -inf log sum means a step zeroed a branch coordinate; a diverged run has no effective initialization)")
+    eta = float(lr)
+    if not (np.isfinite(eta) and eta > 0):
+        raise ValueError(f"lr must be a finite number > 0; received {lr!r}")
+    d = S[0].shape[0]
+    a = np.broadcast_to(np.asarray(u_plus0, dtype=np.float64), (d,))
+    b = np.broadcast_to(np.asarray(u_minus0, dtype=np.float64), (d,))
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(a != 0) and np.all(b != 0)):
+        raise ValueError("u_plus0 and u_minus0 must be finite and non-zero (a zero branch never moves)")
+    g, lm, lp = S
+    return _from_log_factors(a, b, lm + 2.0 * eta * g, lp - 2.0 * eta * g, -eta * g)
 
 
 def gd_gradients(X, y, predictors) -> np.ndarray:
