@@ -50,3 +50,16 @@ def test_effective_init_runs_carry_the_sums_of_the_recorded_trajectory():
     np.testing.assert_allclose(recorded.predictor(), run.predictor, rtol=1e-11, atol=1e-14)
     for name in ("alpha_plus", "alpha_minus", "z"):
         np.testing.assert_allclose(getattr(carried, name), getattr(recorded, name), rtol=1e-12, atol=1e-15)
+
+
+def test_label_noise_runs_two_phases_at_a_tiny_size():
+    import implicit_bias as ib
+
+    ds, phase1, final = discrete.label_noise_runs(200, (0,), polish_steps=3000)
+    assert set(phase1) == {"label-noise", "param-noise 0.001", "param-noise 0.01"} and set(final) == set(phase1) | {"gd"}
+    r = phase1["label-noise"][0]
+    assert r.steps == 200 and r.trajectory.step.values[-1] == 200 and r.trajectory.predictor.shape[1] == 100
+    # the plain-GD control is GD from the initialization, to the end-phase target
+    ref = ib.train(ib.models.Diagonal(100, depth=2, scale=1.0), ds, "square", ib.GradientDescent(lr=0.05), ib.Stop(loss=1e-5, max_steps=3000))
+    assert final["gd"][0].status == ref.status == "converged"
+    np.testing.assert_allclose(final["gd"][0].predictor, ref.predictor, rtol=1e-10, atol=1e-12)

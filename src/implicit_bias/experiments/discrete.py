@@ -17,12 +17,12 @@ import xarray as xr
 
 from .. import data as ibdata
 from .. import models, theory
-from ..algorithms import GainTrackedGD, GradientDescent
+from ..algorithms import GainTrackedGD, GradientDescent, LabelNoiseSGD, ParamNoiseGD
 from ..plotting import COLORS, caption, figure
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
 
-__all__ = ["ridgeless_monte_carlo", "gd_steps", "n_seeds", "risk_figure", "effective_init_runs"]
+__all__ = ["ridgeless_monte_carlo", "gd_steps", "n_seeds", "risk_figure", "effective_init_runs", "label_noise_runs"]
 
 _PINV_TOL = 1e-8  # GD from zero vs numpy's pinv(X) y, relative l2 error
 _SIGNAL, _NOISE = 1.0, 1.0  # r^2 = ||beta||^2 and sigma^2 of the ridgeless experiments (SNR 1)
@@ -339,3 +339,102 @@ def effective_init_check(profile):
     ax[0, 1].legend(fontsize=7)
     caption(fig, "even2023 Thm 1: GD on u+^2 - u-^2, d=30, n=20, 3-sparse, alpha=0.1; non-converged step sizes omitted.")
     return ExperimentResult(out, [check], fig)
+
+
+# -------------------------------------------------------------------------------- haochen2021
+
+_LN_LR, _LN_NOISE = 0.05, 4.0  # label-noise GD: step and label-noise standard deviation
+_PN_NOISE = (0.001, 0.01)  # parameter-noise GD (Langevin) diffusion coefficients, the controls
+_POLISH_LOSS = 1e-5  # the noise-free end phase stops at L <= this
+
+
+def label_noise_runs(K: int, seeds, polish_steps: int = 50_000):
+    """HaoChen et al. (2021) setting: d = 100, n = 40, 5-sparse ``beta*`` (``||beta*|| = 1``),
+    noiseless labels, tied depth-2 diagonal net at the large scale ``alpha = 1`` (``w(0) = 0``).
+
+    Phase 1, ``K`` steps of each noisy algorithm from the same initialization: label-noise GD
+    (:class:`~implicit_bias.algorithms.LabelNoiseSGD` with a full batch, ``eta = 0.05``,
+    ``sigma = 4``) and parameter-noise GD (:class:`~implicit_bias.algorithms.ParamNoiseGD`,
+    ``eta = 0.05``, ``sigma`` in ``(0.001, 0.01)``), one run per seed, recorded on a geometric
+    grid. Phase 2, the noise switched off: plain GD (``eta = 0.05``) from each phase-1 end point,
+    and from the initialization (the plain-GD control), to ``L <= 1e-5``: the constant noise
+    leaves fluctuations of test error ~0.05-0.2 around the point it found, which the noise-free
+    end phase removes without moving along the interpolating manifold.
+
+    Returns:
+        ``(ds, phase1, final)``: ``phase1`` a dict ``{name: [Run per seed]}``, ``final`` the same
+        names plus ``"gd"`` (one run per seed), after phase 2.
+    """
+    seeds = list(seeds)
+    ds = ibdata.sparse_regression(n=40, d=100, sparsity=5, noise_var=0.0, seed=0)
+    model = models.Diagonal(100, depth=2, scale=1.0)
+    S = len(seeds)
+    grid = sorted({int(k) for k in np.geomspace(1, K, 30)})
+    rec = Record(fields=("loss", "predictor"), steps=grid)
+    stop = Stop(loss=None, max_steps=K)
+    phase1 = {"label-noise": train_many([model] * S, [ds] * S, "square", [LabelNoiseSGD(lr=_LN_LR, noise=_LN_NOISE, batch_size=ds.n)] * S, stop, rec, seeds)}
+    pn = train_many([model] * (2 * S), [ds] * (2 * S), "square", [ParamNoiseGD(lr=_LN_LR, noise=s) for s in _PN_NOISE for _ in seeds], stop, rec, seeds * 2)
+    for j, s in enumerate(_PN_NOISE):
+        phase1[f"param-noise {s:g}"] = pn[j * S : (j + 1) * S]
+    names = list(phase1)
+    starts = [r.params for nm in names for r in phase1[nm]] + [None] * S
+    polished = train_many(
+        [model] * len(starts), [ds] * len(starts), "square", [GradientDescent(lr=_LN_LR)] * len(starts),
+        Stop(loss=_POLISH_LOSS, max_steps=polish_steps), Record(fields=("loss",), steps=()), seeds * (len(names) + 1), inits=starts,
+    )
+    final = {nm: polished[i * S : (i + 1) * S] for i, nm in enumerate(names + ["gd"])}
+    return ds, phase1, final
+
+
+@register(
+    "haochen2021-label-noise",
+    paper="haochen2021",
+    kind="check",
+    where="§1, Fig. 1 (label noise vs parameter noise, quadratically parametrized regression)",
+    title="Label-noise GD finds the sparse solution from a large initialization where GD and parameter-noise GD do not",
+)
+def label_noise_check(profile):
+    """Test error ``||w - beta*||^2`` (isotropic Gaussian inputs, noiseless labels) after
+    :func:`label_noise_runs` (quick: K = 10 000 noisy steps, 2 seeds; full: K = 100 000, 5 seeds).
+
+    Check 1: label-noise GD's largest test error over the seeds <= 1e-2 (its noise-free end
+    phase must reach ``L <= 1e-5``: status ``converged``). Check 2: the smallest test error of the
+    controls (plain GD, parameter-noise GD at both levels; each converged) is >= 10 x label-noise
+    GD's largest (error ``10 * max(label noise) / min(controls)``, tolerance 1). The theory
+    (HaoChen et al. 2021; Pillaud-Vivien et al. 2022; vardi2022 §5): label noise on the
+    quadratic parametrization acts as an l1-like regularizer shrinking the off-support
+    coordinates, parameter noise (isotropic) does not; GD from ``alpha = 1`` stays l2-like.
+    """
+    K, seeds = profile.pick((10_000, (0, 1)), (100_000, (0, 1, 2, 3, 4)))
+    ds, phase1, final = label_noise_runs(K, seeds)
+    err = {nm: np.asarray([ds.population_error(r.predictor) if r.status == "converged" else np.inf for r in runs]) for nm, runs in final.items()}
+    steps = {nm: [r.steps for r in runs] for nm, runs in final.items()}
+    ln = float(err["label-noise"].max())
+    ctrl = float(min(v.min() for nm, v in err.items() if nm != "label-noise"))
+    detail = dict(noisy_steps=K, seeds=list(seeds), polish_loss=_POLISH_LOSS, test_error={nm: v.tolist() for nm, v in err.items()}, polish_steps=steps,
+                  statuses={nm: [r.status for r in runs] for nm, runs in final.items()})
+    checks = [
+        CheckResult.compare(
+            "haochen2021-label-noise",
+            f"label-noise GD (eta {_LN_LR}, sigma {_LN_NOISE}, {K} steps, then noise off to L <= {_POLISH_LOSS:g}) from alpha = 1 reaches test error <= 1e-2",
+            "haochen2021", "§1, Fig. 1", measured=ln, predicted=0.0, error=ln, tolerance=1e-2, **detail,
+        ),
+        CheckResult.compare(
+            "haochen2021-label-noise/controls",
+            "plain GD and parameter-noise GD (same init, same steps, same end phase) end with >= 10x label-noise GD's test error",
+            "haochen2021", "§1, Fig. 1", measured=ctrl, predicted=10 * ln, error=10 * ln / ctrl if ctrl > 0 else math.inf, tolerance=1.0, **detail,
+        ),
+    ]
+    fig, ax = figure(1, 1)
+    for c, (nm, runs) in enumerate(phase1.items()):
+        for j, r in enumerate(runs):
+            tr = r.trajectory
+            e = [ds.population_error(w) for w in tr.predictor.values]
+            ax[0, 0].loglog(np.maximum(tr.step.values, 1), e, color=COLORS[c], alpha=0.8, label=nm if j == 0 else None)
+    ax[0, 0].axhline(float(err["gd"].min()), color="0.3", ls="--", lw=0.8, label="plain GD (converged)")
+    ax[0, 0].axhline(1e-2, color="0.5", ls=":", lw=0.8)
+    ax[0, 0].set(xlabel="step", ylabel="test error ||w - beta*||^2", title="noisy phase (before the noise-free end phase)")
+    ax[0, 0].legend(fontsize=7)
+    caption(fig, f"haochen2021: tied diagonal net, d=100, n=40, 5-sparse, alpha=1; final test errors after the noise-free end phase: {', '.join(f'{nm} {v.max():.2g}' for nm, v in err.items())}.")
+    out = xr.Dataset({nm.replace(" ", "_"): (("seed",), v) for nm, v in err.items()}, coords={"seed": list(seeds)})
+    return ExperimentResult(out, checks, fig)
