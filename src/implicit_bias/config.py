@@ -187,7 +187,7 @@ class AlgorithmConfig(_Strict):
         if self.batch_size < 1:
             raise ValueError("algorithm.batch_size must be >= 1")
         if self.name in NOISE_NAMES and self.noise is None:
-            raise ValueError(f"algorithm {self.name} needs a noise level: add 'noise' (a standard deviation >= 0) to algorithm")
+            raise ValueError(f"algorithm {self.name} needs a noise level: add 'noise' (a standard deviation >= 0) to algorithm, or --noise")
         if self.noise is not None and not (math.isfinite(self.noise) and self.noise >= 0):
             raise ValueError("algorithm.noise must be a finite number >= 0 (a standard deviation)")
         if self.noise is not None and self.name not in NOISE_NAMES:
