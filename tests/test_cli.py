@@ -192,6 +192,8 @@ def test_list_predictions_and_list():
         (["run", "no-such-experiment"], "unknown experiment id"),
         (["verify", "--only", "zzz-nothing"], "no experiment matches"),
         (["run", "x", "--profile", "huge"], "profile"),
+        (["fit", "{reg}", "--algorithm", "label-noise-sgd", "--lr", "0.01"], "needs a noise level"),
+        (["fit", "{reg}", "--algorithm", "param-noise-gd", "--lr", "0.01", "--noise", "-1"], "noise must be a finite number >= 0"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file):

@@ -34,6 +34,9 @@ def test_design_example_parses():
         (("seeds: [0, 1]", "seeds: []"), "at least one seed"),
         (("n: 10,", "margin: 3, n: 10,"), "do not apply to generator"),
         (("name: t", "name: 'a b'"), "name may contain only"),
+        (("algorithm: {name: flow}", "algorithm: {name: label-noise-sgd, lr: 0.1}"), "needs a noise level"),
+        (("algorithm: {name: flow}", "algorithm: {name: param-noise-gd, lr: 0.1, noise: -1}"), "algorithm.noise must be"),
+        (("algorithm: {name: flow}", "algorithm: {name: gd, lr: 0.1, noise: 0.5}"), "algorithm.noise applies to"),
     ],
 )
 def test_bad_configs_get_one_line_naming_the_field(patch, fragment):
@@ -54,6 +57,14 @@ def test_build_makes_the_objects():
     run = RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 5}, "algorithm": {"name": "gd", "lr": 0.1}})
     ds, model, loss, alg, stop = build(run)
     assert ds.X.shape == (3, 5) and loss.name == "square" and alg.name == "gd" and stop.max_steps == 100_000
+
+
+@pytest.mark.parametrize("name,extra", [("label-noise-sgd", {"batch_size": 2}), ("param-noise-gd", {})])
+def test_build_makes_the_noisy_algorithms(name, extra):
+    run = RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 5}, "algorithm": {"name": name, "lr": 0.05, "noise": 0.3, **extra}})
+    alg = build(run)[3]
+    assert alg.name == name and float(alg.lr) == 0.05 and float(alg.noise) == 0.3
+    assert getattr(alg, "batch_size", 2) == 2
 
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5))

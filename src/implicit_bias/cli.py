@@ -266,6 +266,7 @@ def fit_cmd(
     solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver of flow/reduced: tsit5 | dopri5 | dopri8 | kvaerno5 (stiff)."),
     clock: Optional[str] = typer.Option(None, "--clock", help="Time variable of flow/reduced: time | normalized (-grad log L) | accuracy (gamma = -log L); same path."),
     batch_size: int = typer.Option(1, "--batch-size", help="SGD batch size."),
+    noise: Optional[float] = typer.Option(None, "--noise", help="label-noise-sgd / param-noise-gd: noise standard deviation (>= 0; required by them)."),
     potential: str = typer.Option("quadratic", "--potential", help="Mirror potential: entropy | quadratic | lp:P."),
     norm: str = typer.Option("l2", "--norm", help="Steepest-descent norm: l1 | l2 | linf | lp:P."),
     normalize: bool = typer.Option(False, "--normalize", help="Steepest descent: divide the gradient by the loss."),
@@ -306,7 +307,7 @@ def fit_cmd(
     if algorithm not in FLOW_NAMES and lr is None:
         s0 = diagnostics.sharpness(objective, params0)
         lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
-    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize)
+    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise)
     sc = _stop_config(stop_loss, stop_accuracy, max_steps, loss_obj.task)
     from .train import train
 
@@ -404,15 +405,15 @@ def _check_flow_flags(algorithm, solver, clock):
             raise UserError(f"{flag} {value!r} is not available: use one of {', '.join(allowed)}")
 
 
-def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize):
+def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise=None):
     from pydantic import ValidationError
 
     from .config import AlgorithmConfig, format_validation_error
 
-    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver)
+    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver, noise=noise)
     try:
         return AlgorithmConfig(**kw, **({} if clock is None else {"clock": clock}))
-    except ValidationError as e:  # only a default --lr that is no step size gets here
+    except ValidationError as e:  # a default --lr that is no step size, or a bad or missing --noise
         raise UserError(format_validation_error(e, AlgorithmConfig, "--algorithm")) from None
 
 

@@ -59,13 +59,16 @@ __all__ = [
     "MODEL_NAMES",
     "ALGORITHM_NAMES",
     "FLOW_NAMES",
+    "NOISE_NAMES",
     "RELU_INITS",
 ]
 
 #: Model names (``ibias fit --model``, ``model.name``): the DESIGN.md model table.
 MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu")
 #: Algorithm names (``ibias fit --algorithm``, ``algorithm.name``); the flows come first.
-ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest")
+ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest", "label-noise-sgd", "param-noise-gd")
+#: The noisy algorithms (``noise`` applies to them: label-noise or parameter-noise standard deviation).
+NOISE_NAMES = ("label-noise-sgd", "param-noise-gd")
 #: The continuous-time algorithms (no step size; ``solver`` and ``clock`` apply to them).
 FLOW_NAMES = ("flow", "reduced")
 #: Initialization distributions of the shallow ReLU network (montufar2024 Thm 6); ``breakpoints``
@@ -179,6 +182,7 @@ class AlgorithmConfig(_Strict):
     name: Literal[ALGORITHM_NAMES] = "flow"
     lr: float | None = None
     batch_size: int = 1
+    noise: float | None = None  # label-noise-sgd, param-noise-gd: the noise standard deviation (required)
     potential: str = "quadratic"
     norm: str = "l2"
     normalize: bool = False
@@ -195,6 +199,12 @@ class AlgorithmConfig(_Strict):
             raise ValueError("algorithm.lr must be a finite number > 0")
         if self.batch_size < 1:
             raise ValueError("algorithm.batch_size must be >= 1")
+        if self.name in NOISE_NAMES and self.noise is None:
+            raise ValueError(f"algorithm {self.name} needs a noise level: add 'noise' (a standard deviation >= 0) to algorithm, or --noise")
+        if self.noise is not None and not (math.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError("algorithm.noise must be a finite number >= 0 (a standard deviation)")
+        if self.noise is not None and self.name not in NOISE_NAMES:
+            raise ValueError(f"algorithm.noise applies to {' or '.join(NOISE_NAMES)}, not {self.name}")
         if self.clock != "time" and self.name not in FLOW_NAMES:
             raise ValueError(f"algorithm.clock applies to flow or reduced, not {self.name}")
         return self
@@ -461,7 +471,8 @@ def build_algorithm(ac: AlgorithmConfig):
 
     Flows get ``clock`` and, when set, ``rtol``, ``atol`` and ``solver``; discrete algorithms get
     ``lr`` and their own hyperparameters (``batch_size`` for sgd, ``potential`` for mirror,
-    ``norm`` and ``normalize`` for steepest).
+    ``norm`` and ``normalize`` for steepest, ``noise`` for the noisy ones and ``batch_size`` for
+    label-noise-sgd).
     """
     from .algorithms import get_algorithm, get_solver
 
@@ -473,8 +484,10 @@ def build_algorithm(ac: AlgorithmConfig):
             kw["solver"] = get_solver(ac.solver)
     else:
         kw["lr"] = ac.lr
-        if ac.name == "sgd":
+        if ac.name in ("sgd", "label-noise-sgd"):
             kw["batch_size"] = ac.batch_size
+        if ac.name in NOISE_NAMES:
+            kw["noise"] = ac.noise
         if ac.name == "mirror":
             kw["potential"] = ac.potential
         if ac.name == "steepest":

@@ -28,6 +28,7 @@ __all__ = [
     "random_regression",
     "separable_classification",
     "load",
+    "isotropic_regression",
 ]
 
 Task = Literal["regression", "classification"]
@@ -265,3 +266,35 @@ def load(path: str | os.PathLike, task: str = "auto") -> Dataset:
         arr = np.asarray(rows, dtype=np.float64)
         return Dataset(arr[:, :-1], arr[:, -1], task, name=os.path.basename(p))
     raise ValueError(f"data file {p!r}: unknown extension {ext!r}; use .npz (X, y[, X_eval]) or .csv (last column y)")
+
+
+def isotropic_regression(n: int = 200, d: int = 100, signal: float = 1.0, noise_var: float = 1.0, seed: int = 0) -> Dataset:
+    """Isotropic Gaussian linear regression, the setting of the ridgeless risk curve (hastie2019 Thm 1).
+
+    ``x_n ~ N(0, I_d)``, ``beta*`` uniform on the sphere of radius ``sqrt(signal)``
+    (``||beta*||^2 = r^2 = signal``), ``y_n = <beta*, x_n> + eps_n`` with
+    ``eps_n ~ N(0, noise_var)``. The population covariance is ``I``; the sample covariance
+    ``X^T X / n`` is only nearly isotropic (Marchenko-Pastur spread for ``d/n`` not small), which
+    is what makes the risk of ``X^+ y`` depend on ``gamma = d/n``
+    (:func:`implicit_bias.theory.double_descent.ridgeless_risk`). The test risk of a predictor
+    ``w`` is :meth:`Dataset.population_error` minus ``noise_var``, i.e. ``||w - beta*||^2``.
+
+    Returns:
+        Dataset with ``X (n, d)``, ``y (n,)``, ``w_star = beta* (d,)`` and ``noise_var``.
+
+    Example:
+        >>> from implicit_bias import data
+        >>> ds = data.isotropic_regression(n=50, d=100, signal=2.0, noise_var=0.5, seed=0)
+        >>> ds.X.shape, round(float(ds.w_star @ ds.w_star), 12)
+        ((50, 100), 2.0)
+    """
+    _check_sizes(n=n, d=d)
+    for name, v in (("signal", signal), ("noise_var", noise_var)):
+        if not (isinstance(v, (int, float, np.floating)) and np.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0; received {v!r}")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    u = rng.standard_normal(d)
+    beta = np.sqrt(float(signal)) * u / np.linalg.norm(u)
+    y = X @ beta + np.sqrt(float(noise_var)) * rng.standard_normal(n)
+    return Dataset(X, y, "regression", w_star=beta, noise_var=float(noise_var), name=f"isotropic_regression(n={n},d={d})")

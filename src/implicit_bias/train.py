@@ -198,6 +198,8 @@ class Run:
         trajectory: ``xarray.Dataset`` over the record dimension ``t`` with coordinates
             ``step`` and ``time`` and the recorded fields.
         model, loss, algorithm, data: what was trained.
+        state: the algorithm's state after the last step taken (its ``init_state`` pytree, e.g.
+            :class:`~implicit_bias.algorithms.GainSums`; ``()`` for stateless algorithms).
     """
 
     status: str
@@ -214,6 +216,7 @@ class Run:
     loss: AbstractLoss
     algorithm: AbstractAlgorithm
     data: Dataset
+    state: object = ()
 
     @property
     def predictor(self) -> np.ndarray | None:
@@ -777,6 +780,7 @@ def _build_runs(batch: _Batch, pts: _Points, wall: float) -> list[Run]:
                 loss=batch.loss,
                 algorithm=batch.algorithms[i],
                 data=batch.datas[i],
+                state=jax.tree_util.tree_map(lambda a: np.asarray(a)[i] if eqx.is_array(a) else a, pts.state),
             )
         )
     return runs

@@ -9,18 +9,22 @@ import optax
 import pytest
 
 import implicit_bias as ib
-from implicit_bias.algorithms import SGD, GradientDescent, GradientFlow, MirrorDescent, NormalizedGD, Optax, SteepestDescent
+from implicit_bias.algorithms import SGD, GainTrackedGD, GradientDescent, GradientFlow, LabelNoiseSGD, MirrorDescent, NormalizedGD, Optax, ParamNoiseGD, SteepestDescent
 
 _SGD = optax.sgd(1.0)  # one transformation object: optax transformations are static (hashed) in jit
 
 REGRESSION = {
     "flow": lambda: GradientFlow(),
     "gd": lambda: GradientDescent(lr=1.0),
+    "gain-gd": lambda: GainTrackedGD(lr=1.0),
     "sgd": lambda: SGD(lr=0.3, batch_size=2),
     "mirror-quadratic": lambda: MirrorDescent(lr=1.0, potential="quadratic"),
     "mirror-entropy": lambda: MirrorDescent(lr=0.5, potential="entropy"),
     "steepest-l2": lambda: SteepestDescent(lr=1.0, norm="l2"),
     "optax-sgd": lambda: Optax(_SGD, lr=1.0),
+    # the noisy algorithms converge to zero loss only without noise (their noise = 0 limits are SGD / GD)
+    "label-noise-sgd": lambda: LabelNoiseSGD(lr=0.3, noise=0.0, batch_size=2),
+    "param-noise-gd": lambda: ParamNoiseGD(lr=1.0, noise=0.0),
 }
 CLASSIFICATION = {
     "normalized-gd": lambda: NormalizedGD(lr=0.1),

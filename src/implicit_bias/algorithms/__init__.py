@@ -13,9 +13,12 @@ from ._discrete import (
     Optax as Optax,
     SteepestDescent as SteepestDescent,
     parse_norm as parse_norm,
+    sample_batch as sample_batch,
 )
 from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow as ReducedFlow, get_solver as get_solver
 from ._margin_path import MarginPath as MarginPath, exponential_flow_path as exponential_flow_path
+from ._noise import LabelNoiseSGD as LabelNoiseSGD, ParamNoiseGD as ParamNoiseGD
+from ._gain import GainSums as GainSums, GainTrackedGD as GainTrackedGD
 
 from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
 from ._width_scaled import PowerWidthScaledGD as PowerWidthScaledGD
@@ -27,7 +30,7 @@ from ._flow import CLOCKS as CLOCKS
 
 def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     """Algorithm from its CLI name (``flow``, ``reduced``, ``gd``, ``sgd``, ``normalized-gd``,
-    ``mirror``, ``steepest``) and keyword hyperparameters."""
+    ``mirror``, ``steepest``, ``label-noise-sgd``, ``param-noise-gd``) and keyword hyperparameters."""
     table = {
         "flow": GradientFlow,
         "reduced": ReducedFlow,
@@ -36,6 +39,8 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
         "normalized-gd": NormalizedGD,
         "mirror": MirrorDescent,
         "steepest": SteepestDescent,
+        "label-noise-sgd": LabelNoiseSGD,
+        "param-noise-gd": ParamNoiseGD,
     }
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")

@@ -14,7 +14,7 @@ from .._norms import parse_norm as _parse_norm
 from ..potentials import AbstractPotential, get_potential
 from ._base import AbstractDiscreteAlgorithm, Objective, as_float
 
-__all__ = ["GradientDescent", "SGD", "NormalizedGD", "MirrorDescent", "SteepestDescent", "Optax", "parse_norm"]
+__all__ = ["GradientDescent", "SGD", "NormalizedGD", "MirrorDescent", "SteepestDescent", "Optax", "parse_norm", "sample_batch"]
 
 
 def _check_lr(name, lr):
@@ -51,6 +51,13 @@ class GradientDescent(AbstractDiscreteAlgorithm):
         return _tree_axpy(-self.lr, g, params), state, jnp.log(lv)
 
 
+def sample_batch(key, n: int, batch_size: int):
+    """Indices ``(min(batch_size, n),)`` of a minibatch drawn without replacement from ``range(n)``
+    with ``key`` (the per-step key the training loop passes to a stochastic algorithm's ``step``).
+    Shared by :class:`SGD` and the noisy algorithms: same key, same batch."""
+    return jax.random.permutation(key, n)[: min(batch_size, n)]
+
+
 class SGD(AbstractDiscreteAlgorithm):
     """Minibatch SGD: each step uses ``batch_size`` samples drawn without replacement.
 
@@ -70,9 +77,7 @@ class SGD(AbstractDiscreteAlgorithm):
             raise ValueError(f"SGD: batch_size must be a positive integer; received {self.batch_size!r}")
 
     def step(self, objective, params, state, key):
-        n = objective.n
-        b = min(self.batch_size, n)
-        idx = jax.random.permutation(key, n)[:b]
+        idx = sample_batch(key, objective.n, self.batch_size)
         g = jax.grad(objective.batch_value)(params, idx)
         return _tree_axpy(-self.lr, g, params), state, objective.log_value(params)
 

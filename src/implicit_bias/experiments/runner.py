@@ -1,7 +1,7 @@
 """Loading, looking up, running and saving the registered experiments.
 
-The paper modules (``diagonal``, ``diagonal_classification``, ``fc``, ``linear``, ``splines``, ``wide``,
-``stability``) register their experiments into :data:`~implicit_bias.experiments.registry.REGISTRY`
+The paper modules (one per family: ``diagonal``, ``fc``, ``splines``, ``wide``, ``discrete``, ...,
+one import line each in :func:`load_all`) register their experiments into :data:`~implicit_bias.experiments.registry.REGISTRY`
 when they are imported; :func:`load_all` imports them. Every lookup here (:func:`get`,
 :func:`select`, :func:`run`) loads them first, so ``ibias list/run/verify`` and the report see
 every experiment. A new paper module is added to the import in :func:`load_all`.
@@ -33,7 +33,13 @@ def load_all() -> dict[str, Experiment]:
     :mod:`implicit_bias.experiments` (e.g. for :class:`~implicit_bias.experiments.registry.CheckResult`)
     stays cheap. A new paper module is added to this import.
     """
-    from . import diagonal, diagonal_classification, fc, linear, splines, stability  # noqa: F401
+    from . import diagonal  # noqa: F401
+    from . import diagonal_classification  # noqa: F401
+    from . import discrete  # noqa: F401
+    from . import fc  # noqa: F401
+    from . import linear  # noqa: F401
+    from . import splines  # noqa: F401
+    from . import stability  # noqa: F401
     from . import wide  # noqa: F401
 
     return REGISTRY

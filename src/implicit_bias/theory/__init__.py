@@ -145,3 +145,20 @@ from .multivariate import (
     radon_zeta as radon_zeta,
     relu_feature_kernel as relu_feature_kernel,
 )
+
+# hastie2019: the ridgeless (min-norm least squares) risk curve, double descent
+from .double_descent import (
+    RidgelessRisk as RidgelessRisk,
+    ridgeless_risk as ridgeless_risk,
+    ridgeless_risk_curve as ridgeless_risk_curve,
+    ridgeless_risk_finite as ridgeless_risk_finite,
+)
+
+# even2023: the effective initialization of (S)GD on depth-2 diagonal networks (exact discrete form)
+from .effective_init import (
+    EffectiveInit as EffectiveInit,
+    effective_init_interpolant as effective_init_interpolant,
+    effective_initialization as effective_initialization,
+    effective_initialization_from_sums as effective_initialization_from_sums,
+    gd_gradients as gd_gradients,
+)

@@ -1,0 +1,65 @@
+"""Building blocks of implicit_bias.experiments.discrete at tiny sizes (the registered
+experiments themselves run in tests/experiments/test_registry.py)."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from implicit_bias.experiments import discrete
+
+matplotlib.use("Agg")
+
+
+@pytest.mark.parametrize("n,d,status", [(12, 4, "max_steps"), (6, 15, "converged")])
+def test_ridgeless_monte_carlo_is_gd_to_pinv(n, d, status):
+    mc = discrete.ridgeless_monte_carlo(n, d, range(3))
+    assert mc["expected_status"] == status and mc["status"] == [status] * 3
+    assert mc["pinv_error"].max() <= 1e-8
+    assert mc["risk"].shape == (3,) and np.all(mc["risk"] > 0)
+
+
+def test_gd_step_budget_contracts_the_error():
+    # rate (4 - 1)/(4 + 1) = 0.6: 0.6^K <= 1e-12 needs K >= 54.1, plus the 10-step margin
+    assert discrete.gd_steps(1.0, 4.0) == 55 + 10
+    assert 0.6 ** (discrete.gd_steps(1.0, 4.0) - 10) <= 1e-12
+
+
+def test_seed_count_grows_near_the_threshold_and_with_precision():
+    s = [discrete.n_seeds(100, d, 0.02) for d in (80, 95, 120, 500)]
+    assert s[1] > s[0] and s[2] > s[3]
+    assert discrete.n_seeds(100, 20, 0.01) >= 4 * discrete.n_seeds(100, 20, 0.02) - 4
+    assert discrete.n_seeds(100, 2000, 0.5) == 8  # the floor
+
+
+def test_risk_figure_from_a_synthetic_table():
+    rows = [{"gamma": g, "mc": 1.0, "se": 0.1} for g in (0.5, 2.0)]
+    fig = discrete.risk_figure(rows, 50, "synthetic")
+    assert len(fig.axes) == 1
+    matplotlib.pyplot.close(fig)
+
+
+def test_effective_init_runs_carry_the_sums_of_the_recorded_trajectory():
+    from implicit_bias import theory
+
+    ds, model, runs = discrete.effective_init_runs((0.5,), 40, every_step=True)
+    run = runs[0]
+    assert run.status == "max_steps" and run.trajectory.predictor.shape == (41, 30)
+    P = run.trajectory.predictor.values
+    recorded = theory.effective_initialization(0.1, 0.1, theory.gd_gradients(ds.X, ds.y, P[:-1]), 0.5)
+    carried = theory.effective_initialization_from_sums(0.1, 0.1, 0.5, *run.state)
+    np.testing.assert_allclose(recorded.predictor(), run.predictor, rtol=1e-11, atol=1e-14)
+    for name in ("alpha_plus", "alpha_minus", "z"):
+        np.testing.assert_allclose(getattr(carried, name), getattr(recorded, name), rtol=1e-12, atol=1e-15)
+
+
+def test_label_noise_runs_two_phases_at_a_tiny_size():
+    import implicit_bias as ib
+
+    ds, phase1, final = discrete.label_noise_runs(200, (0,), polish_steps=3000)
+    assert set(phase1) == {"label-noise", "param-noise 0.001", "param-noise 0.01"} and set(final) == set(phase1) | {"gd"}
+    r = phase1["label-noise"][0]
+    assert r.steps == 200 and r.trajectory.step.values[-1] == 200 and r.trajectory.predictor.shape[1] == 100
+    # the plain-GD control is GD from the initialization, to the end-phase target
+    ref = ib.train(ib.models.Diagonal(100, depth=2, scale=1.0), ds, "square", ib.GradientDescent(lr=0.05), ib.Stop(loss=1e-5, max_steps=3000))
+    assert final["gd"][0].status == ref.status == "converged"
+    np.testing.assert_allclose(final["gd"][0].predictor, ref.predictor, rtol=1e-10, atol=1e-12)
