@@ -18,6 +18,7 @@ from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow
 from ._margin_path import MarginPath as MarginPath, exponential_flow_path as exponential_flow_path
 
 from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
+from ._loss_scaled import LossScaledGD as LossScaledGD
 
 # The declared seams of the training loop (train.py): the flow base, the segment codes, the clocks.
 from ._base import AbstractFlow as AbstractFlow, FlowCode as FlowCode, StepFlag as StepFlag
