@@ -67,3 +67,11 @@ from .margins import (
     condition5_ratio as condition5_ratio,
 )
 
+from .homogeneous import (
+    KKTCertificate as KKTCertificate,
+    alignment as alignment,
+    homogeneity_degree as homogeneity_degree,
+    kkt_certificate as kkt_certificate,
+    parameter_margin as parameter_margin,
+    smoothed_margin as smoothed_margin,
+)

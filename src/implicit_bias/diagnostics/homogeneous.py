@@ -35,6 +35,7 @@ under which Lyu & Li's theorem is stated for non-smooth networks.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -126,7 +127,10 @@ def _inverse_loss_of_log(loss: AbstractLoss, s: float) -> float:
         if s < -30.0:  # e^v - 1 = v (1 + v/2 + ...), v = e^s: -log(...) = -s - log1p(v/2 + v^2/6)
             v = np.exp(s)
             return float(-s - np.log1p(v / 2 + v * v / 6))
-        return float(-np.log(np.expm1(np.exp(s))))
+        v = np.exp(s)
+        if v > 30.0:  # -log(e^v - 1) = -v - log1p(-e^{-v}), no overflow
+            return float(-v - np.log1p(-np.exp(-v)))
+        return float(-np.log(np.expm1(v)))
     raise ValueError(f"the smoothed margin is defined here for the exponential and logistic losses; received {loss.name!r}")
 
 
@@ -173,8 +177,9 @@ class KKTCertificate:
         clarke_residual: the same with the activation derivative free in its Clarke interval at
             near-kinks (two-layer (leaky-)ReLU MLPs), ``<= residual``; ``None`` where not
             implemented (other models).
-        complementary_slackness: ``Σ_n λ_n (q_n(θ~) - 1) / Σ_n λ_n`` (0 iff ``λ`` lives on the
-            minimum-margin points), for the plain fit.
+        complementary_slackness: ``D Σ_n λ_n (q_n(θ~) - 1) / ||θ~||^2`` (0 iff ``λ`` lives on
+            the minimum-margin points; relative: ``D Σ λ_n q_n = ||θ~||^2`` at a KKT point), for
+            the plain fit.
         lam: ``λ (N,)`` of the plain fit (for ``θ~``); clarke_lam: that of the Clarke fit.
         support: indices ``n`` with ``λ_n > support_tol * max λ`` (plain fit).
         margins: ``q_n(θ~) (N,)``, the rescaled margins (minimum 1).
@@ -237,19 +242,26 @@ def _two_layer_clarke_parts(model: MLP, params, X, y, kink_tol):
     return J0, C, np.asarray(owner, dtype=int)
 
 
-def _clarke_fit(J0, C, owner, target):
-    """``min ||J0^T λ + C μ - target||^2`` s.t. ``λ >= 0``, ``0 <= μ_k <= λ_{owner_k}`` (cvxpy)."""
+def _clarke_fit(J0, C, owner, target, pen):
+    """``min ||J0^T λ + C μ - target||^2 + ||pen ⊙ λ||^2`` s.t. ``λ >= 0``, ``0 <= μ_k <= λ_{owner_k}``
+    (cvxpy, Clarabel on the second-order-cone form, so the residual itself is solved to the
+    solver's tolerance, not its square)."""
     import cvxpy as cp
 
     N = J0.shape[0]
     lam = cp.Variable(N, nonneg=True)
     mu = cp.Variable(C.shape[1], nonneg=True)
     cons = [mu <= lam[owner]] if C.shape[1] else []
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(J0.T @ lam + C @ mu - target)), cons)
-    try:
-        prob.solve(solver=cp.CLARABEL)
-    except cp.SolverError:
-        prob.solve(solver=cp.SCS, eps=1e-10)
+    resid = cp.hstack([J0.T @ lam + C @ mu - target, cp.multiply(pen, lam)])
+    prob = cp.Problem(cp.Minimize(cp.norm(resid)), cons)
+    # An "inaccurate" solver status is harmless here: the residual is recomputed from the
+    # returned (clipped, feasible) λ and μ, so it is an exact upper bound whatever the solver did.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        try:
+            prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+        except cp.SolverError:
+            prob.solve(solver=cp.SCS, eps=1e-10)
     lv = np.maximum(np.asarray(lam.value), 0.0)
     mv = np.clip(np.asarray(mu.value), 0.0, lv[owner]) if C.shape[1] else np.zeros(0)
     return lv, J0.T @ lv + C @ mv
@@ -266,10 +278,12 @@ def kkt_certificate(model: AbstractModel, params: dict, X, y, *, kink_tol: float
 
     1. rescale ``θ~ = θ / (min_n q_n(θ))^{1/D}`` so that ``min_n q_n(θ~) = 1`` (``D`` the
        degree);
-    2. ``λ = argmin_{λ >= 0} ||θ~ - J^T λ||`` with ``J (N, P)`` the rows ``∇_θ q_n(θ~)``
-       (``scipy.optimize.nnls``);
+    2. ``λ = argmin_{λ >= 0} ||θ~ - J^T λ||^2 / ||θ~||^2 + Σ_n (D λ_n (q_n - 1) / ||θ~||^2)^2``
+       with ``J (N, P)`` the rows ``∇_θ q_n(θ~)`` (``scipy.optimize.nnls`` on the stacked
+       system: stationarity and complementary slackness fitted together, since ``θ~ = J^T λ``
+       alone has many solutions when ``N`` exceeds the rank);
     3. report ``residual = ||θ~ - J^T λ|| / ||θ~||``, complementary slackness
-       ``Σ λ_n (q_n - 1) / Σ λ_n`` and the support of ``λ``.
+       ``D Σ λ_n (q_n - 1) / ||θ~||^2`` and the support of ``λ``.
 
     At an exact KKT point the residual and the slackness are 0; by homogeneity (Euler)
     ``||θ~||^2 = D Σ_n λ_n q_n(θ~)``. For two-layer ReLU / leaky-ReLU
@@ -311,16 +325,23 @@ def kkt_certificate(model: AbstractModel, params: dict, X, y, *, kink_tol: float
     flat, J = _jacobian(model, pt, X, yj)
     qt = q / qmin
     nrm = float(np.linalg.norm(flat))
-    lam, _ = nnls(J.T, flat, maxiter=50 * J.shape[0])
+    # Fit λ to stationarity and complementary slackness together (both relative): the rows
+    # J^T λ / ||θ~|| ≈ θ~ / ||θ~|| and D λ_n (q_n - 1) / ||θ~||^2 ≈ 0 (a representation
+    # θ~ = J^T λ alone is not unique when N > P - 1, e.g. the linear model, and NNLS may put λ
+    # on non-support points).
+    pen = D * (qt - 1.0) / nrm
+    A = np.vstack([J.T, np.diag(pen)]) / nrm
+    b = np.concatenate([flat, np.zeros_like(qt)]) / nrm
+    lam, _ = nnls(A, b, maxiter=50 * A.shape[1])
     res = float(np.linalg.norm(flat - J.T @ lam)) / nrm
-    slack = float(lam @ (qt - 1.0) / lam.sum()) if lam.sum() > 0 else float("nan")
+    slack = float(D * lam @ (qt - 1.0)) / nrm**2
     support = np.flatnonzero(lam > support_tol * lam.max()) if lam.max() > 0 else np.zeros(0, dtype=int)
     clarke_res, clarke_lam, n_kinks = None, None, 0
     if _clarke_supported(model):
         J0, C, owner = _two_layer_clarke_parts(model, pt, X, yj, kink_tol)
         n_kinks = C.shape[1]
-        clarke_lam, fit = _clarke_fit(J0, C, owner, flat)
-        clarke_res = min(float(np.linalg.norm(flat - fit)) / nrm, res)
+        clarke_lam, fit = _clarke_fit(J0 / nrm, C / nrm, owner, flat / nrm, pen / nrm)
+        clarke_res = min(float(np.linalg.norm(flat - fit * nrm)) / nrm, res)
     return KKTCertificate(res, clarke_res, slack, lam, clarke_lam, support, qt, n_kinks)
 
 
@@ -374,8 +395,10 @@ def alignment(model: AbstractModel, params: dict, X, y, loss="logistic", *, clar
     mu = cp.Variable(C.shape[1], nonneg=True)
     cons = [mu <= cvar * w[owner]] if C.shape[1] else []
     target = th / np.linalg.norm(th)
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(cvar * (J0.T @ w) + C @ mu - target)), cons)
-    prob.solve(solver=cp.CLARABEL)
+    prob = cp.Problem(cp.Minimize(cp.norm(cvar * (J0.T @ w) + C @ mu - target)), cons)
+    with warnings.catch_warnings():  # the value is recomputed from the returned vector below
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
     cv = max(float(cvar.value), 0.0)
     v = cv * (J0.T @ w) + (C @ np.clip(np.asarray(mu.value), 0.0, cv * w[owner]) if C.shape[1] else 0.0)
     if np.linalg.norm(v) == 0.0:
