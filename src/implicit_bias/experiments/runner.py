@@ -1,6 +1,6 @@
 """Loading, looking up, running and saving the registered experiments.
 
-The paper modules (``diagonal``, ``diagonal_classification``, ``fc``, ``linear``, ``splines``,
+The paper modules (``diagonal``, ``diagonal_classification``, ``fc``, ``homogeneous``, ``linear``, ``splines``,
 ``stability``) register their experiments into :data:`~implicit_bias.experiments.registry.REGISTRY`
 when they are imported; :func:`load_all` imports them. Every lookup here (:func:`get`,
 :func:`select`, :func:`run`) loads them first, so ``ibias list/run/verify`` and the report see
@@ -33,7 +33,7 @@ def load_all() -> dict[str, Experiment]:
     :mod:`implicit_bias.experiments` (e.g. for :class:`~implicit_bias.experiments.registry.CheckResult`)
     stays cheap. A new paper module is added to this import.
     """
-    from . import diagonal, diagonal_classification, fc, linear, splines, stability  # noqa: F401
+    from . import diagonal, diagonal_classification, fc, homogeneous, linear, splines, stability  # noqa: F401
 
     return REGISTRY
 

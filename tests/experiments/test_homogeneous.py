@@ -1,0 +1,30 @@
+"""Issue 22 checks (quick profile; one training run shared by the three checks)."""
+
+import numpy as np
+
+from implicit_bias.experiments import registry
+from implicit_bias.experiments.homogeneous import _dataset
+from implicit_bias.experiments.registry import Profile
+
+
+def test_dataset_is_linearly_separable_with_margin():
+    X, y = _dataset(12)
+    w = np.array([1.0, 0.5]) / np.linalg.norm([1.0, 0.5])
+    assert np.min(y * (X @ w)) > 0.4
+
+
+def test_checks_are_registered_and_measure_what_they_claim():
+    q = Profile("quick")
+    sm = registry.get("lyu-li2020-smoothed-margin").fn(q)
+    kkt = registry.get("lyu-li2020-kkt").fn(q)
+    al = registry.get("ji-telgarsky2020-alignment").fn(q)
+    ds = sm.data
+    assert ds.status == "converged" and ds.accuracy.values[-1] >= 300.0
+    assert sm.checks[0].passed  # smoothed margin non-decreasing past -log L = 10
+    assert np.all(ds.smoothed.values <= ds.margin.values + 1e-15)
+    # the residual and the alignment fall with -log L (fitted log-log slopes < 0), Clarke <= plain
+    assert kkt.checks[0].details["clarke_rate"][0] < 0 and al.checks[0].details["clarke_rate"][0] < 0
+    assert np.all(ds.kkt_clarke.values <= ds.kkt.values + 1e-12)
+    assert np.all(ds.align_clarke.values <= ds.align.values + 1e-12)
+    # the tolerances are the issue's (1e-3, 1e-4); in the quick profile they are not met (see the report)
+    assert kkt.checks[0].tolerance == 1e-3 and al.checks[0].tolerance == 1e-4
