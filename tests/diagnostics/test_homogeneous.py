@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from implicit_bias.diagnostics import alignment, kkt_certificate, parameter_margin, smoothed_margin
+from implicit_bias.diagnostics import alignment, kkt_certificate, loss_weights, parameter_margin, smoothed_margin
 from implicit_bias.models import MLP, Linear
 
 rng = np.random.default_rng(3)
@@ -76,6 +76,7 @@ def test_clarke_residual_certifies_a_kink_the_plain_one_misses():
     assert c.residual > 0.1  # plain: σ' = 1 at the kink pair (A, x2)
     assert c.clarke_residual < 1e-5 and c.n_kinks >= 1
     np.testing.assert_allclose(c.clarke_lam, [1.0, 1.0], atol=1e-4)
+    assert abs(c.clarke_complementary_slackness) < 1e-6 and c.clarke_support.tolist() == [0, 1]
     c0 = kkt_certificate(m, p, Xk, yk, kink_tol=1e-9)  # the eps = 1e-7 pair is no longer a kink
     assert 0.1 < c0.clarke_residual <= c0.residual
     a_plain = alignment(m, p, Xk, yk)
@@ -106,3 +107,18 @@ def test_bad_input():
         alignment(Linear(3), {"w": np.ones(3)}, X, Y, clarke=True)
     with pytest.raises(ValueError, match="exponential and logistic"):
         smoothed_margin(Linear(3), {"w": np.ones(3)}, X, Y, "polynomial")
+
+
+def test_loss_weights_concentrate_on_the_svm_support_with_its_dual_weights():
+    """Far along the SVM direction (θ = s w, s large) the exponential-loss weights e^{-q_n} are
+    ∝ e^{-s} on the support vectors and exponentially smaller elsewhere: normalized, 1 on the
+    support and < 1e-6 off it; the plain weights are scale-dependent, the support is not."""
+    w = _svm(X, Y)
+    q = Y * (X @ w)
+    on = q < 1 + 1e-6
+    lw = loss_weights(Linear(3), {"w": 2000.0 * w}, X, Y, "exponential")
+    np.testing.assert_allclose(lw[on], 1.0, rtol=1e-5)
+    assert np.all(lw[~on] < 1e-6) and lw.max() == 1.0
+    # a linear model has no Clarke fit: its certificate says so
+    c = kkt_certificate(Linear(3), {"w": w}, X, Y)
+    assert c.clarke_residual is None and c.clarke_support is None and c.clarke_complementary_slackness is None

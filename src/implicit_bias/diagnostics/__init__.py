@@ -72,6 +72,7 @@ from .homogeneous import (
     alignment as alignment,
     homogeneity_degree as homogeneity_degree,
     kkt_certificate as kkt_certificate,
+    loss_weights as loss_weights,
     parameter_margin as parameter_margin,
     smoothed_margin as smoothed_margin,
 )

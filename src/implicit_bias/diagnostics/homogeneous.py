@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,6 +54,7 @@ __all__ = [
     "KKTCertificate",
     "kkt_certificate",
     "alignment",
+    "loss_weights",
 ]
 
 #: relative pre-activation ``|z| / (||w|| ||x|| + |b|)`` below which a ReLU unit counts as at
@@ -74,6 +76,29 @@ def homogeneity_degree(model: AbstractModel) -> int:
     return int(D)
 
 
+@eqx.filter_jit
+def _apply(model, params, X):
+    return model.apply(params, X)
+
+
+@eqx.filter_jit
+def _flat_jacobian(model, params, X, y):
+    flat, unravel = ravel_pytree(params)
+    return flat, jax.jacrev(lambda t: y * model.apply(unravel(t), X))(flat)
+
+
+@eqx.filter_jit
+def _log_loss_and_flat_grad(model, loss, params, X, y):
+    flat, unravel = ravel_pytree(params)
+    lv, g = jax.value_and_grad(lambda t: loss.log_loss(model.apply(unravel(t), X), y))(flat)
+    return flat, lv, g
+
+
+@eqx.filter_jit
+def _weights_of_margins(loss, q, y):
+    return jax.grad(lambda qq: -loss.log_loss(y * qq, y))(q)
+
+
 def _margins(model, params, X, y):
     X = jnp.asarray(X, dtype=jnp.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -81,14 +106,14 @@ def _margins(model, params, X, y):
         raise ValueError(f"y must have shape (N,) = ({X.shape[0]},); received {y.shape}")
     if not np.all(np.abs(y) == 1.0):
         raise ValueError("y must hold binary labels -1/+1 (margins y_n f(x_n) of a one-output model)")
-    f = model.apply(params, X)
+    f = _apply(model, params, X)
     if f.ndim != 1:
         raise ValueError(f"the model must have one output (f(X) of shape (N,)); received outputs of shape {f.shape}")
     return X, jnp.asarray(y), np.asarray(y * f)
 
 
 def _norm(params) -> float:
-    return float(np.sqrt(sum(float(jnp.sum(v * v)) for v in jax.tree_util.tree_leaves(params))))
+    return float(np.sqrt(sum(float(np.sum(np.square(np.asarray(v, dtype=np.float64)))) for v in jax.tree_util.tree_leaves(params))))
 
 
 def parameter_margin(model: AbstractModel, params: dict, X, y) -> float:
@@ -160,7 +185,7 @@ def smoothed_margin(model: AbstractModel, params: dict, X, y, loss="logistic") -
     D = homogeneity_degree(model)
     loss = get_loss(loss)
     X, yj, _ = _margins(model, params, X, y)
-    log_L = float(loss.log_loss(model.apply(params, X), yj))
+    log_L = float(_log_loss_and_flat_grad(model, loss, params, X, yj)[1])
     rho = _norm(params)
     if rho == 0.0:
         raise ValueError("the parameters are all zero: the smoothed margin is undefined")
@@ -184,6 +209,10 @@ class KKTCertificate:
         support: indices ``n`` with ``λ_n > support_tol * max λ`` (plain fit).
         margins: ``q_n(θ~) (N,)``, the rescaled margins (minimum 1).
         n_kinks: number of (unit, sample) pairs treated as at the kink.
+        clarke_complementary_slackness, clarke_support: the slackness and support of the Clarke
+            fit (``None`` where there is no Clarke fit). Where the plain fit is poor (kinks on
+            data points) its ``λ`` may sit on points far above the minimum margin; the Clarke
+            ``λ`` is the multiplier to read.
     """
 
     residual: float
@@ -194,12 +223,13 @@ class KKTCertificate:
     support: np.ndarray
     margins: np.ndarray
     n_kinks: int
+    clarke_complementary_slackness: float | None = None
+    clarke_support: np.ndarray | None = None
 
 
 def _jacobian(model, params, X, y):
     """``J (N, P)``: rows ``∇_θ q_n(θ)``, the flat order of ``ravel_pytree(params)``."""
-    flat, unravel = ravel_pytree(params)
-    J = jax.jacrev(lambda t: y * model.apply(unravel(t), X))(flat)
+    flat, J = _flat_jacobian(model, params, X, y)
     return np.asarray(flat), np.asarray(J)
 
 
@@ -310,10 +340,10 @@ def kkt_certificate(model: AbstractModel, params: dict, X, y, *, kink_tol: float
     Example:
         >>> import numpy as np
         >>> from implicit_bias.models import Linear
-        >>> X = np.array([[1.0, 0.0], [-1.0, 0.0], [2.0, 1.0]]); y = np.array([1.0, -1.0, 1.0])
-        >>> c = kkt_certificate(Linear(2), {"w": np.array([1.0, 0.0])}, X, y)   # the SVM
-        >>> round(c.residual, 12), c.support.tolist()
-        (0.0, [0, 1])
+        >>> X = np.array([[1.0, 1.0], [1.0, -1.0], [3.0, 0.0]]); y = np.array([1.0, 1.0, 1.0])
+        >>> c = kkt_certificate(Linear(2), {"w": np.array([2.0, 0.0])}, X, y)   # the SVM direction
+        >>> round(c.residual, 12), c.support.tolist(), np.round(c.lam, 12).tolist()
+        (0.0, [0, 1], [0.5, 0.5, 0.0])
     """
     D = homogeneity_degree(model)
     X, yj, q = _margins(model, params, X, y)
@@ -336,19 +366,42 @@ def kkt_certificate(model: AbstractModel, params: dict, X, y, *, kink_tol: float
     res = float(np.linalg.norm(flat - J.T @ lam)) / nrm
     slack = float(D * lam @ (qt - 1.0)) / nrm**2
     support = np.flatnonzero(lam > support_tol * lam.max()) if lam.max() > 0 else np.zeros(0, dtype=int)
-    clarke_res, clarke_lam, n_kinks = None, None, 0
+    clarke_res, clarke_lam, n_kinks, clarke_slack, clarke_support = None, None, 0, None, None
     if _clarke_supported(model):
         J0, C, owner = _two_layer_clarke_parts(model, pt, X, yj, kink_tol)
         n_kinks = C.shape[1]
         clarke_lam, fit = _clarke_fit(J0 / nrm, C / nrm, owner, flat / nrm, pen / nrm)
         clarke_res = min(float(np.linalg.norm(flat - fit * nrm)) / nrm, res)
-    return KKTCertificate(res, clarke_res, slack, lam, clarke_lam, support, qt, n_kinks)
+        clarke_slack = float(D * clarke_lam @ (qt - 1.0)) / nrm**2
+        clarke_support = np.flatnonzero(clarke_lam > support_tol * clarke_lam.max()) if clarke_lam.max() > 0 else np.zeros(0, dtype=int)
+    return KKTCertificate(res, clarke_res, slack, lam, clarke_lam, support, qt, n_kinks, clarke_slack, clarke_support)
 
 
 def _loss_weights(model, params, X, y, loss):
     """``w_n = -∂ log L / ∂q_n >= 0`` (``-∇ log L = Σ_n w_n ∇q_n``), from the log-domain loss."""
-    q = y * model.apply(params, X)
-    return np.asarray(jax.grad(lambda qq: -loss.log_loss(y * qq, y))(q))
+    return np.asarray(_weights_of_margins(loss, y * _apply(model, params, X), y))
+
+
+def loss_weights(model: AbstractModel, params: dict, X, y, loss="logistic") -> np.ndarray:
+    r"""The loss weights ``w_n = -∂ log L / ∂q_n >= 0`` normalized to ``max_n w_n = 1``, ``(N,)``.
+
+    ``-∇L / L = Σ_n w_n ∇q_n(θ)``; along gradient flow on an exponentially tailed loss the
+    normalized weights converge to the (normalized) KKT multipliers ``λ`` of (P) (Lyu & Li 2020,
+    proof of Thm 4.4): an independent route to the ``λ`` of :func:`kkt_certificate`.
+    Computed in log domain (exact when ``L`` underflows).
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.models import Linear
+        >>> X = np.array([[1.0, 0.0], [3.0, 0.0]]); y = np.array([1.0, 1.0])
+        >>> w = loss_weights(Linear(2), {"w": np.array([100.0, 0.0])}, X, y, "exponential")
+        >>> np.round(w, 12).tolist()
+        [1.0, 0.0]
+    """
+    loss = get_loss(loss)
+    X, yj, _ = _margins(model, params, X, y)
+    w = _loss_weights(model, params, X, yj, loss)
+    return w / np.max(w)
 
 
 def alignment(model: AbstractModel, params: dict, X, y, loss="logistic", *, clarke: bool = False, kink_tol: float = KINK_TOL) -> float:
@@ -373,8 +426,8 @@ def alignment(model: AbstractModel, params: dict, X, y, loss="logistic", *, clar
     """
     loss = get_loss(loss)
     X, yj, _ = _margins(model, params, X, y)
-    flat, unravel = ravel_pytree(params)
-    g = np.asarray(jax.grad(lambda t: loss.log_loss(model.apply(unravel(t), X), yj))(flat))
+    flat, _, g = _log_loss_and_flat_grad(model, loss, params, X, yj)
+    g = np.asarray(g)
     th = np.asarray(flat)
 
     def one_minus_cos(v):
