@@ -77,3 +77,19 @@ def test_fuzz_yaml_text(text):
         load_sweep_config(text)
     except ValueError as e:
         assert "\n" not in str(e)
+
+
+def test_mlp_and_loss_scaled_gd_build_from_a_config():
+    """Issue 22 names: model ``mlp`` (widths, bias, outputs) and algorithm ``loss-scaled-gd``."""
+    from implicit_bias.algorithms import LossScaledGD
+    from implicit_bias.config import RunConfig, build
+    from implicit_bias.models import MLP
+
+    rc = RunConfig.model_validate(
+        dict(data=dict(generator="separable_classification", n=6, d=2, margin=0.2), model=dict(name="mlp", widths=[3, 4], bias="none", outputs=1), loss="logistic", algorithm=dict(name="loss-scaled-gd", lr=0.2))
+    )
+    _, m, _, a, _ = build(rc)
+    assert isinstance(m, MLP) and m.widths == (3, 4) and m.bias == "none" and m.homogeneity_degree == 3
+    assert isinstance(a, LossScaledGD) and float(a.lr) == 0.2
+    with pytest.raises(ValueError, match="lr"):
+        RunConfig.model_validate(dict(data=dict(generator="separable_classification"), algorithm=dict(name="loss-scaled-gd")))

@@ -27,7 +27,7 @@ from ._flow import CLOCKS as CLOCKS
 
 def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     """Algorithm from its CLI name (``flow``, ``reduced``, ``gd``, ``sgd``, ``normalized-gd``,
-    ``mirror``, ``steepest``) and keyword hyperparameters."""
+    ``mirror``, ``steepest``, ``loss-scaled-gd``) and keyword hyperparameters."""
     table = {
         "flow": GradientFlow,
         "reduced": ReducedFlow,
@@ -36,6 +36,7 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
         "normalized-gd": NormalizedGD,
         "mirror": MirrorDescent,
         "steepest": SteepestDescent,
+        "loss-scaled-gd": LossScaledGD,
     }
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")
