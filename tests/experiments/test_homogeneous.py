@@ -32,3 +32,10 @@ def test_checks_are_registered_and_measure_what_they_claim():
     assert np.all(ds.align_clarke.values <= ds.align.values + 1e-12)
     # the Clarke multipliers sit on near-minimum-margin points and agree with the loss weights
     assert d["support_excess_margin_end"] < 0.05 and d["lam_vs_loss_weights_end"] < 0.05
+
+
+def test_multiclass_direction_matches_the_crammer_singer_hard_margin():
+    r = registry.get("soudry2018-multiclass").fn(Profile("quick"))
+    c = r.checks[0]
+    assert r.data.status == "converged" and c.passed and c.error < 1e-3
+    assert c.details["gap_rate_vs_log_t"][0] < -0.5  # the gap falls at least like (log t)^{-1/2}

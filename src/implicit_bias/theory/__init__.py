@@ -130,3 +130,6 @@ from .relu_kernels import (
     stable_eta_bar as stable_eta_bar,
     tangent_kernel_fractions as tangent_kernel_fractions,
 )
+
+# soudry2018 §4 (multiclass): the Crammer-Singer hard-margin predictor
+from .multiclass import multiclass_max_margin as multiclass_max_margin
