@@ -2,22 +2,22 @@
 
 import numpy as np
 
-from implicit_bias.experiments import registry
-from implicit_bias.experiments.homogeneous import _dataset
+from implicit_bias.experiments import runner
+from implicit_bias.experiments.homogeneous import separable_dataset
 from implicit_bias.experiments.registry import Profile
 
 
 def test_dataset_is_linearly_separable_with_margin():
-    X, y = _dataset(12)
+    X, y = separable_dataset(12)
     w = np.array([1.0, 0.5]) / np.linalg.norm([1.0, 0.5])
     assert np.min(y * (X @ w)) > 0.4
 
 
 def test_checks_are_registered_and_measure_what_they_claim():
     q = Profile("quick")
-    sm = registry.get("lyu-li2020-smoothed-margin").fn(q)
-    kkt = registry.get("lyu-li2020-kkt").fn(q)
-    al = registry.get("ji-telgarsky2020-alignment").fn(q)
+    sm = runner.get("lyu-li2020-smoothed-margin").fn(q)
+    kkt = runner.get("lyu-li2020-kkt").fn(q)
+    al = runner.get("ji-telgarsky2020-alignment").fn(q)
     ds = sm.data
     assert ds.status == "converged" and ds.accuracy.values[-1] >= 1000.0
     assert sm.checks[0].passed  # smoothed margin non-decreasing past -log L = 10
@@ -35,7 +35,7 @@ def test_checks_are_registered_and_measure_what_they_claim():
 
 
 def test_multiclass_direction_matches_the_crammer_singer_hard_margin():
-    r = registry.get("soudry2018-multiclass").fn(Profile("quick"))
+    r = runner.get("soudry2018-multiclass").fn(Profile("quick"))
     c = r.checks[0]
     assert r.data.status == "converged" and c.passed and c.error < 1e-3
     assert c.details["gap_rate_vs_log_t"][0] < -0.5  # the gap falls at least like (log t)^{-1/2}

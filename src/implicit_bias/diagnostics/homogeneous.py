@@ -46,6 +46,7 @@ from scipy.optimize import nnls
 
 from ..losses import AbstractLoss, get_loss
 from ..models import MLP, AbstractModel
+from ..theory._solvers import solve_cvxpy
 
 __all__ = [
     "homogeneity_degree",
@@ -272,6 +273,13 @@ def _two_layer_clarke_parts(model: MLP, params, X, y, kink_tol):
     return J0, C, np.asarray(owner, dtype=int)
 
 
+def _clarke_solvers():
+    """The cvxpy solvers of the Clarke fits, in order: Clarabel at tight tolerances, then SCS."""
+    import cvxpy as cp
+
+    return [(cp.CLARABEL, {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}), (cp.SCS, {"eps": 1e-10})]
+
+
 def _clarke_fit(J0, C, owner, target, pen):
     """``min ||J0^T λ + C μ - target||^2 + ||pen ⊙ λ||^2`` s.t. ``λ >= 0``, ``0 <= μ_k <= λ_{owner_k}``
     (cvxpy, Clarabel on the second-order-cone form, so the residual itself is solved to the
@@ -288,10 +296,7 @@ def _clarke_fit(J0, C, owner, target, pen):
     # returned (clipped, feasible) λ and μ, so it is an exact upper bound whatever the solver did.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        try:
-            prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
-        except cp.SolverError:
-            prob.solve(solver=cp.SCS, eps=1e-10)
+        solve_cvxpy(prob, _clarke_solvers())
     lv = np.maximum(np.asarray(lam.value), 0.0)
     mv = np.clip(np.asarray(mu.value), 0.0, lv[owner]) if C.shape[1] else np.zeros(0)
     return lv, J0.T @ lv + C @ mv
@@ -451,7 +456,7 @@ def alignment(model: AbstractModel, params: dict, X, y, loss="logistic", *, clar
     prob = cp.Problem(cp.Minimize(cp.norm(cvar * (J0.T @ w) + C @ mu - target)), cons)
     with warnings.catch_warnings():  # the value is recomputed from the returned vector below
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+        solve_cvxpy(prob, _clarke_solvers())
     cv = max(float(cvar.value), 0.0)
     v = cv * (J0.T @ w) + (C @ np.clip(np.asarray(mu.value), 0.0, cv * w[owner]) if C.shape[1] else 0.0)
     if np.linalg.norm(v) == 0.0:

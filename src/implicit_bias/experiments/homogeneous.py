@@ -60,7 +60,10 @@ from .registry import CheckResult, ExperimentResult, register
 MONOTONE_FROM = 10.0
 
 
-def _dataset(n: int, seed: int = 0):
+def separable_dataset(n: int, seed: int = 0):
+    """``n`` points in 2-D labelled by the sign of ``x_1 + x_2 / 2``, each pushed by ``y/2`` along
+    ``(1, 1/2)`` so that the linear margin along ``(1, 1/2)/||.||`` is at least ``0.5 * ||(1, 1/2)||``.
+    Returns ``(X (n, 2), y (n,))`` with ``y`` in ``{-1, +1}``."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 2))
     y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, 1.0, -1.0)
@@ -81,7 +84,7 @@ RATE_FROM = 100.0
 def _trained(profile_name: str):
     """Train once per profile; returns the per-record diagnostics as an xarray.Dataset."""
     n, width, acc = SIZES["quick" if profile_name == "quick" else "full"]
-    X, y = _dataset(n)
+    X, y = separable_dataset(n)
     m = models.MLP(2, (width,), activation="relu", bias="first", scale=INIT_SCALE)
     run = train(m, (X, y), "logistic", LossScaledGD(lr=LR), Stop(training_accuracy=acc, max_steps=5_000_000), Record(fields=("log_loss", "params"), growth=GROWTH), seed=0)
     tr = run.trajectory

@@ -12,10 +12,9 @@ with the direction gap ``||W(t)/||W(t)|| - Ŵ/||Ŵ|| || = O(1/log t)``.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
+
+from ._solvers import solve_cvxpy
 
 __all__ = ["multiclass_max_margin"]
 
@@ -58,8 +57,7 @@ def multiclass_max_margin(X, y, n_classes: int) -> np.ndarray:
     mask = 1.0 - onehot
     cons = [cp.multiply(mask, cp.reshape(true, (N, 1), order="C") @ np.ones((1, n_classes)) - F) >= mask]
     prob = cp.Problem(cp.Minimize(cp.sum_squares(W) / 2), cons)
-    with contextlib.redirect_stdout(io.StringIO()):
-        prob.solve(solver=cp.CLARABEL)
+    solve_cvxpy(prob, [(cp.CLARABEL, {}), (cp.SCS, {"eps": 1e-10})])
     if prob.status not in ("optimal", "optimal_inaccurate") or W.value is None:
         raise ValueError(f"the data are not linearly separable by a multiclass linear model (cvxpy status {prob.status}): the hard-margin problem is infeasible")
     return np.asarray(W.value)
