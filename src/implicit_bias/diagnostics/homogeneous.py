@@ -50,6 +50,7 @@ from ..theory._solvers import solve_cvxpy
 
 __all__ = [
     "homogeneity_degree",
+    "homogeneous_summary",
     "parameter_margin",
     "smoothed_margin",
     "KKTCertificate",
@@ -462,3 +463,49 @@ def alignment(model: AbstractModel, params: dict, X, y, loss="logistic", *, clar
     if np.linalg.norm(v) == 0.0:
         return plain
     return min(plain, one_minus_cos(-v))
+
+
+def homogeneous_summary(model: AbstractModel, params: dict, X, y, loss="logistic") -> dict:
+    r"""The margin, KKT and alignment diagnostics of a trained homogeneous model, as one dict
+    (the ``diagnostics`` of ``ibias fit --kkt --json``).
+
+    Keys: ``homogeneity_degree`` (``D``); ``normalized_margin`` (:func:`parameter_margin`);
+    ``smoothed_margin`` (:func:`smoothed_margin`; ``None`` for a loss other than logistic or
+    exponential); ``kkt_residual`` (the Clarke residual of :func:`kkt_certificate` where it is
+    implemented, two-layer (leaky-)ReLU MLPs, else the plain one), ``kkt_residual_plain``,
+    ``kkt_complementary_slackness`` and ``kkt_support`` (indices of the multipliers' support,
+    of the same fit as ``kkt_residual``); ``alignment`` (:func:`alignment`, Clarke where
+    implemented). The KKT entries are ``None`` when ``θ`` does not separate the data
+    (``min_n y_n f(x_n) <= 0``: training has not reached the separable regime).
+
+    Args:
+        model: a homogeneous model with one output; params: its parameters;
+        X: ``(N, d)``; y: labels in ``{-1, +1}``, ``(N,)``; loss: the training loss (name or instance).
+
+    Raises:
+        ValueError: a non-homogeneous model (says why), labels not in ``{-1, +1}``, more than one
+            output, ``θ = 0``.
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.models import Linear
+        >>> X = np.array([[1.0, 1.0], [1.0, -1.0], [3.0, 0.0]]); y = np.array([1.0, 1.0, 1.0])
+        >>> s = homogeneous_summary(Linear(2), {"w": np.array([2.0, 0.0])}, X, y)
+        >>> s["normalized_margin"], round(s["kkt_residual"], 12), s["kkt_support"]
+        (1.0, 0.0, [0, 1])
+    """
+    D = homogeneity_degree(model)
+    loss = get_loss(loss)
+    out = {"homogeneity_degree": D, "normalized_margin": parameter_margin(model, params, X, y)}
+    out["smoothed_margin"] = smoothed_margin(model, params, X, y, loss) if loss.name in ("logistic", "exponential") else None
+    clarke = _clarke_supported(model)
+    out["kkt_residual"] = out["kkt_residual_plain"] = out["kkt_complementary_slackness"] = out["kkt_support"] = None
+    if out["normalized_margin"] > 0:
+        c = kkt_certificate(model, params, X, y)
+        use_clarke = c.clarke_residual is not None
+        out["kkt_residual"] = c.clarke_residual if use_clarke else c.residual
+        out["kkt_residual_plain"] = c.residual
+        out["kkt_complementary_slackness"] = c.clarke_complementary_slackness if use_clarke else c.complementary_slackness
+        out["kkt_support"] = [int(i) for i in (c.clarke_support if use_clarke else c.support)]
+    out["alignment"] = alignment(model, params, X, y, loss, clarke=clarke)
+    return out
