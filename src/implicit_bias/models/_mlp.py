@@ -13,19 +13,12 @@ import numpy as np
 from .. import _config  # noqa: F401  (float64)
 from ._base import AbstractModel, check_params
 from ._fc import ACTIVATIONS, FC_ACTIVATIONS, check_activation, check_slope, feedforward, is_pos_int, to_widths
+from .init import as_key
 
 __all__ = ["MLP", "BIAS_MODES"]
 
 #: Where an :class:`MLP` has biases: ``first`` (``b1`` only; still homogeneous), ``none``, ``all``.
 BIAS_MODES = ("first", "none", "all")
-
-
-def _as_key(key):
-    if key is None:
-        raise ValueError("MLP: a random initialization needs a key: pass jax.random.key(seed) or an integer seed, or give init_params=")
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.key(int(key))
-    return key
 
 
 class MLP(AbstractModel):
@@ -140,7 +133,7 @@ class MLP(AbstractModel):
         """``init_params`` if given, else Gaussian weights from ``key`` (a key or an int seed), zero biases."""
         if self.init_params is not None:
             return check_params(self, dict(self.init_params))
-        key = _as_key(key)
+        key = as_key(key)
         s = self.sizes
         sc = jnp.asarray(self.scale, dtype=jnp.float64)
         params = {f"W{j}": sc / math.sqrt(s[j - 1]) * jax.random.normal(jax.random.fold_in(key, j), (s[j], s[j - 1])) for j in range(1, self.depth + 1)}
