@@ -286,4 +286,88 @@ def test_relu_activation_and_dimension_errors_are_one_line_exit_2(args, fragment
     err = p.stderr.strip().splitlines()
     assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
     assert fragment in err[0], err[0]
+# ------------------------------------------------------------ fit: homogeneous models (issue 22)
+
+
+@pytest.fixture(scope="module")
+def homogeneous_files(tmp_path_factory):
+    """Binary 2-D data separable along (1, 1/2) (labels -1/+1, X_eval) and 3-class data (labels 0..2)."""
+    d = tmp_path_factory.mktemp("hom")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 2))
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, 1.0, -1.0)
+    X = X + 0.5 * y[:, None] * np.array([1.0, 0.5])
+    np.savez(d / "bin.npz", X=X, y=y, X_eval=X[:4])
+    centers = np.array([[3.0, 0.0], [-1.5, 2.6], [-1.5, -2.6]])
+    lab = np.repeat(np.arange(3), 4)
+    Xm = centers[lab] + 0.3 * rng.normal(size=(12, 2))
+    np.savez(d / "multi.npz", X=Xm, y=lab.astype(float), X_eval=Xm[:2])
+    np.savez(d / "multi_bad.npz", X=Xm, y=np.where(lab == 2, 3, lab).astype(float))
+    return d, (X, y), (Xm, lab)
+
+
+def test_fit_mlp_kkt_json(homogeneous_files):
+    d, (X, y), _ = homogeneous_files
+    p = ibias("fit", d / "bin.npz", "--model", "mlp", "--widths", "20", "--activation", "relu", "--bias", "first", "--loss", "logistic",
+              "--algorithm", "loss-scaled-gd", "--stop-accuracy", "300", "--kkt", "--json", check=True)  # fmt: skip
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged" and out["final"]["training_accuracy"] >= 300
+    assert sorted(out["params"]) == ["W1", "W2", "b1"] and out["predictor"] is None
+    W1, b1, W2 = (np.asarray(out["params"][k]) for k in ("W1", "b1", "W2"))
+    assert W1.shape == (20, 2) and b1.shape == (20,) and W2.shape == (1, 20)
+    # independent route (numpy): f(x) = W2 relu(W1 x + b1), degree D = 2
+    f = np.maximum(X @ W1.T + b1, 0.0) @ W2[0]
+    np.testing.assert_allclose(out["outputs_eval"], f[:4], rtol=1e-10)
+    rho2 = np.sum(W1**2) + np.sum(b1**2) + np.sum(W2**2)
+    diag = out["diagnostics"]
+    assert set(diag) >= {"sharpness", "normalized_margin", "smoothed_margin", "kkt_residual", "alignment"}
+    assert diag["normalized_margin"] == pytest.approx(np.min(y * f) / rho2, rel=1e-9)
+    # Lyu & Li's smoothed margin with N L = e^{log N + log L} << 1: l^{-1}(N L) = -log(N L) - O(N L)
+    assert diag["smoothed_margin"] == pytest.approx(-(np.log(12) + out["final"]["log_loss"]) / rho2, rel=1e-9)
+    assert diag["smoothed_margin"] <= diag["normalized_margin"]
+    # plain alignment 1 - cos(θ, -∇ log L) by hand: w_n ∝ e^{-q_n} (logistic tail), ∇q_n by the chain rule
+    q = y * f
+    w = np.exp(-(q - q.min()))
+    act = (X @ W1.T + b1 > 0).astype(float)  # (N, 20)
+    g_W2 = (w * y) @ np.maximum(X @ W1.T + b1, 0.0)
+    g_b1 = (w * y) @ (act * W2[0])
+    g_W1 = ((w * y)[:, None] * act * W2[0]).T @ X
+    g = np.concatenate([g_W1.ravel(), g_W2, g_b1])
+    th = np.concatenate([W1.ravel(), W2[0], b1])
+    plain = 1 - g @ th / (np.linalg.norm(g) * np.linalg.norm(th))
+    assert 0 <= diag["alignment"] <= plain + 1e-9 and plain < 0.05  # the reported value is the Clarke one (<= plain)
+    assert 0 <= diag["kkt_residual"] <= diag["kkt_residual_plain"] < 1
+
+
+def test_fit_mlp_multiclass_cross_entropy(homogeneous_files):
+    d, _, (Xm, lab) = homogeneous_files
+    p = ibias("fit", d / "multi.npz", "--model", "mlp", "--widths", "8", "--outputs", "3", "--loss", "cross-entropy", "--algorithm", "gd", "--lr", "0.5",
+              "--stop-accuracy", "5", "--json", check=True)  # fmt: skip
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged" and out["loss"] == "cross-entropy"
+    W1, b1, W2 = (np.asarray(out["params"][k]) for k in ("W1", "b1", "W2"))
+    assert W2.shape == (3, 8)
+    logits = np.maximum(Xm @ W1.T + b1, 0.0) @ W2.T
+    np.testing.assert_allclose(out["outputs_eval"], logits[:2], rtol=1e-10)
+    assert np.all(np.argmax(logits, axis=1) == lab)  # -log L >= 5 means every point is classified
+    assert all(out["diagnostics"][k] is None for k in ("normalized_margin", "smoothed_margin", "kkt_residual", "alignment"))  # no --kkt
+
+
+@pytest.mark.parametrize(
+    "file, extra, fragment",
+    [
+        ("bin.npz", ["--bias", "all", "--kkt"], "not homogeneous"),
+        ("bin.npz", ["--loss", "square", "--kkt"], "--kkt needs binary labels"),
+        ("multi_bad.npz", ["--outputs", "3", "--loss", "cross-entropy"], "labels y must be integers in 0..2"),
+        ("bin.npz", ["--outputs", "3", "--loss", "logistic"], "--outputs 3 needs --loss cross-entropy"),
+        ("bin.npz", ["--bias", "sometimes"], "--bias 'sometimes' is not available"),
+    ],
+)
+def test_fit_homogeneous_bad_input(homogeneous_files, file, extra, fragment):
+    d, _, _ = homogeneous_files
+    p = ibias("fit", d / file, "--model", "mlp", "--widths", "4", "--algorithm", "loss-scaled-gd", "--lr", "0.1", *extra, "--json")
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert fragment.lower() in err[0].lower()
     assert p.stdout == ""

@@ -102,3 +102,17 @@ def test_relu_model_takes_the_relu_power_activation():
         with pytest.raises(ValueError) as e:
             load_sweep_config(BASE.replace("model: {name: diagonal, depth: 2, untied: true, scale: 0.1, shape: 0.0}", f"model: {model_cfg}").replace("grid: {model.scale: [0.01, 0.1, 1.0], model.shape: [-0.5, 0.0, 0.5]}", "grid: {}"))
         assert fragment in str(e.value) and "\n" not in str(e.value), str(e.value)
+def test_mlp_and_loss_scaled_gd_build_from_a_config():
+    """Issue 22 names: model ``mlp`` (widths, bias, outputs) and algorithm ``loss-scaled-gd``."""
+    from implicit_bias.algorithms import LossScaledGD
+    from implicit_bias.config import RunConfig, build
+    from implicit_bias.models import MLP
+
+    rc = RunConfig.model_validate(
+        dict(data=dict(generator="separable_classification", n=6, d=2, margin=0.2), model=dict(name="mlp", widths=[3, 4], bias="none", outputs=1), loss="logistic", algorithm=dict(name="loss-scaled-gd", lr=0.2))
+    )
+    _, m, _, a, _ = build(rc)
+    assert isinstance(m, MLP) and m.widths == (3, 4) and m.bias == "none" and m.homogeneity_degree == 3
+    assert isinstance(a, LossScaledGD) and float(a.lr) == 0.2
+    with pytest.raises(ValueError, match="lr"):
+        RunConfig.model_validate(dict(data=dict(generator="separable_classification"), algorithm=dict(name="loss-scaled-gd")))

@@ -81,3 +81,52 @@ def test_get_loss_names_and_errors():
 def test_training_accuracy_is_minus_log_loss():
     f, y = jnp.array([5.0, 7.0]), jnp.array([1.0, 1.0])
     assert float(Exponential().training_accuracy(f, y)) == pytest.approx(-float(Exponential().log_loss(f, y)))
+
+
+# ----------------------------------------------------------------------------- cross-entropy (issue 22)
+
+
+def test_cross_entropy_two_classes_is_logistic():
+    """C = 2: ell = log(1 + exp(f_other - f_true)) = logistic on f_1 - f_0 with labels 2y - 1."""
+    from implicit_bias.losses import CrossEntropy, Logistic
+
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(7, 2)) * 3
+    y = rng.integers(0, 2, size=7).astype(float)
+    np.testing.assert_allclose(CrossEntropy().log_loss(f, y), Logistic().log_loss(f[:, 1] - f[:, 0], 2 * y - 1), rtol=1e-13)
+
+
+def test_cross_entropy_matches_direct_formula_and_log_domain_at_huge_margins():
+    import jax
+
+    from implicit_bias.losses import CrossEntropy, get_loss
+
+    f = np.array([[2.0, -1.0, 0.5], [0.0, 1.0, 3.0]])
+    y = np.array([0.0, 2.0])
+    direct = np.mean([np.log(np.sum(np.exp(r))) - r[int(c)] for r, c in zip(f, y)])  # logsumexp_c f - f_y
+    np.testing.assert_allclose(float(CrossEntropy()(f, y)), direct, rtol=1e-13)
+    assert isinstance(get_loss("cross-entropy"), CrossEntropy)
+    # margins 1e12: L underflows, log L = -1e12 + log(1 + e^{-1e12}... ) - log N is exact, gradients finite
+    big = np.array([[1e12, 0.0, -1e12], [0.0, 2e12, 0.0]])
+    yy = np.array([0.0, 1.0])
+    lv = float(CrossEntropy().log_loss(big, yy))
+    assert lv == -1e12 - np.log(2.0) + np.log1p(np.exp(-1e12))  # the 2e12 sample is e^{-1e12} times smaller
+    g = jax.grad(lambda z: CrossEntropy().log_loss(z, yy))(big)
+    assert np.all(np.isfinite(g))
+
+
+def test_cross_entropy_labels_and_outputs_are_checked():
+    import implicit_bias as ib
+    from implicit_bias.losses import CrossEntropy
+
+    with pytest.raises(ValueError, match=r"integers in 0\.\.2"):
+        CrossEntropy.check_labels(np.array([0.0, 3.0]), 3)
+    with pytest.raises(ValueError, match=r"integers in 0\.\.2"):
+        CrossEntropy.check_labels(np.array([0.5, 1.0]), 3)
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    with pytest.raises(ValueError, match="outputs=3"):
+        ib.train(ib.models.MLP(2, (4,), outputs=3), (X, np.array([0.0, 1.0, 3.0])), "cross-entropy", ib.GradientDescent(lr=0.1))
+    with pytest.raises(ValueError, match="C >= 2 outputs"):
+        ib.train(ib.models.MLP(2, (4,)), (X, np.array([0.0, 1.0, 1.0])), "cross-entropy", ib.GradientDescent(lr=0.1))
+    run = ib.train(ib.models.MLP(2, (8,), activation="leaky_relu", slope=0.1, outputs=3), (X, np.array([0.0, 1.0, 2.0])), "cross-entropy", ib.algorithms.LossScaledGD(lr=0.2), ib.Stop(training_accuracy=50.0, max_steps=20_000), seed=0)
+    assert run.status == "converged" and run.training_accuracy >= 50.0

@@ -251,8 +251,8 @@ def fit_cmd(
     shape: float = typer.Option(0.0, "--shape", help="Initialization shape s in (-1, 1) (untied diagonal, depth 2)."),
     tied: bool = typer.Option(True, "--tied/--untied", help="Tied or untied diagonal parametrization."),
     init: Optional[str] = typer.Option(None, "--init", help="FILE.npz with initial parameters by name (e.g. w); for --model relu also gaussian | uniform | binary-uniform | pytorch."),
-    widths: str = typer.Option("1", "--widths", help="fc: hidden widths m_1,...,m_{L-1} (comma-separated; 1 = one hidden neuron)."),
-    activation: Optional[str] = typer.Option(None, "--activation", help="fc / neuron: linear | relu | leaky_relu (defaults: fc linear, neuron relu); relu: relu | relu_power:k ([x]_+^k, montufar2024 Thm 9)."),
+    widths: str = typer.Option("1", "--widths", help="fc, mlp: hidden widths m_1,...,m_{L-1} (comma-separated; 1 = one hidden neuron)."),
+    activation: Optional[str] = typer.Option(None, "--activation", help="fc / neuron / mlp: linear | relu | leaky_relu (defaults: fc linear, neuron and mlp relu); relu: relu | relu_power:k ([x]_+^k, montufar2024 Thm 9)."),
     slope: float = typer.Option(0.01, "--slope", help="Negative-side slope of leaky_relu."),
     width: int = typer.Option(100, "--width", help="relu: number of hidden units k."),
     skip: bool = typer.Option(False, "--skip", help="relu: add the linear skip connection."),
@@ -260,7 +260,7 @@ def fit_cmd(
     sigma_b: float = typer.Option(1.0, "--sigma-b", help="relu --init gaussian: std of biases."),
     a_w: float = typer.Option(1.0, "--a-w", help="relu --init uniform: W ~ U(-a_w, a_w)."),
     a_b: float = typer.Option(1.0, "--a-b", help="relu --init uniform / binary-uniform: B ~ U(-a_b, a_b)."),
-    loss: str = typer.Option("auto", "--loss", help="square | logistic | exponential | polynomial:K; auto = square for real targets, logistic for +-1 labels."),
+    loss: str = typer.Option("auto", "--loss", help="square | logistic | exponential | polynomial:K | cross-entropy (labels 0..C-1, --outputs C); auto = square for real targets, logistic for +-1 labels."),
     algorithm: str = typer.Option("flow", "--algorithm", help=f"One of: {', '.join(ALGORITHMS)}."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization."),
     solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver of flow/reduced: tsit5 | dopri5 | dopri8 | kvaerno5 (stiff)."),
@@ -278,6 +278,9 @@ def fit_cmd(
     list_predictions: bool = typer.Option(False, "--list-predictions", help="List the prediction names and exit."),
     want_sharpness: bool = typer.Option(False, "--sharpness", help="Report the top Hessian eigenvalue at the end."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md contract)."),
+    bias: str = typer.Option("first", "--bias", help="mlp: first | none | all (biases after the first layer make it non-homogeneous)."),
+    outputs: int = typer.Option(1, "--outputs", help="mlp: number of outputs C (C >= 2 with --loss cross-entropy, labels 0..C-1)."),
+    kkt: bool = typer.Option(False, "--kkt", help="Report normalized/smoothed margin, KKT residual and alignment (homogeneous models, labels -1/+1)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ):
     """Train a model on your data and compare the result with the theory's predictions."""
@@ -294,8 +297,9 @@ def fit_cmd(
     if loss_obj.task == "classification" and ds.task != "classification":
         raise UserError(f"--loss {loss_obj.name} needs labels in {{-1, +1}}; the targets in {data} are real-valued (use --loss square)")
     preds = build_predictions(predict)
-    mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b)
+    mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias, outputs)
     mdl = build_model(mc, ds.dim, init_label="--init")
+    _check_homogeneous_flags(mdl, ds, loss_obj, kkt)
     import jax
 
     from . import diagnostics
@@ -308,13 +312,14 @@ def fit_cmd(
         s0 = diagnostics.sharpness(objective, params0)
         lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
     ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise)
-    sc = _stop_config(stop_loss, stop_accuracy, max_steps, loss_obj.task)
+    sc = _stop_config(stop_loss, stop_accuracy, max_steps, "classification" if loss_obj.task == "multiclass" else loss_obj.task)
     from .train import train
 
     run = train(mdl, ds, loss_obj, build_algorithm(ac), build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
     pred_out = _compare(preds, prediction_context(ds, mdl, params0, loss_obj, ac), run.predictor, ds.task, model)
     sharp = _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None
     result = _fit_result(run, ds, pred_out, sharp, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr)
+    result["diagnostics"].update(_kkt_diagnostics(mdl, run.params, ds, loss_obj) if kkt else dict.fromkeys(KKT_KEYS))
     if as_json:
         sys.stdout.write(dumps(result, "result", nonfinite="null") + "\n")
         return
@@ -347,7 +352,7 @@ def _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, de
         raise UserError(f"--depth must be >= 1; received {depth}")
 
 
-def _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b):
+def _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias="first", outputs=1):
     """The :class:`~implicit_bias.config.ModelConfig` of the model flags (``--init`` is a file,
     or for ``--model relu`` also an initialization distribution)."""
     from .config import ModelConfig
@@ -364,16 +369,22 @@ def _model_config(model, depth, scale, shape, tied, init, widths, activation, sl
     if any(m < 1 for m in width_list):
         raise UserError(f"--widths must be comma-separated positive integers such as 3,2; received {widths!r}")
     _check_activation(model, activation)
+    if model != "mlp" and (bias != "first" or outputs != 1):
+        raise UserError(f"--bias and --outputs apply to --model mlp, not {model}")
+    if bias not in ("first", "none", "all"):
+        raise UserError(f"--bias {bias!r} is not available: use first, none or all")
+    if outputs < 1:
+        raise UserError(f"--outputs must be >= 1; received {outputs}")
     if width < 1:
         raise UserError(f"--width must be >= 1; received {width}")
     return ModelConfig(
         name=model, depth=depth, untied=not tied, scale=scale, shape=shape, init=init, widths=width_list, activation=activation, slope=slope,
-        width=width, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b,
+        width=width, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, bias=bias, outputs=outputs,
     )  # fmt: skip
 
 
 def _check_activation(model, activation):
-    """``--activation``: linear | relu | leaky_relu for fc/neuron; relu | relu_power:k for relu."""
+    """``--activation``: linear | relu | leaky_relu for fc/neuron/mlp; relu | relu_power:k for relu."""
     if activation is None:
         return
     if model == "relu":
@@ -386,8 +397,8 @@ def _check_activation(model, activation):
                 f"--activation {activation!r} has no known Green's operator for --model relu: use relu or relu_power:k with k in 1..8 "
                 "([x]_+^k, L = D^(k+1)/k!, montufar2024 Thm 9)"
             ) from None
-    elif model not in ("fc", "neuron"):
-        raise UserError(f"--activation applies to --model fc, neuron or relu, not {model}")
+    elif model not in ("fc", "neuron", "mlp"):
+        raise UserError(f"--activation applies to --model fc, neuron, mlp or relu, not {model}")
     elif activation not in ("linear", "relu", "leaky_relu"):
         raise UserError(f"--activation {activation!r} is not available: use linear, relu or leaky_relu")
 
@@ -462,7 +473,7 @@ def _fit_result(run, ds, pred_out, sharpness, *, model, loss, algorithm, lr) -> 
         },
         "predictor": None if w is None else [float(v) for v in w],
         "params": {k: np.asarray(v).tolist() for k, v in run.params.items()},
-        "outputs_eval": None if ds.X_eval is None else [float(v) for v in run.outputs(ds.X_eval)],
+        "outputs_eval": None if ds.X_eval is None else np.asarray(run.outputs(ds.X_eval), dtype=np.float64).tolist(),
         "predictions": pred_out,
         "diagnostics": {"sharpness": sharpness},
         "message": run.message,
@@ -487,6 +498,37 @@ def _print_fit(result, run):
         c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}")
     if result["diagnostics"]["sharpness"] is not None:
         c.print(f"sharpness {result['diagnostics']['sharpness']:.6g}")
+
+
+# ------------------------------------------------------------------- fit: homogeneous models
+
+#: The ``diagnostics`` keys of ``fit --kkt`` (``null`` without ``--kkt``); see
+#: :func:`implicit_bias.diagnostics.homogeneous_summary`.
+KKT_KEYS = ("normalized_margin", "smoothed_margin", "kkt_residual", "alignment")
+
+
+def _check_homogeneous_flags(mdl, ds, loss_obj, kkt):
+    """Bad input of the homogeneous-model flags, before training: multiclass labels outside
+    ``0..C-1``, and ``--kkt`` asked of a non-homogeneous model or of a run that is not binary
+    classification with one output."""
+    n_out = getattr(mdl, "outputs", 1)
+    if loss_obj.task == "multiclass":
+        loss_obj.check_labels(ds.y, n_out)
+    elif n_out > 1:
+        raise UserError(f"--outputs {n_out} needs --loss cross-entropy (labels 0..{n_out - 1}); received --loss {loss_obj.name}")
+    if not kkt:
+        return
+    from . import diagnostics
+
+    diagnostics.homogeneity_degree(mdl)  # ValueError naming why the KKT conditions do not apply
+    if loss_obj.task != "classification" or n_out != 1:
+        raise UserError(f"--kkt needs binary labels -1/+1, one output and --loss logistic or exponential; received --loss {loss_obj.name} with {n_out} output(s)")
+
+
+def _kkt_diagnostics(mdl, params, ds, loss_obj) -> dict:
+    from . import diagnostics
+
+    return diagnostics.homogeneous_summary(mdl, params, np.asarray(ds.X), np.asarray(ds.y), loss_obj)
 
 
 # ------------------------------------------------------------------------------------ runs

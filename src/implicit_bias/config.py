@@ -64,9 +64,9 @@ __all__ = [
 ]
 
 #: Model names (``ibias fit --model``, ``model.name``): the DESIGN.md model table.
-MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu")
+MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu", "mlp")
 #: Algorithm names (``ibias fit --algorithm``, ``algorithm.name``); the flows come first.
-ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest", "label-noise-sgd", "param-noise-gd")
+ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest", "label-noise-sgd", "param-noise-gd", "loss-scaled-gd")
 #: The noisy algorithms (``noise`` applies to them: label-noise or parameter-noise standard deviation).
 NOISE_NAMES = ("label-noise-sgd", "param-noise-gd")
 #: The continuous-time algorithms (no step size; ``solver`` and ``clock`` apply to them).
@@ -123,8 +123,8 @@ class ModelConfig(_Strict):
     scale: float = 1.0
     shape: float = 0.0
     init: str | None = None  # an .npz of initial parameters by name
-    widths: list[int] = [1]  # fc: hidden widths m_1..m_{L-1}
-    activation: str | None = None  # fc (linear | relu | leaky_relu; default linear), neuron (default relu), relu (relu | relu_power:k; default relu)
+    widths: list[int] = [1]  # fc, mlp: hidden widths m_1..m_{L-1}
+    activation: str | None = None  # fc (linear | relu | leaky_relu; default linear), neuron and mlp (default relu), relu (relu | relu_power:k; default relu)
     slope: float = 0.01  # leaky_relu
     width: int = 100  # relu: hidden units k
     skip: bool = False  # relu: linear skip connection
@@ -133,6 +133,15 @@ class ModelConfig(_Strict):
     sigma_b: float = 1.0
     a_w: float = 1.0
     a_b: float = 1.0
+    bias: Literal["first", "none", "all"] = "first"  # mlp: where the biases are ("first" keeps it homogeneous)
+    outputs: int = 1  # mlp: number of outputs (C > 1 with the cross-entropy loss)
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs(cls, v):
+        if v < 1:
+            raise ValueError("outputs must be >= 1")
+        return v
 
     @field_validator("widths")
     @classmethod
@@ -404,6 +413,8 @@ def make_model(
     sigma_b: float = 1.0,
     a_w: float = 1.0,
     a_b: float = 1.0,
+    bias: str = "first",
+    outputs: int = 1,
 ):
     """The model called ``name`` (``linear``, ``diagonal``, ``fc``, ``neuron``, ``relu``) for inputs
     of dimension ``dim``; the one place where ``ibias fit`` flags and sweep configs become a model
@@ -424,6 +435,8 @@ def make_model(
         if init_dist == "breakpoints" and init is None:
             raise ValueError("init 'breakpoints' needs a breakpoint density (a function): build ShallowReLU(init_dist='breakpoints', breakpoint_density=...) in Python")
         return models.ShallowReLU(width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init, activation=activation or "relu")
+    if name == "mlp":
+        return models.MLP(dim, widths=tuple(widths), activation=activation or "relu", bias=bias, outputs=outputs, slope=slope, scale=scale, init_params=init)
     raise ValueError(f"model {name!r} is not available: use one of {', '.join(MODEL_NAMES)}")
 
 
@@ -452,7 +465,7 @@ def build_model(mc: ModelConfig, dim: int, *, init_label: str = "model.init"):
         scale=mc.scale,
         shape=mc.shape,
         init=init,
-        **{k: getattr(mc, k) for k in ("widths", "activation", "slope", "width", "skip", "init_dist", "sigma_w", "sigma_b", "a_w", "a_b")},
+        **{k: getattr(mc, k) for k in ("widths", "activation", "slope", "width", "skip", "init_dist", "sigma_w", "sigma_b", "a_w", "a_b", "bias", "outputs")},
     )
 
 

@@ -171,5 +171,49 @@ def get_loss(spec) -> AbstractLoss:
         except ValueError:
             raise ValueError(f"loss {spec!r}: expected polynomial:K with a number K >= 1") from None
     if s not in LOSSES:
-        raise ValueError(f"unknown loss {spec!r}: use one of square, logistic, exponential, polynomial:K")
+        raise ValueError(f"unknown loss {spec!r}: use one of square, logistic, exponential, polynomial:K, cross-entropy")
     return LOSSES[s]()
+
+
+class CrossEntropy(AbstractLoss):
+    r"""Multiclass cross-entropy ``L = 1/N sum_n [logsumexp_c f_{n,c} - f_{n,y_n}]`` in log domain.
+
+    Outputs ``f (N, C)`` (logits, ``C >= 2``) and labels ``y (N,)`` in ``0..C-1`` (integers,
+    possibly stored as floats). With the class margins ``u_{n,c} = f_{n,y_n} - f_{n,c}``,
+    ``ell_n = log(1 + sum_{c != y_n} exp(-u_{n,c})) = softplus(z_n)`` with
+    ``z_n = logsumexp_{c != y_n}(-u_{n,c})``, so ``log ell_n = log softplus(z_n)`` is computed
+    without forming ``ell_n``: exact at margins of 1e12 and beyond (Soudry et al. 2018 §4 and
+    Lyu & Li 2020 use this loss for multiclass separable data). For ``C = 2`` it is the logistic
+    loss of ``f_{n,1} - f_{n,0}`` with labels ``2 y - 1``.
+
+    Labels are checked by :meth:`check_labels` (``ib.train`` calls it): integers in ``0..C-1``.
+    """
+
+    name: ClassVar[str] = "cross-entropy"
+    task: ClassVar[str] = "multiclass"
+
+    def per_sample_log(self, f, y):
+        if f.ndim != 2 or f.shape[1] < 2:
+            raise ValueError(f"cross-entropy needs logits of shape (N, C) with C >= 2 classes (a model with outputs=C); received outputs of shape {f.shape}")
+        C = f.shape[1]
+        onehot = jnp.arange(C)[None, :] == jnp.asarray(y).astype(jnp.int32)[:, None]
+        f_true = jnp.sum(jnp.where(onehot, f, 0.0), axis=1)
+        others = jnp.where(onehot, -jnp.inf, f - f_true[:, None])  # -u_{n,c}, the true class masked
+        return _log_softplus(jax.nn.logsumexp(others, axis=1))
+
+    @staticmethod
+    def check_labels(y, n_classes: int) -> None:
+        """Raise ``ValueError`` unless every label is an integer in ``0..n_classes-1``."""
+        import numpy as np
+
+        if n_classes < 2:
+            raise ValueError(f"cross-entropy needs a model with C >= 2 outputs (e.g. MLP(..., outputs=C)); this model has {n_classes} output (use the logistic loss with labels -1/+1)")
+        y = np.asarray(y, dtype=np.float64)
+        bad = ~((y == np.round(y)) & (y >= 0) & (y <= n_classes - 1))
+        if np.any(bad):
+            v = y[bad][0]
+            raise ValueError(f"cross-entropy labels y must be integers in 0..{n_classes - 1} (the model has outputs={n_classes}); received {v!r} at sample {int(np.flatnonzero(bad)[0])}")
+
+
+LOSSES["cross-entropy"] = CrossEntropy
+__all__ += ["CrossEntropy"]

@@ -589,7 +589,7 @@ def _prepare(models, datas, loss, algorithms, stop, record, seeds, inits, fast_m
     if not (len(algorithms) == len(seeds) == len(inits) == B):
         raise ValueError("train_many: models, datas, algorithms, seeds and inits must have the same length")
     loss_obj = get_loss(loss)
-    classification = loss_obj.task == "classification"
+    classification = loss_obj.task in ("classification", "multiclass")  # -log L is the training accuracy
     _check_points(models, datas, algorithms, loss_obj)
     continuous = isinstance(algorithms[0], AbstractFlow)
     if stop is None:
@@ -598,6 +598,10 @@ def _prepare(models, datas, loss, algorithms, stop, record, seeds, inits, fast_m
         raise ValueError("gradient flow needs a stopping rule: give Stop(loss=...), Stop(training_accuracy=...) or Stop(max_time=...)")
     rec = Record.coerce(record)
     params_list = [check_params(m, i) if i is not None else m.init(jax.random.fold_in(jax.random.key(int(s)), 0)) for m, i, s in zip(models, inits, seeds)]
+    if loss_obj.task == "multiclass":  # labels 0..C-1 with C the model's number of outputs (shape only, nothing compiled)
+        for m, d, p in zip(models, datas, params_list):
+            out = jax.eval_shape(m.apply, p, jax.ShapeDtypeStruct(d.X[:1].shape, jnp.float64))
+            loss_obj.check_labels(d.y, out.shape[1] if len(out.shape) == 2 else 1)
 
     shared, objectives, obj_b = _objectives(models, datas, loss_obj)
     params_b = _stack(params_list, "parameters")

@@ -10,6 +10,7 @@ import pytest
 
 import implicit_bias as ib
 from implicit_bias.algorithms import SGD, GainTrackedGD, GradientDescent, GradientFlow, LabelNoiseSGD, MirrorDescent, NormalizedGD, Optax, ParamNoiseGD, SteepestDescent
+from implicit_bias.algorithms import SGD, GradientDescent, GradientFlow, LossScaledGD, MirrorDescent, NormalizedGD, Optax, SteepestDescent
 
 _SGD = optax.sgd(1.0)  # one transformation object: optax transformations are static (hashed) in jit
 
@@ -30,6 +31,7 @@ CLASSIFICATION = {
     "normalized-gd": lambda: NormalizedGD(lr=0.1),
     "steepest-l1": lambda: SteepestDescent(lr=0.1, norm="l1", normalize=True),
     "steepest-linf": lambda: SteepestDescent(lr=0.1, norm="linf", normalize=True),
+    "loss-scaled-gd": lambda: LossScaledGD(lr=0.2),
 }
 
 

@@ -22,6 +22,7 @@ from ._gain import GainSums as GainSums, GainTrackedGD as GainTrackedGD
 
 from ._width_scaled import WidthScaledGD as WidthScaledGD, width_scaled_gd as width_scaled_gd
 from ._width_scaled import PowerWidthScaledGD as PowerWidthScaledGD
+from ._loss_scaled import LossScaledGD as LossScaledGD
 
 # The declared seams of the training loop (train.py): the flow base, the segment codes, the clocks.
 from ._base import AbstractFlow as AbstractFlow, FlowCode as FlowCode, StepFlag as StepFlag
@@ -30,7 +31,8 @@ from ._flow import CLOCKS as CLOCKS
 
 def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     """Algorithm from its CLI name (``flow``, ``reduced``, ``gd``, ``sgd``, ``normalized-gd``,
-    ``mirror``, ``steepest``, ``label-noise-sgd``, ``param-noise-gd``) and keyword hyperparameters."""
+    ``mirror``, ``steepest``, ``label-noise-sgd``, ``param-noise-gd``, ``loss-scaled-gd``) and keyword
+    hyperparameters."""
     table = {
         "flow": GradientFlow,
         "reduced": ReducedFlow,
@@ -41,6 +43,7 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
         "steepest": SteepestDescent,
         "label-noise-sgd": LabelNoiseSGD,
         "param-noise-gd": ParamNoiseGD,
+        "loss-scaled-gd": LossScaledGD,
     }
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")

@@ -67,3 +67,13 @@ from .margins import (
     condition5_ratio as condition5_ratio,
 )
 
+from .homogeneous import (
+    KKTCertificate as KKTCertificate,
+    alignment as alignment,
+    homogeneity_degree as homogeneity_degree,
+    homogeneous_summary as homogeneous_summary,
+    kkt_certificate as kkt_certificate,
+    loss_weights as loss_weights,
+    parameter_margin as parameter_margin,
+    smoothed_margin as smoothed_margin,
+)

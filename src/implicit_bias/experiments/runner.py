@@ -2,6 +2,8 @@
 
 The paper modules (one per family: ``diagonal``, ``fc``, ``splines``, ``wide``, ``discrete``, ...,
 one import line each in :func:`load_all`) register their experiments into :data:`~implicit_bias.experiments.registry.REGISTRY`
+The paper modules (``diagonal``, ``diagonal_classification``, ``fc``, ``homogeneous``, ``linear``, ``splines``,
+``stability``) register their experiments into :data:`~implicit_bias.experiments.registry.REGISTRY`
 when they are imported; :func:`load_all` imports them. Every lookup here (:func:`get`,
 :func:`select`, :func:`run`) loads them first, so ``ibias list/run/verify`` and the report see
 every experiment. A new paper module is added to the import in :func:`load_all`.
@@ -37,6 +39,7 @@ def load_all() -> dict[str, Experiment]:
     from . import diagonal_classification  # noqa: F401
     from . import discrete  # noqa: F401
     from . import fc  # noqa: F401
+    from . import homogeneous  # noqa: F401
     from . import linear  # noqa: F401
     from . import splines  # noqa: F401
     from . import stability  # noqa: F401

@@ -9,3 +9,4 @@ from . import init as init
 from ._fc import ACTIVATIONS as ACTIVATIONS, FullyConnected as FullyConnected, SingleNeuron as SingleNeuron
 
 from ._power import POWER_ACTIVATIONS as POWER_ACTIVATIONS, activation_degree as activation_degree, power_activation as power_activation
+from ._mlp import MLP as MLP

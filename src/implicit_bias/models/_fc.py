@@ -15,7 +15,7 @@ from .. import _config  # noqa: F401  (float64)
 from ._base import AbstractModel, check_params
 from .init import as_key
 
-__all__ = ["FullyConnected", "SingleNeuron", "ACTIVATIONS"]
+__all__ = ["FullyConnected", "SingleNeuron", "ACTIVATIONS", "FC_ACTIVATIONS", "feedforward", "check_activation", "check_slope", "is_pos_int", "to_widths"]
 
 
 class _Activation(NamedTuple):
@@ -40,37 +40,62 @@ ACTIVATIONS: dict[str, _Activation] = {
     "sigmoid": _Activation(lambda x, s: jax.nn.sigmoid(x), False, True),
     "softplus": _Activation(lambda x, s: jax.nn.softplus(x), False, True),
 }
-_FC_ACTIVATIONS = ("linear", "relu", "leaky_relu")
+FC_ACTIVATIONS = ("linear", "relu", "leaky_relu")
 
 
 def _to_array(x):
     return np.asarray(x, dtype=np.float64)
 
 
-def _check_activation(owner: str, name, allowed) -> None:
+def check_activation(owner: str, name, allowed) -> None:
     if name not in allowed:
         hint = difflib.get_close_matches(str(name), allowed, n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise ValueError(f"{owner}: unknown activation {name!r}{extra}; use one of {', '.join(allowed)}")
 
 
-def _check_slope(owner: str, activation: str, slope) -> None:
+def check_slope(owner: str, activation: str, slope) -> None:
     s = np.asarray(slope, dtype=float)
     if activation == "leaky_relu" and not (s.shape == () and math.isfinite(float(s)) and float(s) > 0):
         raise ValueError(f"{owner}: slope must be a finite number > 0 for leaky_relu (σ(x) = slope * x for x < 0); received {slope!r}")
 
 
-def _is_pos_int(v) -> bool:
+def is_pos_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
 
 
-def _to_widths(w):
-    if _is_pos_int(w):
+def to_widths(w):
+    if is_pos_int(w):
         return (int(w),)
     try:
         return tuple(w)
     except TypeError:
         return w  # rejected in __check_init__
+
+
+def feedforward(params, X, depth: int, sigma: Callable, bias_layers=()):
+    """The layer loop ``h_j = σ(W_j h_{j-1} + b_j)`` (no σ after the last layer), shared by
+    :class:`FullyConnected` and :class:`~implicit_bias.models.MLP`.
+
+    Args:
+        params: ``{"W1": (m_1, d), ..., "WL": (m_L, m_{L-1})}`` and ``"bj": (m_j,)`` for ``j`` in
+            ``bias_layers``.
+        X: inputs ``(N, d)``.
+        depth: ``L``.
+        sigma: the activation, applied elementwise between layers.
+        bias_layers: the layers ``j`` (1-based) that add a bias ``b_j``.
+
+    Returns:
+        The last layer's outputs ``(N, m_L)``.
+    """
+    h = X
+    for j in range(1, depth + 1):
+        h = h @ params[f"W{j}"].T
+        if j in bias_layers:
+            h = h + params[f"b{j}"][None, :]
+        if j < depth:
+            h = sigma(h)
+    return h
 
 
 def _unit(v, name, d):
@@ -139,7 +164,7 @@ class FullyConnected(AbstractModel):
     """
 
     dim: int = eqx.field(static=True)
-    widths: tuple = eqx.field(static=True, default=(1,), converter=_to_widths)
+    widths: tuple = eqx.field(static=True, default=(1,), converter=to_widths)
     activation: str = eqx.field(static=True, default="linear")
     slope: np.ndarray = eqx.field(default=0.01, converter=_to_array)
     bias: bool = eqx.field(static=True, default=False)
@@ -150,12 +175,12 @@ class FullyConnected(AbstractModel):
     init_params: dict | None = None
 
     def __check_init__(self):
-        if not _is_pos_int(self.dim):
+        if not is_pos_int(self.dim):
             raise ValueError(f"FullyConnected: dim must be a positive integer; received {self.dim!r}")
-        if not isinstance(self.widths, tuple) or not all(_is_pos_int(m) for m in self.widths):
+        if not isinstance(self.widths, tuple) or not all(is_pos_int(m) for m in self.widths):
             raise ValueError(f"FullyConnected: widths must be a sequence of positive integers (hidden layer sizes); received {self.widths!r}")
-        _check_activation("FullyConnected", self.activation, _FC_ACTIVATIONS)
-        _check_slope("FullyConnected", self.activation, self.slope)
+        check_activation("FullyConnected", self.activation, FC_ACTIVATIONS)
+        check_slope("FullyConnected", self.activation, self.slope)
         if self.init_params is not None:
             return
         sc, sh = np.asarray(self.scale, dtype=float), np.asarray(self.shape, dtype=float)
@@ -247,13 +272,8 @@ class FullyConnected(AbstractModel):
         h = jnp.asarray(X)
         if h.ndim != 2 or h.shape[1] != self.dim:
             raise ValueError(f"FullyConnected.apply: X must have shape (N, {self.dim}); received {h.shape}")
-        for j in range(1, self.depth + 1):
-            h = h @ params[f"W{j}"].T
-            if self.bias:
-                h = h + params[f"b{j}"][None, :]
-            if j < self.depth:
-                h = self._sigma(h)
-        return h[:, 0]
+        bias_layers = range(1, self.depth + 1) if self.bias else ()
+        return feedforward(params, h, self.depth, self._sigma, bias_layers)[:, 0]
 
     def predictor(self, params):
         """End-to-end linear predictor ``w~ = (W_L W_{L-1} ... W_1)^T``, shape ``(d,)``.
@@ -318,10 +338,10 @@ class SingleNeuron(AbstractModel):
     init_params: dict | None = None
 
     def __check_init__(self):
-        if not _is_pos_int(self.dim):
+        if not is_pos_int(self.dim):
             raise ValueError(f"SingleNeuron: dim must be a positive integer; received {self.dim!r}")
-        _check_activation("SingleNeuron", self.activation, tuple(ACTIVATIONS))
-        _check_slope("SingleNeuron", self.activation, self.slope)
+        check_activation("SingleNeuron", self.activation, tuple(ACTIVATIONS))
+        check_slope("SingleNeuron", self.activation, self.slope)
         sc = np.asarray(self.scale, dtype=float)
         if self.init_params is None and (sc.shape != () or not (math.isfinite(float(sc)) and float(sc) > 0)):
             raise ValueError(f"SingleNeuron: scale must be a finite number > 0; received {self.scale!r}")

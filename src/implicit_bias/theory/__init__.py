@@ -162,3 +162,6 @@ from .effective_init import (
     effective_initialization_from_sums as effective_initialization_from_sums,
     gd_gradients as gd_gradients,
 )
+
+# soudry2018 §4 (multiclass): the Crammer-Singer hard-margin predictor
+from .multiclass import multiclass_max_margin as multiclass_max_margin

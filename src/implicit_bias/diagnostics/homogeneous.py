@@ -1,0 +1,511 @@
+r"""Margins in parameter space, KKT certificates and alignment for homogeneous models.
+
+A model is homogeneous of degree ``D`` (``model.homogeneity``) when
+``f(x; cθ) = c^D f(x; θ)`` for every ``c > 0``: ReLU / leaky-ReLU / linear networks without
+biases except in the first layer (vardi2022 §3.3), the linear model (``D = 1``), diagonal
+networks. With margins ``q_n(θ) = y_n f(x_n; θ)`` (labels ``y_n`` in ``{-1, +1}``, one output)
+and ``ρ = ||θ||_2`` over all parameters, gradient flow on an exponentially tailed loss that
+reaches a small loss converges in direction to a KKT point of (Lyu & Li 2020, Thm 4.4;
+Ji & Telgarsky 2020; vardi2022 §3.3)
+
+.. math:: \min_θ \tfrac12 ||θ||^2 \quad \text{s.t.}\quad q_n(θ) \ge 1 \ (n = 1..N),  \tag{P}
+
+i.e. ``θ = Σ_n λ_n ∇q_n(θ)`` with ``λ_n >= 0`` and ``λ_n (q_n(θ) - 1) = 0``, the smoothed
+normalized margin increases and ``θ`` aligns with ``-∇L``. This module measures each of these
+on any model with a known degree (a non-homogeneous model is refused with a ``ValueError``):
+
+- :func:`parameter_margin`: ``γ(θ) = min_n q_n(θ) / ρ^D`` (scale-invariant);
+- :func:`smoothed_margin`: Lyu & Li's ``γ~(θ) = ℓ^{-1}(N L(θ)) / ρ^D <= γ(θ)``;
+- :func:`kkt_certificate`: rescale to ``min_n q_n = 1``, fit ``λ >= 0`` by NNLS, report the
+  relative stationarity residual, complementary slackness and the support of ``λ``; for
+  two-layer ReLU / leaky-ReLU :class:`~implicit_bias.models.MLP` also the Clarke residual
+  (vardi2022 footnote 2), where the activation derivative at near-kinks is free in its
+  Clarke interval;
+- :func:`alignment`: ``1 - cos(θ, -∇L(θ))`` (plain or Clarke).
+
+**Why a Clarke variant.** Max-margin ReLU networks put kinks on data points
+(``w_i^T x_n + b_i = 0``); gradient descent then zigzags across the kink and the one-sided
+derivative it happens to see at the last iterate is a poor witness of stationarity: the plain
+residual stalls while the Clarke residual (derivative ``σ'`` chosen in ``[slope, 1]`` for the
+pairs ``(i, n)`` with ``|w_i^T x_n + b_i| <= kink_tol (||w_i|| ||x_n|| + |b_i|)``) keeps
+falling. Both are reported; the Clarke one is the certificate of the Clarke-KKT conditions
+under which Lyu & Li's theorem is stated for non-smooth networks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+from scipy.optimize import nnls
+
+from ..losses import AbstractLoss, get_loss
+from ..models import MLP, AbstractModel
+from ..theory._solvers import solve_cvxpy
+
+__all__ = [
+    "homogeneity_degree",
+    "homogeneous_summary",
+    "parameter_margin",
+    "smoothed_margin",
+    "KKTCertificate",
+    "kkt_certificate",
+    "alignment",
+    "loss_weights",
+]
+
+#: relative pre-activation ``|z| / (||w|| ||x|| + |b|)`` below which a ReLU unit counts as at
+#: its kink for the Clarke variants.
+KINK_TOL = 1e-3
+
+
+def homogeneity_degree(model: AbstractModel) -> int:
+    """The degree ``D`` of ``model`` (``model.homogeneity``).
+
+    Raises:
+        ValueError: the model is not homogeneous (e.g. ``MLP(bias="all")``): margins in
+            parameter space and the KKT conditions of (P) do not apply to it.
+    """
+    D = model.homogeneity
+    if D is None:
+        why = " (biases after the first layer break homogeneity; use bias='first' or 'none')" if isinstance(model, MLP) else ""
+        raise ValueError(f"{type(model).__name__} is not homogeneous in its parameters{why}: the normalized margin, smoothed margin and KKT certificate of min ||θ||^2 s.t. y f(x; θ) >= 1 need f(x; cθ) = c^D f(x; θ)")
+    return int(D)
+
+
+@eqx.filter_jit
+def _apply(model, params, X):
+    return model.apply(params, X)
+
+
+@eqx.filter_jit
+def _flat_jacobian(model, params, X, y):
+    flat, unravel = ravel_pytree(params)
+    return flat, jax.jacrev(lambda t: y * model.apply(unravel(t), X))(flat)
+
+
+@eqx.filter_jit
+def _log_loss_and_flat_grad(model, loss, params, X, y):
+    flat, unravel = ravel_pytree(params)
+    lv, g = jax.value_and_grad(lambda t: loss.log_loss(model.apply(unravel(t), X), y))(flat)
+    return flat, lv, g
+
+
+@eqx.filter_jit
+def _weights_of_margins(loss, q, y):
+    return jax.grad(lambda qq: -loss.log_loss(y * qq, y))(q)
+
+
+def _margins(model, params, X, y):
+    X = jnp.asarray(X, dtype=jnp.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have shape (N,) = ({X.shape[0]},); received {y.shape}")
+    if not np.all(np.abs(y) == 1.0):
+        raise ValueError("y must hold binary labels -1/+1 (margins y_n f(x_n) of a one-output model)")
+    f = _apply(model, params, X)
+    if f.ndim != 1:
+        raise ValueError(f"the model must have one output (f(X) of shape (N,)); received outputs of shape {f.shape}")
+    return X, jnp.asarray(y), np.asarray(y * f)
+
+
+def _norm(params) -> float:
+    return float(np.sqrt(sum(float(np.sum(np.square(np.asarray(v, dtype=np.float64)))) for v in jax.tree_util.tree_leaves(params))))
+
+
+def parameter_margin(model: AbstractModel, params: dict, X, y) -> float:
+    r"""Normalized margin in parameter space ``γ(θ) = min_n y_n f(x_n; θ) / ||θ||^D``.
+
+    Scale-invariant for a model homogeneous of degree ``D``; along gradient flow on an
+    exponentially tailed loss it converges to the value of (P) at a KKT point (Lyu & Li 2020,
+    Thm 4.4). For the linear model (``D = 1``) it is the l2 normalized margin.
+
+    Args:
+        model: a homogeneous model with one output; params: its parameters;
+        X: inputs ``(N, d)``; y: labels in ``{-1, +1}``, ``(N,)``.
+
+    Raises:
+        ValueError: a non-homogeneous model, bad labels, ``θ = 0``.
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.models import Linear
+        >>> parameter_margin(Linear(2), {"w": np.array([3.0, 4.0])}, np.array([[1.0, 0.0]]), np.array([1.0]))
+        0.6
+    """
+    D = homogeneity_degree(model)
+    _, _, q = _margins(model, params, X, y)
+    rho = _norm(params)
+    if rho == 0.0:
+        raise ValueError("the parameters are all zero: the normalized margin is undefined")
+    return float(np.min(q) / rho**D)
+
+
+def _inverse_loss_of_log(loss: AbstractLoss, s: float) -> float:
+    """``ℓ^{-1}(e^s)`` for the per-sample loss ``ℓ`` of ``loss`` (exponential or logistic)."""
+    if loss.name == "exponential":  # ℓ(u) = e^{-u}
+        return -s
+    if loss.name == "logistic":  # ℓ(u) = log(1 + e^{-u})  =>  ℓ^{-1}(v) = -log(e^v - 1)
+        if s < -30.0:  # e^v - 1 = v (1 + v/2 + ...), v = e^s: -log(...) = -s - log1p(v/2 + v^2/6)
+            v = np.exp(s)
+            return float(-s - np.log1p(v / 2 + v * v / 6))
+        v = np.exp(s)
+        if v > 30.0:  # -log(e^v - 1) = -v - log1p(-e^{-v}), no overflow
+            return float(-v - np.log1p(-np.exp(-v)))
+        return float(-np.log(np.expm1(v)))
+    raise ValueError(f"the smoothed margin is defined here for the exponential and logistic losses; received {loss.name!r}")
+
+
+def smoothed_margin(model: AbstractModel, params: dict, X, y, loss="logistic") -> float:
+    r"""Lyu & Li's smoothed normalized margin ``γ~(θ) = ℓ^{-1}(N L(θ)) / ||θ||^D``.
+
+    Lyu & Li 2020 (§4.1, eq. (4); the sum loss ``L_sum = Σ_n ℓ(q_n) = N L`` in this library's
+    mean convention) write ``ℓ(q) = e^{-f(q)}`` and ``γ~ = g(log(1/L_sum)) / ρ^D`` with
+    ``g = f^{-1}``:
+
+    - exponential ``ℓ(q) = e^{-q}``: ``γ~ = (-log L - log N) / ρ^D``;
+    - logistic ``ℓ(q) = log(1 + e^{-q})``: ``γ~ = -log(exp(N L) - 1) / ρ^D``.
+
+    Since ``L_sum >= ℓ(min_n q_n)`` and ``ℓ`` decreases, ``γ~ <= γ`` (:func:`parameter_margin`),
+    with ``γ - γ~ = O(log N / ρ^D)``. Lyu & Li 2020 Thm 4.1: once ``L_sum`` is below a
+    threshold (all points classified correctly, ``L_sum < ℓ(0)``, for the exponential loss;
+    a slightly smaller one for the logistic loss) ``γ~`` is non-decreasing along gradient flow.
+    Computed from ``log L`` (log domain): exact at ``-log L`` in the thousands.
+
+    Args:
+        model, params, X, y: as :func:`parameter_margin`.
+        loss: ``"logistic"`` or ``"exponential"`` (or an instance).
+
+    Raises:
+        ValueError: a non-homogeneous model, another loss, bad labels, ``θ = 0``.
+    """
+    D = homogeneity_degree(model)
+    loss = get_loss(loss)
+    X, yj, _ = _margins(model, params, X, y)
+    log_L = float(_log_loss_and_flat_grad(model, loss, params, X, yj)[1])
+    rho = _norm(params)
+    if rho == 0.0:
+        raise ValueError("the parameters are all zero: the smoothed margin is undefined")
+    return _inverse_loss_of_log(loss, log_L + np.log(X.shape[0])) / rho**D
+
+
+@dataclasses.dataclass(frozen=True)
+class KKTCertificate:
+    """How far a direction is from a KKT point of (P) (see :func:`kkt_certificate`).
+
+    Attributes:
+        residual: ``||θ~ - Σ_n λ_n ∇q_n(θ~)|| / ||θ~||`` at the NNLS ``λ >= 0`` (plain gradients),
+            with ``θ~`` the rescaling of ``θ`` to ``min_n q_n = 1``.
+        clarke_residual: the same with the activation derivative free in its Clarke interval at
+            near-kinks (two-layer (leaky-)ReLU MLPs), ``<= residual``; ``None`` where not
+            implemented (other models).
+        complementary_slackness: ``D Σ_n λ_n (q_n(θ~) - 1) / ||θ~||^2`` (0 iff ``λ`` lives on
+            the minimum-margin points; relative: ``D Σ λ_n q_n = ||θ~||^2`` at a KKT point), for
+            the plain fit.
+        lam: ``λ (N,)`` of the plain fit (for ``θ~``); clarke_lam: that of the Clarke fit.
+        support: indices ``n`` with ``λ_n > support_tol * max λ`` (plain fit).
+        margins: ``q_n(θ~) (N,)``, the rescaled margins (minimum 1).
+        n_kinks: number of (unit, sample) pairs treated as at the kink.
+        clarke_complementary_slackness, clarke_support: the slackness and support of the Clarke
+            fit (``None`` where there is no Clarke fit). Where the plain fit is poor (kinks on
+            data points) its ``λ`` may sit on points far above the minimum margin; the Clarke
+            ``λ`` is the multiplier to read.
+    """
+
+    residual: float
+    clarke_residual: float | None
+    complementary_slackness: float
+    lam: np.ndarray
+    clarke_lam: np.ndarray | None
+    support: np.ndarray
+    margins: np.ndarray
+    n_kinks: int
+    clarke_complementary_slackness: float | None = None
+    clarke_support: np.ndarray | None = None
+
+
+def _jacobian(model, params, X, y):
+    """``J (N, P)``: rows ``∇_θ q_n(θ)``, the flat order of ``ravel_pytree(params)``."""
+    flat, J = _flat_jacobian(model, params, X, y)
+    return np.asarray(flat), np.asarray(J)
+
+
+def _two_layer_clarke_parts(model: MLP, params, X, y, kink_tol):
+    """For a two-layer MLP: ``J0 (N, P)`` with ``σ' = slope`` at near-kinks, and one column
+    ``c_k (P,)`` per near-kink pair ``k = (i, n)`` with ``(1 - slope)`` times the extra
+    gradient of ``q_n`` when ``σ'_{in} = 1``, so that ``∇q_n = J0[n] + Σ_{k: n} s_k c_k``,
+    ``s_k ∈ [0, 1]``."""
+    W1, a = np.asarray(params["W1"]), np.asarray(params["W2"])[0]
+    b = np.asarray(params["b1"]) if "b1" in params else np.zeros(W1.shape[0])
+    Xn, yn = np.asarray(X), np.asarray(y)
+    Z = Xn @ W1.T + b  # (N, m)
+    scale = np.linalg.norm(W1, axis=1)[None, :] * np.linalg.norm(Xn, axis=1)[:, None] + np.abs(b)[None, :]
+    slope = float(model.slope) if model.activation == "leaky_relu" else 0.0
+    kink = (np.abs(Z) <= kink_tol * scale) if model.activation != "linear" else np.zeros_like(Z, dtype=bool)
+    if model.activation == "linear":
+        dsig, sig = np.ones_like(Z), Z
+    else:
+        dsig = np.where(Z > 0, 1.0, slope)
+        sig = np.where(Z > 0, Z, slope * Z)
+    dsig = np.where(kink, slope, dsig)
+    _, unravel = ravel_pytree(params)
+
+    def flat_grad(gW1, ga, gb):
+        g = {"W1": gW1, "W2": ga[None, :]}
+        if "b1" in params:
+            g["b1"] = gb
+        return np.asarray(ravel_pytree(g)[0])
+
+    J0 = np.stack([flat_grad(yn[n] * (a * dsig[n])[:, None] * Xn[n][None, :], yn[n] * sig[n], yn[n] * a * dsig[n]) for n in range(len(yn))])
+    cols, owner = [], []
+    for n, i in zip(*np.nonzero(kink)):
+        gW1 = np.zeros_like(W1)
+        gW1[i] = (1.0 - slope) * yn[n] * a[i] * Xn[n]
+        gb = np.zeros_like(b)
+        gb[i] = (1.0 - slope) * yn[n] * a[i]
+        cols.append(flat_grad(gW1, np.zeros_like(a), gb))
+        owner.append(n)
+    C = np.stack(cols, axis=1) if cols else np.zeros((J0.shape[1], 0))
+    return J0, C, np.asarray(owner, dtype=int)
+
+
+def _clarke_solvers():
+    """The cvxpy solvers of the Clarke fits, in order: Clarabel at tight tolerances, then SCS."""
+    import cvxpy as cp
+
+    return [(cp.CLARABEL, {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}), (cp.SCS, {"eps": 1e-10})]
+
+
+def _clarke_fit(J0, C, owner, target, pen):
+    """``min ||J0^T λ + C μ - target||^2 + ||pen ⊙ λ||^2`` s.t. ``λ >= 0``, ``0 <= μ_k <= λ_{owner_k}``
+    (cvxpy, Clarabel on the second-order-cone form, so the residual itself is solved to the
+    solver's tolerance, not its square)."""
+    import cvxpy as cp
+
+    N = J0.shape[0]
+    lam = cp.Variable(N, nonneg=True)
+    mu = cp.Variable(C.shape[1], nonneg=True)
+    cons = [mu <= lam[owner]] if C.shape[1] else []
+    resid = cp.hstack([J0.T @ lam + C @ mu - target, cp.multiply(pen, lam)])
+    prob = cp.Problem(cp.Minimize(cp.norm(resid)), cons)
+    # An "inaccurate" solver status is harmless here: the residual is recomputed from the
+    # returned (clipped, feasible) λ and μ, so it is an exact upper bound whatever the solver did.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        solve_cvxpy(prob, _clarke_solvers())
+    lv = np.maximum(np.asarray(lam.value), 0.0)
+    mv = np.clip(np.asarray(mu.value), 0.0, lv[owner]) if C.shape[1] else np.zeros(0)
+    return lv, J0.T @ lv + C @ mv
+
+
+def _clarke_supported(model) -> bool:
+    return isinstance(model, MLP) and model.depth == 2 and model.outputs == 1 and model.homogeneity is not None
+
+
+def kkt_certificate(model: AbstractModel, params: dict, X, y, *, kink_tol: float = KINK_TOL, support_tol: float = 1e-3) -> KKTCertificate:
+    r"""KKT certificate of the direction of ``θ`` for (P) ``min ||θ||^2/2 s.t. y_n f(x_n; θ) >= 1``.
+
+    Route (scale-invariant, Lyu & Li 2020 Def. of (approximate) KKT points; vardi2022 §3.3):
+
+    1. rescale ``θ~ = θ / (min_n q_n(θ))^{1/D}`` so that ``min_n q_n(θ~) = 1`` (``D`` the
+       degree);
+    2. ``λ = argmin_{λ >= 0} ||θ~ - J^T λ||^2 / ||θ~||^2 + Σ_n (D λ_n (q_n - 1) / ||θ~||^2)^2``
+       with ``J (N, P)`` the rows ``∇_θ q_n(θ~)`` (``scipy.optimize.nnls`` on the stacked
+       system: stationarity and complementary slackness fitted together, since ``θ~ = J^T λ``
+       alone has many solutions when ``N`` exceeds the rank);
+    3. report ``residual = ||θ~ - J^T λ|| / ||θ~||``, complementary slackness
+       ``D Σ λ_n (q_n - 1) / ||θ~||^2`` and the support of ``λ``.
+
+    At an exact KKT point the residual and the slackness are 0; by homogeneity (Euler)
+    ``||θ~||^2 = D Σ_n λ_n q_n(θ~)``. For two-layer ReLU / leaky-ReLU
+    :class:`~implicit_bias.models.MLP` (one output) the Clarke residual lets
+    ``σ'(w_i^T x_n + b_i)`` range over ``[slope, 1]`` for the pairs with
+    ``|w_i^T x_n + b_i| <= kink_tol (||w_i|| ||x_n|| + |b_i|)``: with ``μ_{in} = λ_n s_{in}``
+    the fit ``min ||θ~ - Σ λ_n ∇q_n(s)||`` over ``λ >= 0``, ``0 <= μ_{in} <= λ_n`` is a convex
+    QP (cvxpy, Clarabel). It is never larger than the plain residual.
+
+    Args:
+        model: a homogeneous model with one output (``model.homogeneity`` not ``None``).
+        params: its parameters; X: ``(N, d)``; y: labels in ``{-1, +1}``, ``(N,)``.
+        kink_tol: relative pre-activation below which a unit is at its kink (Clarke variant).
+        support_tol: ``λ_n > support_tol * max λ`` counts as support.
+
+    Returns:
+        A :class:`KKTCertificate`.
+
+    Raises:
+        ValueError: a non-homogeneous model (the KKT conditions of (P) need homogeneity), bad
+            labels, or a ``θ`` that does not separate the data (``min_n q_n <= 0``: no rescaling
+            makes it feasible).
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.models import Linear
+        >>> X = np.array([[1.0, 1.0], [1.0, -1.0], [3.0, 0.0]]); y = np.array([1.0, 1.0, 1.0])
+        >>> c = kkt_certificate(Linear(2), {"w": np.array([2.0, 0.0])}, X, y)   # the SVM direction
+        >>> round(c.residual, 12), c.support.tolist(), np.round(c.lam, 12).tolist()
+        (0.0, [0, 1], [0.5, 0.5, 0.0])
+    """
+    D = homogeneity_degree(model)
+    X, yj, q = _margins(model, params, X, y)
+    qmin = float(np.min(q))
+    if not qmin > 0:
+        raise ValueError(f"the parameters do not separate the data (min_n y_n f(x_n) = {qmin:.3g} <= 0): no rescaling is feasible for min ||θ||^2 s.t. y f >= 1; train further or check the labels")
+    c = qmin ** (-1.0 / D)
+    pt = jax.tree_util.tree_map(lambda v: c * jnp.asarray(v), params)
+    flat, J = _jacobian(model, pt, X, yj)
+    qt = q / qmin
+    nrm = float(np.linalg.norm(flat))
+    # Fit λ to stationarity and complementary slackness together (both relative): the rows
+    # J^T λ / ||θ~|| ≈ θ~ / ||θ~|| and D λ_n (q_n - 1) / ||θ~||^2 ≈ 0 (a representation
+    # θ~ = J^T λ alone is not unique when N > P - 1, e.g. the linear model, and NNLS may put λ
+    # on non-support points).
+    pen = D * (qt - 1.0) / nrm
+    A = np.vstack([J.T, np.diag(pen)]) / nrm
+    b = np.concatenate([flat, np.zeros_like(qt)]) / nrm
+    lam, _ = nnls(A, b, maxiter=50 * A.shape[1])
+    res = float(np.linalg.norm(flat - J.T @ lam)) / nrm
+    slack = float(D * lam @ (qt - 1.0)) / nrm**2
+    support = np.flatnonzero(lam > support_tol * lam.max()) if lam.max() > 0 else np.zeros(0, dtype=int)
+    clarke_res, clarke_lam, n_kinks, clarke_slack, clarke_support = None, None, 0, None, None
+    if _clarke_supported(model):
+        J0, C, owner = _two_layer_clarke_parts(model, pt, X, yj, kink_tol)
+        n_kinks = C.shape[1]
+        clarke_lam, fit = _clarke_fit(J0 / nrm, C / nrm, owner, flat / nrm, pen / nrm)
+        clarke_res = min(float(np.linalg.norm(flat - fit * nrm)) / nrm, res)
+        clarke_slack = float(D * clarke_lam @ (qt - 1.0)) / nrm**2
+        clarke_support = np.flatnonzero(clarke_lam > support_tol * clarke_lam.max()) if clarke_lam.max() > 0 else np.zeros(0, dtype=int)
+    return KKTCertificate(res, clarke_res, slack, lam, clarke_lam, support, qt, n_kinks, clarke_slack, clarke_support)
+
+
+def _loss_weights(model, params, X, y, loss):
+    """``w_n = -∂ log L / ∂q_n >= 0`` (``-∇ log L = Σ_n w_n ∇q_n``), from the log-domain loss."""
+    return np.asarray(_weights_of_margins(loss, y * _apply(model, params, X), y))
+
+
+def loss_weights(model: AbstractModel, params: dict, X, y, loss="logistic") -> np.ndarray:
+    r"""The loss weights ``w_n = -∂ log L / ∂q_n >= 0`` normalized to ``max_n w_n = 1``, ``(N,)``.
+
+    ``-∇L / L = Σ_n w_n ∇q_n(θ)``; along gradient flow on an exponentially tailed loss the
+    normalized weights converge to the (normalized) KKT multipliers ``λ`` of (P) (Lyu & Li 2020,
+    proof of Thm 4.4): an independent route to the ``λ`` of :func:`kkt_certificate`.
+    Computed in log domain (exact when ``L`` underflows).
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.models import Linear
+        >>> X = np.array([[1.0, 0.0], [3.0, 0.0]]); y = np.array([1.0, 1.0])
+        >>> w = loss_weights(Linear(2), {"w": np.array([100.0, 0.0])}, X, y, "exponential")
+        >>> np.round(w, 12).tolist()
+        [1.0, 0.0]
+    """
+    loss = get_loss(loss)
+    X, yj, _ = _margins(model, params, X, y)
+    w = _loss_weights(model, params, X, yj, loss)
+    return w / np.max(w)
+
+
+def alignment(model: AbstractModel, params: dict, X, y, loss="logistic", *, clarke: bool = False, kink_tol: float = KINK_TOL) -> float:
+    r"""Alignment ``1 - cos(θ, -∇L(θ))`` (Ji & Telgarsky 2020: it tends to 0 along gradient flow
+    for homogeneous networks on an exponentially tailed loss).
+
+    ``-∇L / L = -∇ log L = Σ_n w_n ∇q_n`` with ``w_n = -∂ log L / ∂q_n >= 0`` from the
+    log-domain loss (exact when ``L`` underflows). With ``clarke=True`` (two-layer (leaky-)ReLU
+    MLPs) the activation derivative at near-kinks (as in :func:`kkt_certificate`) is chosen in
+    its Clarke interval to best align: ``min_{c >= 0, 0 <= μ_k <= c w_{n_k}} ||θ/||θ|| - c J0^T w
+    - C μ||`` (a convex QP), and the returned value is ``1 - cos(θ, v*)`` at its optimum ``v*``
+    (never larger than the plain value).
+
+    Args:
+        model: any model (homogeneity is not needed for the plain value); params; X ``(N, d)``;
+            y labels in ``{-1, +1}``; loss: a classification loss or its name.
+        clarke: use the Clarke choice at near-kinks (two-layer MLPs only).
+        kink_tol: as in :func:`kkt_certificate`.
+
+    Raises:
+        ValueError: ``clarke=True`` for a model other than a two-layer homogeneous MLP, bad labels.
+    """
+    loss = get_loss(loss)
+    X, yj, _ = _margins(model, params, X, y)
+    flat, _, g = _log_loss_and_flat_grad(model, loss, params, X, yj)
+    g = np.asarray(g)
+    th = np.asarray(flat)
+
+    def one_minus_cos(v):
+        return float(1.0 - (-v @ th) / (np.linalg.norm(v) * np.linalg.norm(th)))
+
+    plain = one_minus_cos(g)
+    if not clarke:
+        return plain
+    if not _clarke_supported(model):
+        raise ValueError(f"alignment(clarke=True) is implemented for two-layer homogeneous MLPs with one output; received {type(model).__name__}")
+    w = _loss_weights(model, params, X, yj, loss)
+    J0, C, owner = _two_layer_clarke_parts(model, params, X, yj, kink_tol)
+    # v = J0^T (c w) + C μ with 0 <= μ_k <= c w_{n_k}: the fit of _clarke_fit with λ = c w
+    # and per-point caps; solve with λ restricted to the ray {c w}.
+    import cvxpy as cp
+
+    cvar = cp.Variable(nonneg=True)
+    mu = cp.Variable(C.shape[1], nonneg=True)
+    cons = [mu <= cvar * w[owner]] if C.shape[1] else []
+    target = th / np.linalg.norm(th)
+    prob = cp.Problem(cp.Minimize(cp.norm(cvar * (J0.T @ w) + C @ mu - target)), cons)
+    with warnings.catch_warnings():  # the value is recomputed from the returned vector below
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        solve_cvxpy(prob, _clarke_solvers())
+    cv = max(float(cvar.value), 0.0)
+    v = cv * (J0.T @ w) + (C @ np.clip(np.asarray(mu.value), 0.0, cv * w[owner]) if C.shape[1] else 0.0)
+    if np.linalg.norm(v) == 0.0:
+        return plain
+    return min(plain, one_minus_cos(-v))
+
+
+def homogeneous_summary(model: AbstractModel, params: dict, X, y, loss="logistic") -> dict:
+    r"""The margin, KKT and alignment diagnostics of a trained homogeneous model, as one dict
+    (the ``diagnostics`` of ``ibias fit --kkt --json``).
+
+    Keys: ``homogeneity_degree`` (``D``); ``normalized_margin`` (:func:`parameter_margin`);
+    ``smoothed_margin`` (:func:`smoothed_margin`; ``None`` for a loss other than logistic or
+    exponential); ``kkt_residual`` (the Clarke residual of :func:`kkt_certificate` where it is
+    implemented, two-layer (leaky-)ReLU MLPs, else the plain one), ``kkt_residual_plain``,
+    ``kkt_complementary_slackness`` and ``kkt_support`` (indices of the multipliers' support,
+    of the same fit as ``kkt_residual``); ``alignment`` (:func:`alignment`, Clarke where
+    implemented). The KKT entries are ``None`` when ``θ`` does not separate the data
+    (``min_n y_n f(x_n) <= 0``: training has not reached the separable regime).
+
+    Args:
+        model: a homogeneous model with one output; params: its parameters;
+        X: ``(N, d)``; y: labels in ``{-1, +1}``, ``(N,)``; loss: the training loss (name or instance).
+
+    Raises:
+        ValueError: a non-homogeneous model (says why), labels not in ``{-1, +1}``, more than one
+            output, ``θ = 0``.
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.models import Linear
+        >>> X = np.array([[1.0, 1.0], [1.0, -1.0], [3.0, 0.0]]); y = np.array([1.0, 1.0, 1.0])
+        >>> s = homogeneous_summary(Linear(2), {"w": np.array([2.0, 0.0])}, X, y)
+        >>> s["normalized_margin"], round(s["kkt_residual"], 12), s["kkt_support"]
+        (1.0, 0.0, [0, 1])
+    """
+    D = homogeneity_degree(model)
+    loss = get_loss(loss)
+    out = {"homogeneity_degree": D, "normalized_margin": parameter_margin(model, params, X, y)}
+    out["smoothed_margin"] = smoothed_margin(model, params, X, y, loss) if loss.name in ("logistic", "exponential") else None
+    clarke = _clarke_supported(model)
+    out["kkt_residual"] = out["kkt_residual_plain"] = out["kkt_complementary_slackness"] = out["kkt_support"] = None
+    if out["normalized_margin"] > 0:
+        c = kkt_certificate(model, params, X, y)
+        use_clarke = c.clarke_residual is not None
+        out["kkt_residual"] = c.clarke_residual if use_clarke else c.residual
+        out["kkt_residual_plain"] = c.residual
+        out["kkt_complementary_slackness"] = c.clarke_complementary_slackness if use_clarke else c.complementary_slackness
+        out["kkt_support"] = [int(i) for i in (c.clarke_support if use_clarke else c.support)]
+    out["alignment"] = alignment(model, params, X, y, loss, clarke=clarke)
+    return out
