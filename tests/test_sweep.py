@@ -163,3 +163,67 @@ def test_sweep_cli_errors(tmp_path):
     assert p.returncode == 2 and "unknown field 'model.sclae'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(bad), "--backend", "spark"], capture_output=True, text=True)
     assert p.returncode == 2
+
+
+# ----------------------------------------------------------------- issue 20: lazy grids
+
+
+BIG = dict(CFG, name="big", grid={"model.scale": [0.01 * (i + 1) for i in range(1000)], "algorithm.lr": [1e-4 * (i + 1) for i in range(1000)]}, seeds=[0])
+
+
+def test_huge_grid_is_counted_and_refused_quickly_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    from implicit_bias.sweep import count_points
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    assert count_points(BIG) == 10**6
+    with pytest.raises(ValueError) as e:
+        sweep(BIG, store=tmp_path / "s", progress=False)
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    msg = str(e.value)
+    assert "1,000,000 points" in msg and "--max-points 1000000" in msg and "\n" not in msg
+    assert elapsed < 2.0, elapsed
+    assert peak < 50e6, peak
+    assert not (tmp_path / "s").exists()  # refused before any work
+
+
+def test_huge_grid_first_batch_starts_promptly():
+    from implicit_bias.sweep import iter_batches
+
+    t0 = time.perf_counter()
+    first = next(iter_batches(BIG, batch=32))
+    assert time.perf_counter() - t0 < 10.0
+    assert [i for i, _ in first] == list(range(32))
+    assert first[1][1]["algorithm"]["lr"] == 2e-4 and first[0][1]["model"]["scale"] == 0.01
+
+
+def test_lazy_batches_have_the_eager_partition():
+    from implicit_bias.sweep import iter_batches
+
+    cfg = dict(CFG, grid={"model.scale": [0.05, 0.5, 1.0], "model.depth": [2, 3]}, seeds=[0, 1, 2])
+    _, points = expand(cfg)
+    got = [[i for i, _ in b] for b in iter_batches(cfg, batch=4)]
+    assert sorted(i for b in got for i in b) == list(range(len(points)))
+    for b in got:
+        assert len(b) <= 4 and len({points[i][1]["model"]["depth"] for i in b}) == 1
+    # the same partition as grouping all points by structure and cutting each group into 4s
+    groups = {}
+    for i, (_, r) in enumerate(points):
+        groups.setdefault(r["model"]["depth"], []).append(i)
+    eager = [g[s : s + 4] for g in groups.values() for s in range(0, len(g), 4)]
+    assert sorted(got) == sorted(eager)
+
+
+def test_sweep_cli_prints_the_count_and_refuses_a_huge_grid(tmp_path):
+    import yaml
+
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(BIG))
+    p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(path), "--store", str(tmp_path / "s")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert "sweep big: 1,000,000 points (1000 algorithm.lr x 1000 model.scale x 1 seed)" in p.stdout  # (yaml sorts keys)
+    assert len(p.stderr.strip().splitlines()) == 1 and "--max-points 1000000" in p.stderr

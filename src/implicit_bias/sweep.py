@@ -35,6 +35,7 @@ import dataclasses
 import datetime
 import itertools
 import json
+import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -47,9 +48,11 @@ from ._json import dumps
 from .config import RunConfig, SweepConfig, build, load_sweep_config
 from .store import Store
 
-__all__ = ["sweep", "expand", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
+__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "DEFAULT_MAX_POINTS", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
 
 BACKENDS = ("vmap", "local", "dask")
+#: Sweeps with more points than this are refused unless ``max_points`` (``--max-points``) allows them.
+DEFAULT_MAX_POINTS = 100_000
 # Fields that may differ inside one vectorised batch (they are data, not structure).
 _VMAPPABLE = {("model", "scale"), ("model", "shape"), ("algorithm", "lr"), ("data", "seed"), ("data", "noise_var"), ("data", "margin"), ("seed",)}
 _SCALARS = ("final_loss", "log_loss", "training_accuracy", "test_error", "steps", "time", "wall_time")
@@ -85,8 +88,67 @@ def _set(d: dict, key: str, value):
     d[section][field] = value
 
 
+def count_points(config) -> int:
+    """The number of points of a sweep: the product of its axis lengths (grid axes, zip groups,
+    seeds), computed without generating any point."""
+    cfg = load_sweep_config(config)
+    return math.prod(len(fields[0][1]) for _, fields in _axes(cfg))
+
+
+def describe_points(config) -> str:
+    """``"N points (a model.scale x b model.shape x c seed)"``: the count and its factors."""
+    cfg = load_sweep_config(config)
+    axes = _axes(cfg)
+    n = math.prod(len(fields[0][1]) for _, fields in axes)
+    return f"{n:,} point{'s' if n != 1 else ''} (" + " x ".join(f"{len(fields[0][1])} {name}" for name, fields in axes) + ")"
+
+
+def check_size(config, max_points: int | None = DEFAULT_MAX_POINTS) -> int:
+    """The point count of ``config``; ``ValueError`` (one line naming ``--max-points``) above
+    ``max_points`` (``None``: no limit)."""
+    cfg = load_sweep_config(config)
+    n = count_points(cfg)
+    if max_points is not None and n > max_points:
+        raise ValueError(f"sweep {cfg.name} has {describe_points(cfg)}, more than the limit of {max_points:,}; to run it anyway pass --max-points {n} (max_points={n} in Python)")
+    return n
+
+
+def _base(cfg: SweepConfig) -> dict:
+    return cfg.model_dump(exclude={"name", "record", "grid", "zip", "seeds"})
+
+
+def _point_dict(base: dict, axes, idx) -> dict:
+    d = dict(base)  # _set copies the sections it changes: base stays untouched
+    for (_name, fields), i in zip(axes, idx):
+        for key, values in fields:
+            _set(d, key, values[i])
+    return d
+
+
+def iter_points(config):
+    """Yield the points of a sweep lazily, one ``(index tuple, run config dict)`` at a time.
+
+    The order is C order over the axes (the last axis, ``seed``, fastest); each run dict is
+    validated as a :class:`~implicit_bias.config.RunConfig` when it is generated, so memory
+    stays bounded by one point whatever the grid size.
+    """
+    cfg = load_sweep_config(config)
+    base = _base(cfg)
+    axes = _axes(cfg)
+    sizes = [len(fields[0][1]) for _, fields in axes]
+    for idx in itertools.product(*[range(n) for n in sizes]):
+        d = _point_dict(base, axes, idx)
+        try:
+            run = RunConfig.model_validate(d)
+        except Exception as e:
+            from .config import format_validation_error
+
+            raise ValueError(format_validation_error(e, RunConfig, f"point {dict(zip([a for a, _ in axes], idx))}")) from None
+        yield idx, run.model_dump()
+
+
 def expand(config) -> tuple[list, list[tuple[tuple, dict]]]:
-    """Expand a sweep config into ``(axes, points)``.
+    """Expand a sweep config into ``(axes, points)`` (all points in memory: see :func:`iter_points`).
 
     Returns:
         ``axes``: ``[(dim name, [(field key, values)])]``; ``points``: ``[(index tuple, run
@@ -94,23 +156,32 @@ def expand(config) -> tuple[list, list[tuple[tuple, dict]]]:
         dict validates as a :class:`~implicit_bias.config.RunConfig`.
     """
     cfg = load_sweep_config(config)
-    base = cfg.model_dump(exclude={"name", "record", "grid", "zip", "seeds"})
-    axes = _axes(cfg)
-    sizes = [len(fields[0][1]) for _, fields in axes]
-    points = []
-    for idx in itertools.product(*[range(n) for n in sizes]):
-        d = json.loads(json.dumps(base))
-        for (name, fields), i in zip(axes, idx):
-            for key, values in fields:
-                _set(d, key, values[i])
-        try:
-            run = RunConfig.model_validate(d)
-        except Exception as e:
-            from .config import format_validation_error
+    return _axes(cfg), list(iter_points(cfg))
 
-            raise ValueError(format_validation_error(e, RunConfig, f"point {dict(zip([a for a, _ in axes], idx))}")) from None
-        points.append((idx, run.model_dump()))
-    return axes, points
+
+def iter_batches(config, batch: int = 32, skip=None):
+    """Yield the batches of a sweep lazily: lists of ``(flat point index, run config dict)``.
+
+    A batch holds at most ``batch`` points that share structure, in grid order; a batch is
+    yielded as soon as it is full, and the unfilled ones at the end (in order of their first
+    point). The composition of every batch is that of grouping all points by structure and
+    cutting each group into runs of ``batch``: the same partition for every backend. Memory is
+    bounded by ``batch`` points per structure, so the first batch of a 10^6-point grid starts at
+    once. ``skip(flat index, run)`` drops points (e.g. those already in the store).
+    """
+    groups: dict[str, list] = {}
+    for i, (_idx, run) in enumerate(iter_points(config)):
+        if skip is not None and skip(i, run):
+            continue
+        sig = _signature(run)
+        g = groups.setdefault(sig, [])
+        g.append((i, run))
+        if len(g) == batch:
+            yield g
+            groups[sig] = []
+    for g in groups.values():
+        if g:
+            yield g
 
 
 def _signature(run: dict) -> str:
@@ -121,18 +192,6 @@ def _signature(run: dict) -> str:
             cur = cur.get(p, {})
         cur.pop(path[-1], None)
     return json.dumps(d, sort_keys=True)
-
-
-def _batches(runs: Sequence[dict], batch: int) -> list[list[int]]:
-    """Deterministic partition of point indices into batches of <= ``batch`` points sharing structure."""
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(runs):
-        groups.setdefault(_signature(r), []).append(i)
-    out = []
-    for idxs in groups.values():
-        for s in range(0, len(idxs), batch):
-            out.append(idxs[s : s + batch])
-    return out
 
 
 def run_batch(runs: Sequence[dict]) -> list[dict]:
@@ -226,6 +285,7 @@ def sweep(
     batch: int = 32,
     progress: bool = True,
     summary: SweepSummary | None = None,
+    max_points: int | None = DEFAULT_MAX_POINTS,
 ) -> xr.Dataset:
     """Run a sweep and return its dataset (one dimension per grid axis plus ``seed``).
 
@@ -242,13 +302,17 @@ def sweep(
             partition for every backend, hence identical numbers).
         progress: a rich progress bar (points done, failures) on stderr.
         summary: a :class:`SweepSummary` filled in with counts and failure reasons.
+        max_points: refuse (``ValueError``, before any work) a sweep of more points than this
+            (default :data:`DEFAULT_MAX_POINTS`, 10^5; ``None``: no limit). Points are generated
+            and batched lazily, so memory does not grow with the grid beyond its keys.
 
     Returns:
         ``xarray.Dataset`` with the recorded fields (``predictor`` gains a ``dim`` axis;
         ``status`` is a string array; failed points are NaN with status ``failed``).
 
     Raises:
-        ValueError: invalid config, unknown backend, a scheduler address without ``dask``.
+        ValueError: invalid config, unknown backend, a scheduler address without ``dask``,
+            more than ``max_points`` points.
     """
     cfg = load_sweep_config(config)
     if grid is not None:
@@ -261,15 +325,15 @@ def sweep(
         raise ValueError(f"workers must be >= 1; received {workers}")
     if batch < 1:
         raise ValueError(f"batch must be >= 1; received {batch}")
+    n_points = check_size(cfg, max_points)
     st = _as_store(store)
-    axes, points = expand(cfg)
-    runs = [r for _, r in points]
-    keys = [st.key(r) for r in runs]
+    axes = _axes(cfg)
+    keys = [st.key(r) for _, r in iter_points(cfg)]
+    cached = np.fromiter((st.has(k) for k in keys), dtype=bool, count=n_points)
     summ = summary if summary is not None else SweepSummary()
-    summ.total = len(points)
+    summ.total = n_points
     t0 = time.perf_counter()
-    todo = [i for i, k in enumerate(keys) if not st.has(k)]
-    summ.cached = len(points) - len(todo)
+    summ.cached = int(cached.sum())
     meta = {
         "config": cfg.model_dump(),
         "axes": [[name, [[k, v] for k, v in fields]] for name, fields in axes],
@@ -279,17 +343,17 @@ def sweep(
     }
     if hasattr(st, "put_sweep"):
         st.put_sweep(cfg.name, meta)
-    batches = [[todo[j] for j in b] for b in _batches([runs[i] for i in todo], batch)]
-    bar = _SweepProgress(progress, len(points), summ.cached)
+    batches = iter_batches(cfg, batch, skip=lambda i, _run: cached[i])
+    bar = _SweepProgress(progress, n_points, summ.cached)
 
-    def finish(idxs, results=None, error=None):
-        for j, i in enumerate(idxs):
+    def finish(items, results=None, error=None):
+        for j, (i, run) in enumerate(items):
             if error is not None:
                 summ.failed[keys[i]] = error
                 bar.advance(failed=True)
                 continue
             r = results[j]
-            st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": runs[i]}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
+            st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
             summ.done += 1
             bar.advance()
 
@@ -297,41 +361,50 @@ def sweep(
         if backend == "vmap":
             for b in batches:
                 try:
-                    res = run_batch([runs[i] for i in b])
+                    res = run_batch([r for _, r in b])
                 except ValueError as e:
                     finish(b, error=str(e))
                     continue
                 finish(b, res)
         elif backend == "local":
-            _run_local(batches, runs, workers, finish)
+            _run_local(batches, workers, finish)
         else:
-            _run_dask(batches, runs, workers, scheduler, finish)
+            _run_dask(batches, workers, scheduler, finish)
     finally:
         bar.close()
         summ.wall_time = time.perf_counter() - t0
     return _assemble(cfg, axes, keys, st, summ.failed)
 
 
-def _run_local(batches, runs, workers, finish):
+def _run_local(batches, workers, finish):
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    if not batches:
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
         return
     n = workers or os.cpu_count() or 1
     env_before = os.environ.get("JAX_ENABLE_X64")
     os.environ["JAX_ENABLE_X64"] = "1"
-    ex = cf.ProcessPoolExecutor(max_workers=min(n, len(batches)), mp_context=mp.get_context("spawn"))
+    ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
     try:
-        futs = {ex.submit(run_batch, [runs[i] for i in b]): b for b in batches}
-        for f in cf.as_completed(futs):
-            b = futs[f]
-            try:
-                res = f.result()
-            except Exception as e:  # a failed batch is reported, the others go on
-                finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-                continue
-            finish(b, res)
+        futs = {ex.submit(run_batch, [r for _, r in first]): first}
+        for b in itertools.islice(batches, 2 * n - 1):
+            futs[ex.submit(run_batch, [r for _, r in b])] = b
+        while futs:
+            done, _ = cf.wait(futs, return_when=cf.FIRST_COMPLETED)
+            for f in done:
+                b = futs.pop(f)
+                try:
+                    res = f.result()
+                except Exception as e:  # a failed batch is reported, the others go on
+                    finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                else:
+                    finish(b, res)
+                nxt = next(batches, None)
+                if nxt is not None:
+                    futs[ex.submit(run_batch, [r for _, r in nxt])] = nxt
     except BaseException:
         ex.shutdown(wait=False, cancel_futures=True)
         raise
@@ -357,10 +430,12 @@ def local_cluster(workers: int | None = None):
     )
 
 
-def _run_dask(batches, runs, workers, scheduler, finish):
+def _run_dask(batches, workers, scheduler, finish):
     from dask.distributed import Client, as_completed
 
-    if not batches:
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
         return
     cluster = None
     if scheduler is None:
@@ -369,18 +444,26 @@ def _run_dask(batches, runs, workers, scheduler, finish):
     else:
         client = Client(scheduler)
     try:
+        n = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or (workers or os.cpu_count() or 1)
+
+        def submit(b):
+            f = client.submit(run_batch, [r for _, r in b], pure=False, retries=2)
+            futs[f.key] = b
+            return f
+
         futs = {}
-        for b in batches:
-            f = client.submit(run_batch, [runs[i] for i in b], pure=False, retries=2)
-            futs[f.key] = (f, b)
-        for f in as_completed([v[0] for v in futs.values()]):
-            b = futs[f.key][1]
+        ac = as_completed([submit(first)] + [submit(b) for b in itertools.islice(batches, 4 * n - 1)])
+        for f in ac:
+            b = futs.pop(f.key)
             try:
                 res = f.result()
             except Exception as e:
                 finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-                continue
-            finish(b, res)
+            else:
+                finish(b, res)
+            nxt = next(batches, None)
+            if nxt is not None:
+                ac.add(submit(nxt))
     finally:
         client.close()
         if cluster is not None:
