@@ -77,3 +77,23 @@ def test_fuzz_yaml_text(text):
         load_sweep_config(text)
     except ValueError as e:
         assert "\n" not in str(e)
+
+
+@pytest.mark.parametrize(
+    "patch, fragment",
+    [
+        ({"model": {"name": "diagonal", "scale": -0.01}}, "model.scale must be > 0"),
+        ({"model": {"name": "diagonal", "shape": -1.0}}, "model.shape must lie in (-1, 1)"),
+        ({"data": {"generator": "sparse_regression", "n": 0}}, "data.n must be >= 1"),
+        ({"loss": "squared"}, "unknown loss 'squared'"),
+    ],
+)
+def test_ranges_are_part_of_the_schema(patch, fragment):
+    import re
+
+    import yaml
+
+    BASE_DICT = yaml.safe_load(BASE)
+    # issue 20 item 5: out-of-range values are config errors, not run-time failures
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        load_sweep_config({**BASE_DICT, **patch})

@@ -227,3 +227,50 @@ def test_sweep_cli_prints_the_count_and_refuses_a_huge_grid(tmp_path):
     assert p.returncode == 2
     assert "sweep big: 1,000,000 points (1000 algorithm.lr x 1000 model.scale x 1 seed)" in p.stdout  # (yaml sorts keys)
     assert len(p.stderr.strip().splitlines()) == 1 and "--max-points 1000000" in p.stderr
+
+
+# ----------------------------------------------------------- issue 20: up-front validation
+
+
+@pytest.mark.parametrize(
+    "patch, fragment",
+    [
+        ({"grid": {"model.scale": [0.1, -0.01]}}, "model.scale = -0.01: model.scale: model.scale must be > 0"),
+        ({"grid": {"model.shape": [0.0, 1.0]}}, "model.shape = 1.0: model.shape: model.shape must lie in (-1, 1)"),
+        ({"grid": {"data.n": [8, 0]}}, "data.n = 0: data.n: data.n must be >= 1"),
+        ({"grid": {"loss": ["square", "squared"]}}, "loss = 'squared': loss: unknown loss 'squared'"),
+        ({"zip": [{"model.depth": [2, 3], "algorithm.lr": [0.05, -0.01]}]}, "algorithm.lr must be a finite number > 0"),
+    ],
+)
+def test_grid_values_are_validated_before_the_first_point(tmp_path, patch, fragment, monkeypatch):
+    sw = sys.modules["implicit_bias.sweep"]  # (ib.sweep is the function)
+
+    def boom(*a, **k):
+        raise AssertionError("a point ran before validation")
+
+    monkeypatch.setattr(sw, "run_batch", boom)
+    with pytest.raises(ValueError) as e:
+        sweep(dict(CFG, **patch), store=tmp_path / "s", progress=False)
+    assert fragment in str(e.value) and "\n" not in str(e.value), str(e.value)
+    assert not (tmp_path / "s").exists()
+
+
+def test_validation_is_per_axis_value_so_huge_grids_stay_cheap():
+    from implicit_bias.sweep import validate_grid
+
+    bad = dict(BIG, grid={**BIG["grid"], "model.scale": BIG["grid"]["model.scale"][:-1] + [-1.0]})
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="model.scale = -1.0"):
+        validate_grid(bad)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_sweep_cli_bad_grid_value_one_line_exit_2(tmp_path):
+    import yaml
+
+    path = tmp_path / "neg.yaml"
+    path.write_text(yaml.safe_dump(dict(CFG, grid={"model.scale": [0.1, -0.01]})))
+    p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(path), "--store", str(tmp_path / "s")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1 and "model.scale must be > 0" in p.stderr
+    assert "received array" not in p.stdout + p.stderr

@@ -48,7 +48,7 @@ from ._json import dumps
 from .config import RunConfig, SweepConfig, build, load_sweep_config
 from .store import Store
 
-__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "DEFAULT_MAX_POINTS", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
+__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
 
 BACKENDS = ("vmap", "local", "dask")
 #: Sweeps with more points than this are refused unless ``max_points`` (``--max-points``) allows them.
@@ -111,6 +111,35 @@ def check_size(config, max_points: int | None = DEFAULT_MAX_POINTS) -> int:
     if max_points is not None and n > max_points:
         raise ValueError(f"sweep {cfg.name} has {describe_points(cfg)}, more than the limit of {max_points:,}; to run it anyway pass --max-points {n} (max_points={n} in Python)")
     return n
+
+
+def validate_grid(config) -> None:
+    """Validate every grid value against the run schema (ranges included) before any point runs.
+
+    Each axis value (each row of a ``zip`` group) is set on the base config and validated as a
+    :class:`~implicit_bias.config.RunConfig`: the cost is the sum of the axis lengths, not their
+    product, so a 10^6-point grid is checked in milliseconds.
+
+    Raises:
+        ValueError: one line naming the axis, the value and the rule, e.g. ``grid model.scale =
+            -0.01: model.scale must be > 0``.
+    """
+    from pydantic import ValidationError
+
+    from .config import format_validation_error
+
+    cfg = load_sweep_config(config)
+    base = _base(cfg)
+    for name, fields in _axes(cfg):
+        if name == "seed":
+            continue
+        for i in range(len(fields[0][1])):
+            d = _point_dict(base, [(name, fields)], (i,))
+            try:
+                RunConfig.model_validate(d)
+            except ValidationError as e:
+                value = ", ".join(f"{k} = {v[i]!r}" for k, v in fields)
+                raise ValueError(format_validation_error(e, RunConfig, f"{cfg.name}: grid {value}")) from None
 
 
 def _base(cfg: SweepConfig) -> dict:
@@ -326,6 +355,7 @@ def sweep(
     if batch < 1:
         raise ValueError(f"batch must be >= 1; received {batch}")
     n_points = check_size(cfg, max_points)
+    validate_grid(cfg)
     st = _as_store(store)
     axes = _axes(cfg)
     keys = [st.key(r) for _, r in iter_points(cfg)]
