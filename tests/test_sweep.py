@@ -274,3 +274,32 @@ def test_sweep_cli_bad_grid_value_one_line_exit_2(tmp_path):
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert len(p.stderr.strip().splitlines()) == 1 and "model.scale must be > 0" in p.stderr
     assert "received array" not in p.stdout + p.stderr
+
+
+# ---------------------------------------------------------------- issue 20: sweep identity
+
+
+def test_same_name_different_config_is_refused_and_replace_is_deliberate(tmp_path):
+    small = dict(CFG, grid={"model.scale": [0.05]}, seeds=[0])
+    sweep(small, store=tmp_path, progress=False)
+    sweep(small, store=tmp_path, progress=False)  # the same config again: a resume, fine
+    other = dict(small, grid={"model.scale": [0.5]})
+    with pytest.raises(ValueError) as e:
+        sweep(other, store=tmp_path, progress=False)
+    msg = str(e.value)
+    assert "sweep t already exists" in msg and "grid differ" in msg and "new name" in msg and "--replace" in msg and "\n" not in msg
+    assert load_sweep("t", tmp_path)["model.scale"].values.tolist() == [0.05]  # untouched
+    ds = sweep(other, store=tmp_path, progress=False, replace=True)
+    assert load_sweep("t", tmp_path)["model.scale"].values.tolist() == [0.5] == ds["model.scale"].values.tolist()
+    assert len(Store(tmp_path).entries()) == 2  # the replaced sweep's point stays in the store
+
+
+def test_sweep_cli_name_clash_one_line_exit_2(tmp_path):
+    import yaml
+
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump(dict(CFG, grid={"model.scale": [0.05]}, seeds=[0])))
+    b.write_text(yaml.safe_dump(dict(CFG, grid={"model.scale": [0.5]}, seeds=[0])))
+    Store(tmp_path / "s").put_sweep("t", {"config": sys.modules["implicit_bias.config"].load_sweep_config(str(a)).model_dump(), "keys": []})
+    p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(b), "--store", str(tmp_path / "s"), "--quiet"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "--replace" in p.stderr, p.stderr

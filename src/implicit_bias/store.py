@@ -762,6 +762,10 @@ class Store:
         self._ensure_dirs()
         self._atomic_write(self._sweeps, name + ".json", name, _dumps(enc))
 
+    def has_sweep(self, name: str) -> bool:
+        """Whether a sweep record ``sweeps/<name>.json`` exists (readable or not)."""
+        return os.path.exists(self._sweep_path(name))
+
     def get_sweep(self, name: str) -> dict:
         """A sweep's metadata.
 

@@ -288,8 +288,13 @@ class _MemoryStore:
         arrays, attrs = self._d[key]
         return dataclasses.make_dataclass("R", ["key", "arrays", "attrs"])(key, arrays, attrs)
 
+    root = "(memory)"
+
     def put_sweep(self, name, meta):
         self._sweeps[name] = dict(meta)
+
+    def has_sweep(self, name):
+        return name in self._sweeps
 
     def get_sweep(self, name):
         return self._sweeps[name]
@@ -315,6 +320,7 @@ def sweep(
     progress: bool = True,
     summary: SweepSummary | None = None,
     max_points: int | None = DEFAULT_MAX_POINTS,
+    replace: bool = False,
 ) -> xr.Dataset:
     """Run a sweep and return its dataset (one dimension per grid axis plus ``seed``).
 
@@ -334,6 +340,9 @@ def sweep(
         max_points: refuse (``ValueError``, before any work) a sweep of more points than this
             (default :data:`DEFAULT_MAX_POINTS`, 10^5; ``None``: no limit). Points are generated
             and batched lazily, so memory does not grow with the grid beyond its keys.
+        replace: a sweep of this name with a different config in the store is replaced (its
+            points stay in the store). Without it such a sweep is refused (``ValueError``): a
+            sweep record is identified by its full config, never silently replaced.
 
     Returns:
         ``xarray.Dataset`` with the recorded fields (``predictor`` gains a ``dim`` axis;
@@ -341,7 +350,7 @@ def sweep(
 
     Raises:
         ValueError: invalid config, unknown backend, a scheduler address without ``dask``,
-            more than ``max_points`` points.
+            more than ``max_points`` points, a name taken by a different config.
     """
     cfg = load_sweep_config(config)
     if grid is not None:
@@ -357,6 +366,8 @@ def sweep(
     n_points = check_size(cfg, max_points)
     validate_grid(cfg)
     st = _as_store(store)
+    if not replace:
+        _check_identity(st, cfg)
     axes = _axes(cfg)
     keys = [st.key(r) for _, r in iter_points(cfg)]
     cached = np.fromiter((st.has(k) for k in keys), dtype=bool, count=n_points)
@@ -371,8 +382,7 @@ def sweep(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "backend": backend,
     }
-    if hasattr(st, "put_sweep"):
-        st.put_sweep(cfg.name, meta)
+    st.put_sweep(cfg.name, meta)
     batches = iter_batches(cfg, batch, skip=lambda i, _run: cached[i])
     bar = _SweepProgress(progress, n_points, summ.cached)
 
@@ -404,6 +414,21 @@ def sweep(
         bar.close()
         summ.wall_time = time.perf_counter() - t0
     return _assemble(cfg, axes, keys, st, summ.failed)
+
+
+def _check_identity(st, cfg: SweepConfig) -> None:
+    """Refuse (one line naming the fix) to reuse a sweep name for a different config."""
+    if not st.has_sweep(cfg.name):
+        return
+    fix = "give this sweep a new name, or pass --replace (replace=True) to replace the stored one (its points stay in the store)"
+    try:
+        old = st.get_sweep(cfg.name).get("config")
+    except ValueError:
+        raise ValueError(f"sweep {cfg.name} in store {st.root} has damaged metadata; {fix}") from None
+    new = cfg.model_dump()
+    if not isinstance(old, dict) or Store.key(old) != Store.key(new):
+        differ = sorted(k for k in set(new) | set(old if isinstance(old, dict) else {}) if not isinstance(old, dict) or Store.key({"v": old.get(k)}) != Store.key({"v": new.get(k)}))
+        raise ValueError(f"sweep {cfg.name} already exists in store {st.root} with a different config ({', '.join(differ) or 'config'} differ); {fix}")
 
 
 def _run_local(batches, workers, finish):
