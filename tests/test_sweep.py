@@ -303,3 +303,53 @@ def test_sweep_cli_name_clash_one_line_exit_2(tmp_path):
     Store(tmp_path / "s").put_sweep("t", {"config": sys.modules["implicit_bias.config"].load_sweep_config(str(a)).model_dump(), "keys": []})
     p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(b), "--store", str(tmp_path / "s"), "--quiet"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "--replace" in p.stderr, p.stderr
+
+
+# ---------------------------------------- issue 20: diverged points and one status vocabulary
+
+
+DIVERGE = dict(CFG, name="dv", algorithm={"name": "gd", "lr": 50.0}, stop={"loss": 1e-8, "max_steps": 2000}, record=["predictor", "final_loss", "log_loss", "training_accuracy", "status"], grid={"model.scale": [0.5, 1.0]}, seeds=[0])
+
+
+def test_diverged_points_keep_their_nonfinite_loss_and_one_status_vocabulary(tmp_path):
+    import json
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from implicit_bias._cli_runs import runs_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ds = sweep(DIVERGE, store=tmp_path / "s", progress=False)
+    assert (ds.status == "diverged").all()
+    fl = ds.final_loss.values
+    assert not (fl == 0.0).any() and not np.isfinite(fl).any(), fl  # never 0.0 (a "perfect" fit)
+    assert not np.isfinite(ds.log_loss.values).any() and not (ds.log_loss.values == -np.inf).any()
+    r = CliRunner()
+    ls = json.loads(r.invoke(runs_app, ["ls", "--store", str(tmp_path / "s"), "--json"]).output)
+    show = json.loads(r.invoke(runs_app, ["show", "dv", "--store", str(tmp_path / "s"), "--json"]).output)
+    out = tmp_path / "dv.nc"
+    res = r.invoke(runs_app, ["export", "dv", "--out", str(out), "--store", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    with xr.open_dataset(out) as exported:
+        assert exported.status.values.ravel().tolist() == ["diverged", "diverged"]
+        assert not (exported.final_loss.values == 0).any()
+    assert ls["sweeps"][0]["status"] == show["status"] == {"diverged": 2}
+
+
+def test_population_error_of_a_diverged_predictor_warns_nothing():
+    import warnings
+
+    d = ib.data.sparse_regression(n=8, d=20, sparsity=2, noise_var=0.01, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert d.population_error(np.full(20, 1e200)) == np.inf
+
+
+def test_points_without_a_result_are_pending_not_failed(tmp_path):
+    ds = sweep(dict(CFG, grid={"model.scale": [0.05]}, seeds=[0, 1]), store=tmp_path, progress=False)
+    st = Store(tmp_path)
+    st.remove(st.entries()[0]["key"])
+    assert sorted(load_sweep("t", tmp_path).status.values.ravel().tolist()) == ["converged", "pending"]
+    assert (ds.status == "converged").all()

@@ -2,7 +2,7 @@
 
 Commands (``--store DIR``, default ``ibias-runs``):
 
-- ``ls [--json]``: one line per sweep (points done / total, failed, created) and the number of
+- ``ls [--json]``: one line per sweep (points done / total, created, counts by status) and the number of
   loose points (in no sweep);
 - ``show NAME_OR_KEY [--json]``: a sweep's summary (config, grid axes, counts by status) or one
   point's attributes and arrays; a point may be named by a unique prefix of its key;
@@ -82,12 +82,14 @@ def _sweep_rows(st: Store, entries):
         keys = [k for k in (meta.get("keys") or []) if isinstance(k, str)]
         in_sweeps.update(keys)
         done = [by_key[k] for k in keys if k in by_key]  # per grid position
+        counts = Counter(str(by_key[k].get("status", "unknown")) if k in by_key else _missing_status(st, k) for k in keys)
         rows.append(
             {
                 "name": meta["name"],
                 "done": len(done),
                 "total": len(keys),
                 "failed": sum(_failed(e) for e in done),
+                "status": dict(sorted(counts.items())),
                 "created": meta.get("created"),
             }
         )
@@ -100,10 +102,13 @@ def ls_cmd(
     store: str = typer.Option("ibias-runs", "--store", help=_STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help='One JSON object {"sweeps": [...], "points": N loose points, "total_points": M}.'),
 ):
-    """One line per sweep (points done / total, failed, created) and the number of loose points.
+    """One line per sweep (points done / total, created, counts by status) and the number of loose points.
 
-    "failed" counts stored points whose status is not converged-like (``max_steps`` and
-    ``diverged`` count); points not stored yet are "pending" (done < total).
+    The status words are those of ``ibias sweep``, ``runs show`` and ``runs export``: each
+    stored point's own status (``converged``, ``max_steps``, ``diverged``, ...), ``pending`` for
+    a point not stored yet, ``damaged`` for one whose files cannot be read. In ``--json``,
+    ``"status"`` holds these counts; ``"failed"`` (kept for scripts) counts stored points whose
+    status is not converged-like.
     """
     st = _open(store)
     entries = st.entries()
@@ -113,9 +118,11 @@ def ls_cmd(
         return
     if rows:
         w = max(5, *(len(r["name"]) for r in rows))
-        typer.echo(f"{'SWEEP':<{w}}  {'DONE/TOTAL':>11}  {'FAILED':>6}  CREATED")
+        text = {r["name"]: ", ".join(f"{k} {v}" for k, v in r["status"].items()) or "-" for r in rows}
+        ws = max(6, *(len(t) for t in text.values()))
+        typer.echo(f"{'SWEEP':<{w}}  {'DONE/TOTAL':>11}  {'CREATED':<25}  STATUS")
         for r in rows:
-            typer.echo(f"{r['name']:<{w}}  {str(r['done']) + '/' + str(r['total']):>11}  {r['failed']:>6}  {r['created'] or ''}")
+            typer.echo(f"{r['name']:<{w}}  {str(r['done']) + '/' + str(r['total']):>11}  {r['created'] or '':<25}  {text[r['name']]:<{ws}}".rstrip())
     else:
         typer.echo(f"no sweeps in {st.root}")
     typer.echo(f"{loose} loose point{'s' if loose != 1 else ''} (in no sweep); {len(entries)} point{'s' if len(entries) != 1 else ''} in all")
@@ -142,6 +149,12 @@ def _axes_summary(meta) -> list[dict]:
     return out
 
 
+def _missing_status(st: Store, key: str) -> str:
+    """The status word of a point with no readable index entry: ``damaged`` or ``pending``."""
+    state = getattr(st, "state", None)
+    return "damaged" if state is not None and state(key) == "damaged" else "pending"
+
+
 def _sweep_summary(st: Store, name: str) -> dict:
     meta = st.get_sweep(name)
     keys = [k for k in (meta.get("keys") or []) if isinstance(k, str)]
@@ -149,7 +162,7 @@ def _sweep_summary(st: Store, name: str) -> dict:
     counts = Counter()
     for k in keys:
         e = by_key.get(k)
-        counts["pending" if e is None else str(e.get("status", "unknown"))] += 1
+        counts[_missing_status(st, k) if e is None else str(e.get("status", "unknown"))] += 1
     return {
         "name": name,
         "created": meta.get("created"),

@@ -407,6 +407,39 @@ class Store:
             return False
         return os.path.exists(self._entry(key)) and self._valid_group(self._zarr(key))
 
+    def state(self, key: str) -> str:
+        """``"present"``, ``"missing"`` or ``"damaged"``: what the store holds under ``key``.
+
+        ``damaged``: an index entry that does not parse, a group whose ``zarr.json`` is missing
+        or truncated, or an index entry without its group. A complete group whose index entry
+        a crash lost is ``missing`` (the next :meth:`put` completes it). Resuming a sweep
+        recomputes damaged points and replaces their files.
+
+        Example:
+            >>> import tempfile
+            >>> Store(tempfile.mkdtemp()).state("0" * 24)
+            'missing'
+        """
+        if not isinstance(key, str) or not _NAME_RE.match(key):
+            return "missing"
+        has_entry = os.path.exists(self._entry(key))
+        group_ok = self._valid_group(self._zarr(key))
+        if not has_entry:
+            return "damaged" if os.path.lexists(self._zarr(key)) and not group_ok else "missing"
+        try:
+            entry_ok = isinstance(loads(_read(self._entry(key))), dict)
+        except (OSError, ValueError):
+            entry_ok = False
+        return "present" if entry_ok and group_ok else "damaged"
+
+    def damaged(self) -> list[str]:
+        """Keys whose index entry or group is damaged (see :meth:`state`), sorted."""
+        try:
+            names = set(os.listdir(self._index)) | {n[:-5] + ".json" for n in os.listdir(self._points) if n.endswith(".zarr")}
+        except FileNotFoundError:
+            return []
+        return sorted(n[:-5] for n in names if n[0] != "." and n.endswith(".json") and self.state(n[:-5]) == "damaged")
+
     def put(self, key: str, arrays: Mapping, attrs: Mapping, index: Mapping | None = None) -> bool:
         """Store a result under ``key``, atomically.
 

@@ -48,9 +48,12 @@ from ._json import dumps
 from .config import RunConfig, SweepConfig, build, load_sweep_config
 from .store import Store
 
-__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
+__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "STATUSES", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
 
 BACKENDS = ("vmap", "local", "dask")
+#: The status words of a sweep's points, the same in ``ibias sweep``, ``runs ls``, ``runs show``
+#: and ``runs export``: a run's own status, or one of these for a point without a result.
+STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "failed", "pending", "damaged")
 #: Sweeps with more points than this are refused unless ``max_points`` (``--max-points``) allows them.
 DEFAULT_MAX_POINTS = 100_000
 # Fields that may differ inside one vectorised batch (they are data, not structure).
@@ -254,12 +257,19 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
         test_error = float("nan")
         if w is not None and ds.w_star is not None and ds.task == "regression":
             test_error = ds.population_error(w)
+        final_loss, log_loss = float(run.final_loss), float(run.final_log_loss)
+        accuracy = float("nan") if run.training_accuracy is None else float(run.training_accuracy)
+        if run.status == "diverged" and not math.isfinite(log_loss):
+            # a NaN/Inf loss is reported as such (inf if it overflowed, else NaN), never as
+            # exp(-inf) = 0 (a perfect fit) nor as an infinite training accuracy
+            log_loss = math.inf if log_loss == math.inf else math.nan
+            final_loss, accuracy = log_loss, math.nan
         attrs = {
             "status": run.status,
             "message": run.message,
-            "final_loss": run.final_loss,
-            "log_loss": run.final_log_loss,
-            "training_accuracy": float("nan") if run.training_accuracy is None else run.training_accuracy,
+            "final_loss": final_loss,
+            "log_loss": log_loss,
+            "training_accuracy": accuracy,
             "test_error": test_error,
             "steps": int(run.steps),
             "time": float(run.time),
@@ -346,7 +356,11 @@ def sweep(
 
     Returns:
         ``xarray.Dataset`` with the recorded fields (``predictor`` gains a ``dim`` axis;
-        ``status`` is a string array; failed points are NaN with status ``failed``).
+        ``status`` is a string array: a run's own status (``converged``, ``max_steps``,
+        ``diverged``, ...) for a stored point, ``failed`` for a point whose batch raised an
+        error in this call, ``pending`` for a point not computed yet; the same words as
+        ``ibias runs ls|show`` (:data:`STATUSES`). Points without a result are NaN; a diverged
+        point keeps its non-finite loss (NaN or inf), never 0).
 
     Raises:
         ValueError: invalid config, unknown backend, a scheduler address without ``dask``,
@@ -544,9 +558,12 @@ def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr
             message[i] = r.attrs.get("message", "")
             for name, (adims, arr) in r.arrays.items():
                 vecs.setdefault(name, [None] * n)[i] = (tuple(adims), np.asarray(arr))
-        else:
+        elif k in failed:
             status[i] = "failed"
-            message[i] = failed.get(k, "not computed")
+            message[i] = failed[k]
+        else:
+            status[i] = "pending"
+            message[i] = "not computed yet"
     coords = {}
     for name, fields in axes:
         if len(fields) == 1:
