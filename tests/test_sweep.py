@@ -353,3 +353,49 @@ def test_points_without_a_result_are_pending_not_failed(tmp_path):
     st.remove(st.entries()[0]["key"])
     assert sorted(load_sweep("t", tmp_path).status.values.ravel().tolist()) == ["converged", "pending"]
     assert (ds.status == "converged").all()
+
+
+# ------------------------------------------------------------ issue 20: exports never lie
+
+
+def _export(store, *extra):
+    from typer.testing import CliRunner
+
+    from implicit_bias._cli_runs import runs_app
+
+    return CliRunner().invoke(runs_app, ["export", "t", "--out", str(store / "t.nc"), "--store", str(store), *extra])
+
+
+def test_export_refuses_missing_and_damaged_points_unless_allow_partial(tmp_path):
+    cfg = dict(CFG, grid={"model.scale": [0.05, 0.5]}, seeds=[0, 1])
+    sweep(cfg, store=tmp_path, progress=False)
+    st = Store(tmp_path)
+    keys = st.get_sweep("t")["keys"]
+    st.remove(keys[0])  # missing
+    (tmp_path / "index" / f"{keys[1]}.json").write_text("{not json")  # corrupted index entry
+    zj = tmp_path / "points" / f"{keys[2]}.zarr" / "zarr.json"
+    zj.write_bytes(zj.read_bytes()[:20])  # truncated group zarr.json
+    assert [st.state(k) for k in keys] == ["missing", "damaged", "damaged", "present"]
+    assert st.damaged() == sorted(keys[1:3])
+    res = _export(tmp_path)
+    assert isinstance(res.exception, ValueError)
+    msg = str(res.exception)
+    assert "1 missing, 2 damaged, 0 failed of 4 points" in msg and "--allow-partial" in msg and "\n" not in msg
+    assert not (tmp_path / "t.nc").exists()
+    assert sorted(load_sweep("t", tmp_path).status.values.ravel().tolist()) == ["converged", "damaged", "damaged", "pending"]
+    res = _export(tmp_path, "--allow-partial")
+    assert res.exit_code == 0, res.output
+    # runs show reports them too (not silently dropped)
+    from typer.testing import CliRunner
+
+    from implicit_bias._cli_runs import runs_app
+
+    import json
+
+    show = json.loads(CliRunner().invoke(runs_app, ["show", "t", "--store", str(tmp_path), "--json"]).output)
+    assert show["status"] == {"converged": 1, "damaged": 2, "pending": 1}
+    # resuming recomputes the missing and damaged points; then the export is complete
+    s = SweepSummary()
+    sweep(cfg, store=tmp_path, progress=False, summary=s)
+    assert (s.done, s.cached) == (3, 1)
+    assert _export(tmp_path).exit_code == 0

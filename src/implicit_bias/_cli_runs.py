@@ -7,7 +7,9 @@ Commands (``--store DIR``, default ``ibias-runs``):
 - ``show NAME_OR_KEY [--json]``: a sweep's summary (config, grid axes, counts by status) or one
   point's attributes and arrays; a point may be named by a unique prefix of its key;
 - ``rm NAME_OR_KEY [--keep-points]``: remove a sweep (and its points) or one point;
-- ``export NAME --out FILE.nc``: the sweep's dataset as netCDF, readable by ``xarray``.
+- ``export NAME --out FILE.nc [--allow-partial]``: the sweep's dataset as netCDF, readable by
+  ``xarray``; an incomplete sweep (missing, damaged or failed points) is refused unless
+  ``--allow-partial``.
 
 User errors are ``ValueError`` with one sentence naming the problem and the fix; the main CLI
 prints it as one line on stderr and exits with code 2.
@@ -81,8 +83,9 @@ def _sweep_rows(st: Store, entries):
     for meta in st.sweeps():
         keys = [k for k in (meta.get("keys") or []) if isinstance(k, str)]
         in_sweeps.update(keys)
-        done = [by_key[k] for k in keys if k in by_key]  # per grid position
-        counts = Counter(str(by_key[k].get("status", "unknown")) if k in by_key else _missing_status(st, k) for k in keys)
+        words = [_point_status(st, k, by_key.get(k)) for k in keys]  # per grid position
+        done = [by_key[k] for k, w in zip(keys, words) if w not in ("pending", "damaged")]
+        counts = Counter(words)
         rows.append(
             {
                 "name": meta["name"],
@@ -149,10 +152,12 @@ def _axes_summary(meta) -> list[dict]:
     return out
 
 
-def _missing_status(st: Store, key: str) -> str:
-    """The status word of a point with no readable index entry: ``damaged`` or ``pending``."""
-    state = getattr(st, "state", None)
-    return "damaged" if state is not None and state(key) == "damaged" else "pending"
+def _point_status(st: Store, key: str, entry) -> str:
+    """A point's status word: its run status if present and readable, else pending or damaged."""
+    state = st.state(key)
+    if state == "present" and entry is not None:
+        return str(entry.get("status", "unknown"))
+    return "pending" if state == "missing" else "damaged"
 
 
 def _sweep_summary(st: Store, name: str) -> dict:
@@ -161,14 +166,13 @@ def _sweep_summary(st: Store, name: str) -> dict:
     by_key = {e["key"]: e for e in st.entries(sweep=name)}
     counts = Counter()
     for k in keys:
-        e = by_key.get(k)
-        counts[_missing_status(st, k) if e is None else str(e.get("status", "unknown"))] += 1
+        counts[_point_status(st, k, by_key.get(k))] += 1
     return {
         "name": name,
         "created": meta.get("created"),
         "backend": meta.get("backend"),
         "total": len(keys),
-        "done": sum(1 for k in keys if k in by_key),
+        "done": sum(v for k, v in counts.items() if k not in ("pending", "damaged")),
         "status": dict(sorted(counts.items())),
         "axes": _axes_summary(meta),
         "config": meta.get("config"),
@@ -307,8 +311,14 @@ def export_cmd(
     name: str = typer.Argument(..., help="The sweep's name (see `ibias runs ls`)."),
     out: str = typer.Option(..., "--out", help="The netCDF file to write (FILE.nc)."),
     store: str = typer.Option("ibias-runs", "--store", help=_STORE_HELP),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Export even if points are missing, damaged or failed (they are NaN, with their status)."),
 ):
-    """Write a sweep's dataset (one dimension per grid axis plus seed) to a netCDF file."""
+    """Write a sweep's dataset (one dimension per grid axis plus seed) to a netCDF file.
+
+    An incomplete sweep (points missing, damaged or failed) is refused with one line naming the
+    counts, unless ``--allow-partial``; a diverged point is a result (status ``diverged``, its
+    non-finite loss kept) and does not count as missing.
+    """
     import importlib.util
 
     st = _open(store)
@@ -318,7 +328,16 @@ def export_cmd(
     st.get_sweep(name)  # a clear error for an unknown sweep
     from .sweep import load_sweep
 
-    ds = _nc_safe(load_sweep(name, st))
+    ds = load_sweep(name, st)
+    if "status" in ds:
+        statuses = Counter(str(v) for v in ds["status"].values.ravel())
+        bad = {w: statuses.get(k, 0) for w, k in (("missing", "pending"), ("damaged", "damaged"), ("failed", "failed"))}
+        if any(bad.values()) and not allow_partial:
+            raise ValueError(
+                f"sweep {name} is incomplete: {bad['missing']} missing, {bad['damaged']} damaged, {bad['failed']} failed of {sum(statuses.values())} points; "
+                f"rerun the sweep to compute them (damaged points are recomputed), or pass --allow-partial to export them as NaN"
+            )
+    ds = _nc_safe(ds)
     engine = "netcdf4" if importlib.util.find_spec("netCDF4") is not None else "scipy"
     tmp = os.path.join(folder, f".{os.path.basename(out)}.tmp-{os.getpid()}")
     try:

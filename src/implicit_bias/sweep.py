@@ -290,6 +290,12 @@ class _MemoryStore:
     def has(self, key):
         return key in self._d
 
+    def state(self, key):
+        return "present" if key in self._d else "missing"
+
+    def remove(self, key):
+        return self._d.pop(key, None) is not None
+
     def put(self, key, arrays, attrs, index=None):
         self._d[key] = (dict(arrays), dict(attrs))
         return True
@@ -358,7 +364,8 @@ def sweep(
         ``xarray.Dataset`` with the recorded fields (``predictor`` gains a ``dim`` axis;
         ``status`` is a string array: a run's own status (``converged``, ``max_steps``,
         ``diverged``, ...) for a stored point, ``failed`` for a point whose batch raised an
-        error in this call, ``pending`` for a point not computed yet; the same words as
+        error in this call, ``pending`` for a point not computed yet, ``damaged`` for one whose
+        stored files cannot be read (a resumed sweep recomputes it); the same words as
         ``ibias runs ls|show`` (:data:`STATUSES`). Points without a result are NaN; a diverged
         point keeps its non-finite loss (NaN or inf), never 0).
 
@@ -384,7 +391,11 @@ def sweep(
         _check_identity(st, cfg)
     axes = _axes(cfg)
     keys = [st.key(r) for _, r in iter_points(cfg)]
-    cached = np.fromiter((st.has(k) for k in keys), dtype=bool, count=n_points)
+    states = [st.state(k) for k in keys]
+    for k, state in zip(keys, states):
+        if state == "damaged":  # unreadable files: removed here, recomputed below
+            st.remove(k)
+    cached = np.fromiter((state == "present" for state in states), dtype=bool, count=n_points)
     summ = summary if summary is not None else SweepSummary()
     summ.total = n_points
     t0 = time.perf_counter()
@@ -549,8 +560,16 @@ def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr
     message = np.empty(n, dtype=object)
     vecs: dict[str, list] = {}
     for i, k in enumerate(keys):
-        if st.has(k):
-            r = st.get(k)
+        state = st.state(k)
+        r = None
+        if state == "present":
+            try:
+                r = st.get(k)
+            except ValueError as e:  # arrays unreadable although the metadata parses
+                state, why = "damaged", str(e)
+        else:
+            why = f"result {k} in store {getattr(st, 'root', '?')} is damaged (unreadable index entry or group); rerun the sweep to recompute it"
+        if r is not None:
             for s in _SCALARS:
                 v = r.attrs.get(s)
                 scal[s][i] = np.nan if v is None else float(v)
@@ -558,6 +577,9 @@ def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr
             message[i] = r.attrs.get("message", "")
             for name, (adims, arr) in r.arrays.items():
                 vecs.setdefault(name, [None] * n)[i] = (tuple(adims), np.asarray(arr))
+        elif state == "damaged":
+            status[i] = "damaged"
+            message[i] = why
         elif k in failed:
             status[i] = "failed"
             message[i] = failed[k]
