@@ -399,3 +399,65 @@ def test_export_refuses_missing_and_damaged_points_unless_allow_partial(tmp_path
     sweep(cfg, store=tmp_path, progress=False, summary=s)
     assert (s.done, s.cached) == (3, 1)
     assert _export(tmp_path).exit_code == 0
+
+
+# ------------------------------------------------- issue 20: interrupts and remote failures
+
+
+def test_unreachable_scheduler_one_line_exit_2_within_the_timeout(tmp_path):
+    import yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(dict(CFG, grid={"model.scale": [0.05]}, seeds=[0])))
+    t0 = time.time()
+    p = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "sweep", str(path), "--backend", "dask", "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "3", "--store", str(tmp_path / "s"), "--quiet"], capture_output=True, text=True, timeout=120)
+    elapsed = time.time() - t0
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:1 within 3 s" in lines[0], p.stderr
+    assert elapsed < 3 + 30, elapsed  # the timeout plus the interpreter's start-up
+    assert not (tmp_path / "s" / "sweeps").exists()  # nothing written
+
+
+def test_ctrl_c_one_line_exit_130_never_swallowed(tmp_path):
+    import yaml
+
+    cfg = dict(CFG, name="c", grid={"model.scale": [0.02 * (i + 1) for i in range(40)]}, seeds=[0], stop={"loss": 1e-14, "max_steps": 20000})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen([sys.executable, "-m", "implicit_bias.cli", "sweep", str(path), "--store", str(tmp_path / "s"), "--batch", "1", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    st = Store(tmp_path / "s")
+    t0 = time.time()
+    while time.time() - t0 < 120 and len(st.entries()) < 1 and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 130, (out, err)
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err
+    n = len(st.entries())
+    assert 0 < n < 40
+    for e in st.entries():  # nothing partial
+        assert st.state(e["key"]) == "present"
+
+
+def test_an_interrupt_swallowed_inside_a_batch_still_stops_the_sweep(tmp_path, monkeypatch):
+    sw = sys.modules["implicit_bias.sweep"]
+    real = sw.run_batch
+
+    def swallowing(runs):  # what a JAX host callback does with a KeyboardInterrupt
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        return real(runs)
+
+    monkeypatch.setattr(sw, "run_batch", swallowing)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(dict(CFG, grid={"model.scale": [0.05, 0.5]}, seeds=[0]), store=tmp_path, batch=1, progress=False)
+    assert Store(tmp_path).entries() == []  # the interrupted batch is not written

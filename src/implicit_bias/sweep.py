@@ -337,6 +337,7 @@ def sweep(
     summary: SweepSummary | None = None,
     max_points: int | None = DEFAULT_MAX_POINTS,
     replace: bool = False,
+    connect_timeout: float = 10.0,
 ) -> xr.Dataset:
     """Run a sweep and return its dataset (one dimension per grid axis plus ``seed``).
 
@@ -356,6 +357,8 @@ def sweep(
         max_points: refuse (``ValueError``, before any work) a sweep of more points than this
             (default :data:`DEFAULT_MAX_POINTS`, 10^5; ``None``: no limit). Points are generated
             and batched lazily, so memory does not grow with the grid beyond its keys.
+        connect_timeout: seconds to reach ``scheduler`` before giving up with a ``ValueError``
+            (one line: unreachable scheduler).
         replace: a sweep of this name with a different config in the store is replaced (its
             points stay in the store). Without it such a sweep is refused (``ValueError``): a
             sweep record is identified by its full config, never silently replaced.
@@ -384,11 +387,24 @@ def sweep(
         raise ValueError(f"workers must be >= 1; received {workers}")
     if batch < 1:
         raise ValueError(f"batch must be >= 1; received {batch}")
+    if not connect_timeout > 0:
+        raise ValueError(f"connect_timeout must be > 0 seconds; received {connect_timeout}")
     n_points = check_size(cfg, max_points)
     validate_grid(cfg)
     st = _as_store(store)
     if not replace:
         _check_identity(st, cfg)
+    # an unreachable scheduler is reported before anything is written
+    client = _connect(scheduler, connect_timeout) if scheduler is not None else None
+    try:
+        return _sweep(cfg, st, n_points=n_points, backend=backend, workers=workers, client=client, batch=batch, progress=progress, summary=summary)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summary):
+    """The body of :func:`sweep` once the config, size, grid, name and scheduler are checked."""
     axes = _axes(cfg)
     keys = [st.key(r) for _, r in iter_points(cfg)]
     states = [st.state(k) for k in keys]
@@ -422,23 +438,66 @@ def sweep(
             summ.done += 1
             bar.advance()
 
+    intr = _Interrupts()
     try:
-        if backend == "vmap":
-            for b in batches:
-                try:
-                    res = run_batch([r for _, r in b])
-                except ValueError as e:
-                    finish(b, error=str(e))
-                    continue
-                finish(b, res)
-        elif backend == "local":
-            _run_local(batches, workers, finish)
-        else:
-            _run_dask(batches, workers, scheduler, finish)
+        with intr:
+            if backend == "vmap":
+                for b in batches:
+                    try:
+                        res = run_batch([r for _, r in b])
+                    except Exception as e:
+                        intr.check()  # an interrupt turned into another error inside JAX
+                        if not isinstance(e, ValueError):
+                            raise
+                        finish(b, error=str(e))
+                        continue
+                    intr.check()  # an interrupt swallowed inside JAX: stop before writing
+                    finish(b, res)
+            elif backend == "local":
+                _run_local(batches, workers, finish, intr)
+            else:
+                _run_dask(batches, workers, client, finish, intr)
     finally:
         bar.close()
         summ.wall_time = time.perf_counter() - t0
     return _assemble(cfg, axes, keys, st, summ.failed)
+
+
+class _Interrupts:
+    """Ctrl-C during a sweep is never lost: SIGINT sets a flag (and raises KeyboardInterrupt as
+    usual); :meth:`check`, called between batches, raises it again if JAX swallowed it or turned
+    it into another error inside a callback. Only in the main thread, only over Python's own
+    default handler."""
+
+    def __init__(self):
+        self.hit = False
+        self._prev = None
+
+    def _handler(self, signum, frame):
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._prev = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._prev is not None:
+            signal.signal(signal.SIGINT, self._prev)
+            self._prev = None
+        if self.hit and exc[0] is None:
+            raise KeyboardInterrupt
+        return False
+
+    def check(self):
+        if self.hit:
+            raise KeyboardInterrupt
 
 
 def _check_identity(st, cfg: SweepConfig) -> None:
@@ -456,7 +515,7 @@ def _check_identity(st, cfg: SweepConfig) -> None:
         raise ValueError(f"sweep {cfg.name} already exists in store {st.root} with a different config ({', '.join(differ) or 'config'} differ); {fix}")
 
 
-def _run_local(batches, workers, finish):
+def _run_local(batches, workers, finish, intr):
     import concurrent.futures as cf
     import multiprocessing as mp
 
@@ -474,6 +533,7 @@ def _run_local(batches, workers, finish):
             futs[ex.submit(run_batch, [r for _, r in b])] = b
         while futs:
             done, _ = cf.wait(futs, return_when=cf.FIRST_COMPLETED)
+            intr.check()
             for f in done:
                 b = futs.pop(f)
                 try:
@@ -510,7 +570,27 @@ def local_cluster(workers: int | None = None):
     )
 
 
-def _run_dask(batches, workers, scheduler, finish):
+def _connect(scheduler: str, timeout: float):
+    """A ``distributed.Client`` of ``scheduler``, or ``ValueError`` (one line) after ``timeout`` s."""
+    import logging
+
+    from dask.distributed import Client
+
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.core", "distributed.comm")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as e:
+        why = type(e).__name__
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s ({why}); check the address and that the scheduler runs, or raise --connect-timeout") from None
+    finally:
+        for lg, lv in zip(quiet, levels):
+            lg.setLevel(lv)
+
+
+def _run_dask(batches, workers, client, finish, intr):
     from dask.distributed import Client, as_completed
 
     batches = iter(batches)
@@ -518,11 +598,9 @@ def _run_dask(batches, workers, scheduler, finish):
     if first is None:
         return
     cluster = None
-    if scheduler is None:
+    if client is None:
         cluster = local_cluster(workers)
         client = Client(cluster)
-    else:
-        client = Client(scheduler)
     try:
         n = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or (workers or os.cpu_count() or 1)
 
@@ -534,6 +612,7 @@ def _run_dask(batches, workers, scheduler, finish):
         futs = {}
         ac = as_completed([submit(first)] + [submit(b) for b in itertools.islice(batches, 4 * n - 1)])
         for f in ac:
+            intr.check()
             b = futs.pop(f.key)
             try:
                 res = f.result()
@@ -545,8 +624,8 @@ def _run_dask(batches, workers, scheduler, finish):
             if nxt is not None:
                 ac.add(submit(nxt))
     finally:
-        client.close()
-        if cluster is not None:
+        if cluster is not None:  # (a client of a scheduler given by address: closed by sweep)
+            client.close()
             cluster.close()
 
 
