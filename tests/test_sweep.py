@@ -461,3 +461,50 @@ def test_an_interrupt_swallowed_inside_a_batch_still_stops_the_sweep(tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         sweep(dict(CFG, grid={"model.scale": [0.05, 0.5]}, seeds=[0]), store=tmp_path, batch=1, progress=False)
     assert Store(tmp_path).entries() == []  # the interrupted batch is not written
+
+
+# ------------------------------------------------------------ issue 20: concurrent sweeps
+
+TWO = """
+import json, sys
+from implicit_bias.sweep import SweepSummary, sweep
+s = SweepSummary()
+ds = sweep(sys.argv[1], store=sys.argv[2], batch=1, progress=False, summary=s)
+print(json.dumps({"done": s.done, "cached": s.cached, "failed": len(s.failed), "loss": ds.final_loss.values.ravel().tolist()}))
+"""
+
+
+def test_two_sweeps_into_one_store_never_compute_a_point_twice(tmp_path):
+    import json
+
+    import yaml
+
+    cfg = dict(CFG, name="two", grid={"model.scale": [0.02 * (i + 1) for i in range(12)]}, seeds=[0])
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    script = tmp_path / "two.py"
+    script.write_text(TWO)
+    procs = [subprocess.Popen([sys.executable, str(script), str(path), str(tmp_path / "s")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    assert sum(o["done"] for o in outs) == 12, outs  # each point computed once
+    assert all(o["done"] + o["cached"] == 12 and o["failed"] == 0 for o in outs), outs
+    assert outs[0]["loss"] == outs[1]["loss"]  # both return the whole sweep
+    assert not any((tmp_path / "s" / "claims").iterdir())  # every claim released
+
+
+def test_a_dead_sweeps_claim_does_not_block(tmp_path):
+    from implicit_bias.store import HOST_TAG
+
+    st = Store(tmp_path)
+    (tmp_path / "claims").mkdir()
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    (tmp_path / "claims" / "k1").write_text('{"host": "%s", "pid": %d, "time": 0}' % (HOST_TAG, dead))
+    assert not st.claimed("k1")
+    assert st.claim("k1") is True  # taken over from the dead writer
+    assert st.claim("k1") is False  # held (by this process)
+    st.release("k1")
+    assert not (tmp_path / "claims" / "k1").exists()

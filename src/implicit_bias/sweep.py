@@ -293,6 +293,12 @@ class _MemoryStore:
     def state(self, key):
         return "present" if key in self._d else "missing"
 
+    def claim(self, key):
+        return True
+
+    def release(self, key):
+        pass
+
     def remove(self, key):
         return self._d.pop(key, None) is not None
 
@@ -424,40 +430,72 @@ def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summ
         "backend": backend,
     }
     st.put_sweep(cfg.name, meta)
-    batches = iter_batches(cfg, batch, skip=lambda i, _run: cached[i])
     bar = _SweepProgress(progress, n_points, summ.cached)
+    held: set[str] = set()  # claims this call holds
+    others: list[int] = []  # points another live sweep is computing
+
+    def take(i) -> bool:
+        """Claim point ``i`` to compute it; ``False`` if it is done or another sweep has it."""
+        k = keys[i]
+        if not st.claim(k):
+            others.append(i)
+            return False
+        if st.has(k):  # finished by another sweep since we looked
+            st.release(k)
+            return False
+        held.add(k)
+        return True
 
     def finish(items, results=None, error=None):
         for j, (i, run) in enumerate(items):
             if error is not None:
                 summ.failed[keys[i]] = error
                 bar.advance(failed=True)
-                continue
-            r = results[j]
-            st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
-            summ.done += 1
-            bar.advance()
+            else:
+                r = results[j]
+                st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
+                summ.done += 1
+                bar.advance()
+            st.release(keys[i])
+            held.discard(keys[i])
+
+    def run_round(batches):
+        if backend == "vmap":
+            for b in batches:
+                try:
+                    res = run_batch([r for _, r in b])
+                except Exception as e:
+                    intr.check()  # an interrupt turned into another error inside JAX
+                    if not isinstance(e, ValueError):
+                        raise
+                    finish(b, error=str(e))
+                    continue
+                intr.check()  # an interrupt swallowed inside JAX: stop before writing
+                finish(b, res)
+        elif backend == "local":
+            _run_local(batches, workers, finish, intr)
+        else:
+            _run_dask(batches, workers, client, finish, intr)
 
     intr = _Interrupts()
     try:
         with intr:
-            if backend == "vmap":
-                for b in batches:
-                    try:
-                        res = run_batch([r for _, r in b])
-                    except Exception as e:
-                        intr.check()  # an interrupt turned into another error inside JAX
-                        if not isinstance(e, ValueError):
-                            raise
-                        finish(b, error=str(e))
-                        continue
-                    intr.check()  # an interrupt swallowed inside JAX: stop before writing
-                    finish(b, res)
-            elif backend == "local":
-                _run_local(batches, workers, finish, intr)
-            else:
-                _run_dask(batches, workers, client, finish, intr)
+            run_round(iter_batches(cfg, batch, skip=lambda i, _run: cached[i] or not take(i)))
+            # points another sweep was computing: wait for them; compute those it abandons
+            while others:
+                waiting, others[:] = list(others), []
+                mine = {i for i in waiting if not st.has(keys[i]) and take(i)}
+                if mine:
+                    run_round(iter_batches(cfg, batch, skip=lambda i, _run: i not in mine))
+                left = [i for i in others if not st.has(keys[i])]
+                others[:] = left
+                if left:
+                    intr.check()
+                    time.sleep(0.2)
+        summ.cached = n_points - summ.done - len(summ.failed)  # incl. points another sweep wrote
     finally:
+        for k in list(held):  # interrupted: give the points back
+            st.release(k)
         bar.close()
         summ.wall_time = time.perf_counter() - t0
     return _assemble(cfg, axes, keys, st, summ.failed)
