@@ -17,6 +17,19 @@ the three give identical numbers, bit for bit, for the same seeds. Each point is
 store as soon as its batch finishes, atomically; an interrupted sweep (Ctrl-C, ``kill -9``, a
 lost Dask worker) resumes where it stopped: finished points are read back, not recomputed.
 
+At scale (issue 20). The point count is known before any work (:func:`count_points`); a sweep
+of more than ``max_points`` (default 10^5, ``--max-points``) is refused in one line. Every grid
+value is validated against the run schema, ranges included, per axis value before the first
+point (:func:`validate_grid`). Points and batches are generated lazily (:func:`iter_points`,
+:func:`iter_batches`; the local and Dask backends keep a bounded window of batches in flight).
+A sweep name taken by a different config is refused unless ``replace=True`` (``--replace``).
+Each point is claimed in the store before it is computed (:meth:`Store.claim`), so two sweeps
+into one store never compute a point twice. Point statuses use one vocabulary everywhere
+(:data:`STATUSES`): a run's own status, ``failed`` (its batch raised), ``pending`` (not
+computed), ``damaged`` (stored files unreadable; recomputed on resume); a diverged point keeps
+its non-finite loss. Ctrl-C is never swallowed (checked between batches; the interrupted batch
+is not written); an unreachable scheduler fails within ``connect_timeout`` seconds.
+
 SLURM: with ``dask-jobqueue`` installed, start a cluster and pass its scheduler address::
 
     from dask_jobqueue import SLURMCluster
