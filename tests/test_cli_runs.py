@@ -62,14 +62,17 @@ def test_ls_text_and_json(store):
     st, keys, loose = store
     out = ok("ls", "--store", st.root)
     lines = out.splitlines()
-    assert lines[0].split() == ["SWEEP", "DONE/TOTAL", "FAILED", "CREATED"]
+    # issue 20 item 4: counts by status in the words of `sweep`/`show`/`export`, not "FAILED 2"
+    assert lines[0].split() == ["SWEEP", "DONE/TOTAL", "CREATED", "STATUS"]
     assert lines[1].split()[0] == "empty" and lines[1].split()[1] == "0/0"
-    assert lines[2].split()[:4] == ["fig", "5/6", "2", "2026-01-01T00:00:00+00:00"]
+    assert lines[2].split()[:3] == ["fig", "5/6", "2026-01-01T00:00:00+00:00"]
+    assert lines[2].endswith("converged 3, diverged 1, max_steps 1, pending 1")
     assert "1 loose point (in no sweep); 5 points in all" in out
     data = json.loads(ok("ls", "--store", st.root, "--json"))
     assert data["points"] == 1 and data["total_points"] == 5
     fig = next(s for s in data["sweeps"] if s["name"] == "fig")
     assert (fig["done"], fig["total"], fig["failed"]) == (5, 6, 2)
+    assert fig["status"] == {"converged": 3, "diverged": 1, "max_steps": 1, "pending": 1}
 
 
 def test_ls_empty_store(tmp_path):

@@ -39,6 +39,8 @@ def test_design_example_parses():
         (("algorithm: {name: flow}", "algorithm: {name: gd, lr: 0.1, noise: 0.5}"), "algorithm.noise applies to"),
     ],
 )
+
+
 def test_bad_configs_get_one_line_naming_the_field(patch, fragment):
     src = BASE.replace(*patch)
     with pytest.raises(ValueError) as e:
@@ -60,6 +62,8 @@ def test_build_makes_the_objects():
 
 
 @pytest.mark.parametrize("name,extra", [("label-noise-sgd", {"batch_size": 2}), ("param-noise-gd", {})])
+
+
 def test_build_makes_the_noisy_algorithms(name, extra):
     run = RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 5}, "algorithm": {"name": name, "lr": 0.05, "noise": 0.3, **extra}})
     alg = build(run)[3]
@@ -73,6 +77,8 @@ _values = st.recursive(_scalars, lambda c: st.one_of(st.lists(c, max_size=3), st
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["name", "data", "model", "loss", "algorithm", "stop", "record", "grid", "zip", "seeds", "x"]), _values, max_size=6))
+
+
 def test_fuzz_config_loader_never_crashes(d):
     # Every input either validates or raises ValueError with one line: never another exception.
     try:
@@ -83,6 +89,8 @@ def test_fuzz_config_loader_never_crashes(d):
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=200))
+
+
 def test_fuzz_yaml_text(text):
     try:
         load_sweep_config(text)
@@ -102,6 +110,8 @@ def test_relu_model_takes_the_relu_power_activation():
         with pytest.raises(ValueError) as e:
             load_sweep_config(BASE.replace("model: {name: diagonal, depth: 2, untied: true, scale: 0.1, shape: 0.0}", f"model: {model_cfg}").replace("grid: {model.scale: [0.01, 0.1, 1.0], model.shape: [-0.5, 0.0, 0.5]}", "grid: {}"))
         assert fragment in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
 def test_mlp_and_loss_scaled_gd_build_from_a_config():
     """Issue 22 names: model ``mlp`` (widths, bias, outputs) and algorithm ``loss-scaled-gd``."""
     from implicit_bias.algorithms import LossScaledGD
@@ -116,3 +126,25 @@ def test_mlp_and_loss_scaled_gd_build_from_a_config():
     assert isinstance(a, LossScaledGD) and float(a.lr) == 0.2
     with pytest.raises(ValueError, match="lr"):
         RunConfig.model_validate(dict(data=dict(generator="separable_classification"), algorithm=dict(name="loss-scaled-gd")))
+
+
+@pytest.mark.parametrize(
+    "patch, fragment",
+    [
+        ({"model": {"name": "diagonal", "scale": -0.01}}, "model.scale must be > 0"),
+        ({"model": {"name": "diagonal", "shape": -1.0}}, "model.shape must lie in (-1, 1)"),
+        ({"data": {"generator": "sparse_regression", "n": 0}}, "data.n must be >= 1"),
+        ({"loss": "squared"}, "unknown loss 'squared'"),
+    ],
+)
+
+
+def test_ranges_are_part_of_the_schema(patch, fragment):
+    import re
+
+    import yaml
+
+    BASE_DICT = yaml.safe_load(BASE)
+    # issue 20 item 5: out-of-range values are config errors, not run-time failures
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        load_sweep_config({**BASE_DICT, **patch})

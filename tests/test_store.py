@@ -445,3 +445,14 @@ def test_remove_sweep(st):
     assert st.remove_sweep("three", points=False) == 0 and st.has("d")
     assert [s["name"] for s in st.sweeps()] == ["two"]
     assert st.remove_sweep("two") == 2 and st.sweeps() == []
+
+
+def test_state_tells_missing_damaged_and_present_apart(tmp_path):
+    # issue 20 item 3: damaged entries are reported, not silently dropped
+    st = Store(tmp_path)
+    for k in ("a", "b", "c"):
+        st.put(k, {"w": (("d",), np.zeros(2))}, {})
+    (tmp_path / "index" / "b.json").write_text("{trunc")
+    (tmp_path / "points" / "c.zarr" / "zarr.json").write_text('{"attri')
+    assert [st.state(k) for k in ("a", "b", "c", "d")] == ["present", "damaged", "damaged", "missing"]
+    assert st.damaged() == ["b", "c"]

@@ -2,12 +2,14 @@
 
 Commands (``--store DIR``, default ``ibias-runs``):
 
-- ``ls [--json]``: one line per sweep (points done / total, failed, created) and the number of
+- ``ls [--json]``: one line per sweep (points done / total, created, counts by status) and the number of
   loose points (in no sweep);
 - ``show NAME_OR_KEY [--json]``: a sweep's summary (config, grid axes, counts by status) or one
   point's attributes and arrays; a point may be named by a unique prefix of its key;
 - ``rm NAME_OR_KEY [--keep-points]``: remove a sweep (and its points) or one point;
-- ``export NAME --out FILE.nc``: the sweep's dataset as netCDF, readable by ``xarray``.
+- ``export NAME --out FILE.nc [--allow-partial]``: the sweep's dataset as netCDF, readable by
+  ``xarray``; an incomplete sweep (missing, damaged or failed points) is refused unless
+  ``--allow-partial``.
 
 User errors are ``ValueError`` with one sentence naming the problem and the fix; the main CLI
 prints it as one line on stderr and exits with code 2.
@@ -81,13 +83,16 @@ def _sweep_rows(st: Store, entries):
     for meta in st.sweeps():
         keys = [k for k in (meta.get("keys") or []) if isinstance(k, str)]
         in_sweeps.update(keys)
-        done = [by_key[k] for k in keys if k in by_key]  # per grid position
+        words = [_point_status(st, k, by_key.get(k)) for k in keys]  # per grid position
+        done = [by_key[k] for k, w in zip(keys, words) if w not in ("pending", "damaged")]
+        counts = Counter(words)
         rows.append(
             {
                 "name": meta["name"],
                 "done": len(done),
                 "total": len(keys),
                 "failed": sum(_failed(e) for e in done),
+                "status": dict(sorted(counts.items())),
                 "created": meta.get("created"),
             }
         )
@@ -100,10 +105,13 @@ def ls_cmd(
     store: str = typer.Option("ibias-runs", "--store", help=_STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help='One JSON object {"sweeps": [...], "points": N loose points, "total_points": M}.'),
 ):
-    """One line per sweep (points done / total, failed, created) and the number of loose points.
+    """One line per sweep (points done / total, created, counts by status) and the number of loose points.
 
-    "failed" counts stored points whose status is not converged-like (``max_steps`` and
-    ``diverged`` count); points not stored yet are "pending" (done < total).
+    The status words are those of ``ibias sweep``, ``runs show`` and ``runs export``: each
+    stored point's own status (``converged``, ``max_steps``, ``diverged``, ...), ``pending`` for
+    a point not stored yet, ``damaged`` for one whose files cannot be read. In ``--json``,
+    ``"status"`` holds these counts; ``"failed"`` (kept for scripts) counts stored points whose
+    status is not converged-like.
     """
     st = _open(store)
     entries = st.entries()
@@ -113,9 +121,11 @@ def ls_cmd(
         return
     if rows:
         w = max(5, *(len(r["name"]) for r in rows))
-        typer.echo(f"{'SWEEP':<{w}}  {'DONE/TOTAL':>11}  {'FAILED':>6}  CREATED")
+        text = {r["name"]: ", ".join(f"{k} {v}" for k, v in r["status"].items()) or "-" for r in rows}
+        ws = max(6, *(len(t) for t in text.values()))
+        typer.echo(f"{'SWEEP':<{w}}  {'DONE/TOTAL':>11}  {'CREATED':<25}  STATUS")
         for r in rows:
-            typer.echo(f"{r['name']:<{w}}  {str(r['done']) + '/' + str(r['total']):>11}  {r['failed']:>6}  {r['created'] or ''}")
+            typer.echo(f"{r['name']:<{w}}  {str(r['done']) + '/' + str(r['total']):>11}  {r['created'] or '':<25}  {text[r['name']]:<{ws}}".rstrip())
     else:
         typer.echo(f"no sweeps in {st.root}")
     typer.echo(f"{loose} loose point{'s' if loose != 1 else ''} (in no sweep); {len(entries)} point{'s' if len(entries) != 1 else ''} in all")
@@ -142,20 +152,27 @@ def _axes_summary(meta) -> list[dict]:
     return out
 
 
+def _point_status(st: Store, key: str, entry) -> str:
+    """A point's status word: its run status if present and readable, else pending or damaged."""
+    state = st.state(key)
+    if state == "present" and entry is not None:
+        return str(entry.get("status", "unknown"))
+    return "pending" if state == "missing" else "damaged"
+
+
 def _sweep_summary(st: Store, name: str) -> dict:
     meta = st.get_sweep(name)
     keys = [k for k in (meta.get("keys") or []) if isinstance(k, str)]
     by_key = {e["key"]: e for e in st.entries(sweep=name)}
     counts = Counter()
     for k in keys:
-        e = by_key.get(k)
-        counts["pending" if e is None else str(e.get("status", "unknown"))] += 1
+        counts[_point_status(st, k, by_key.get(k))] += 1
     return {
         "name": name,
         "created": meta.get("created"),
         "backend": meta.get("backend"),
         "total": len(keys),
-        "done": sum(1 for k in keys if k in by_key),
+        "done": sum(v for k, v in counts.items() if k not in ("pending", "damaged")),
         "status": dict(sorted(counts.items())),
         "axes": _axes_summary(meta),
         "config": meta.get("config"),
@@ -294,8 +311,14 @@ def export_cmd(
     name: str = typer.Argument(..., help="The sweep's name (see `ibias runs ls`)."),
     out: str = typer.Option(..., "--out", help="The netCDF file to write (FILE.nc)."),
     store: str = typer.Option("ibias-runs", "--store", help=_STORE_HELP),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Export even if points are missing, damaged or failed (they are NaN, with their status)."),
 ):
-    """Write a sweep's dataset (one dimension per grid axis plus seed) to a netCDF file."""
+    """Write a sweep's dataset (one dimension per grid axis plus seed) to a netCDF file.
+
+    An incomplete sweep (points missing, damaged or failed) is refused with one line naming the
+    counts, unless ``--allow-partial``; a diverged point is a result (status ``diverged``, its
+    non-finite loss kept) and does not count as missing.
+    """
     import importlib.util
 
     st = _open(store)
@@ -305,7 +328,16 @@ def export_cmd(
     st.get_sweep(name)  # a clear error for an unknown sweep
     from .sweep import load_sweep
 
-    ds = _nc_safe(load_sweep(name, st))
+    ds = load_sweep(name, st)
+    if "status" in ds:
+        statuses = Counter(str(v) for v in ds["status"].values.ravel())
+        bad = {w: statuses.get(k, 0) for w, k in (("missing", "pending"), ("damaged", "damaged"), ("failed", "failed"))}
+        if any(bad.values()) and not allow_partial:
+            raise ValueError(
+                f"sweep {name} is incomplete: {bad['missing']} missing, {bad['damaged']} damaged, {bad['failed']} failed of {sum(statuses.values())} points; "
+                f"rerun the sweep to compute them (damaged points are recomputed), or pass --allow-partial to export them as NaN"
+            )
+    ds = _nc_safe(ds)
     engine = "netcdf4" if importlib.util.find_spec("netCDF4") is not None else "scipy"
     tmp = os.path.join(folder, f".{os.path.basename(out)}.tmp-{os.getpid()}")
     try:

@@ -178,16 +178,21 @@ def sweep_cmd(
     store: str = typer.Option("ibias-runs", "--store", help="Run store folder."),
     batch: int = typer.Option(32, "--batch", help="Points per vectorised batch (the same for every backend)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    max_points: int = typer.Option(100_000, "--max-points", help="Refuse a sweep of more points than this (counted before any work)."),
+    connect_timeout: float = typer.Option(10.0, "--connect-timeout", help="Seconds to reach --scheduler before giving up (exit 2)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a stored sweep of the same name but a different config (its points stay)."),
 ):
     """Run a sweep; finished points are read from the store, the rest computed and saved."""
-    from rich.console import Console
     from rich.table import Table
 
-    from .sweep import SweepSummary, sweep
+    from .config import load_sweep_config
+    from .sweep import SweepSummary, describe_points, sweep
 
+    cfg = load_sweep_config(config)
+    print(f"sweep {cfg.name}: {describe_points(cfg)}", flush=True)
     summ = SweepSummary()
     try:
-        ds = sweep(config, backend=backend.value, store=store, workers=workers, scheduler=scheduler, batch=batch, progress=not quiet, summary=summ)
+        ds = sweep(cfg, backend=backend.value, store=store, workers=workers, scheduler=scheduler, batch=batch, progress=not quiet, summary=summ, max_points=max_points, replace=replace, connect_timeout=connect_timeout)
     except KeyboardInterrupt:
         sys.stderr.write(f"ibias: interrupted; {summ.done} new point(s) saved in {store}; rerun the same command to resume\n")
         raise typer.Exit(130)

@@ -101,6 +101,20 @@ class DataConfig(_Strict):
     positive: bool | None = None
     seed: int = 0
 
+    @field_validator("n", "d", "sparsity")
+    @classmethod
+    def _positive_int(cls, v, info):
+        if v is not None and v < 1:
+            raise ValueError(f"data.{info.field_name} must be >= 1")
+        return v
+
+    @field_validator("noise_var")
+    @classmethod
+    def _noise_var(cls, v):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise ValueError("data.noise_var must be a finite number >= 0")
+        return v
+
     @model_validator(mode="after")
     def _one_source(self):
         if (self.generator is None) == (self.path is None):
@@ -166,9 +180,13 @@ class ModelConfig(_Strict):
 
     @field_validator("scale", "shape")
     @classmethod
-    def _finite(cls, v):
+    def _finite(cls, v, info):
         if not math.isfinite(v):
             raise ValueError("must be a finite number")
+        if info.field_name == "scale" and v <= 0:
+            raise ValueError("model.scale must be > 0")
+        if info.field_name == "shape" and not -1 < v < 1:
+            raise ValueError("model.shape must lie in (-1, 1)")
         return v
 
     @model_validator(mode="after")
@@ -238,6 +256,11 @@ class RunConfig(_Strict):
     stop: StopConfig = StopConfig()
     seed: int = 0
 
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v):
+        return _check_loss(v)
+
 
 class SweepConfig(_Strict):
     """A sweep: a base run, a grid (cartesian product of axes), zip groups, seeds, records."""
@@ -252,6 +275,11 @@ class SweepConfig(_Strict):
     grid: dict[str, list[Any]] = {}
     zip: list[dict[str, list[Any]]] = []
     seeds: list[int] = [0]
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v):
+        return _check_loss(v)
 
     @field_validator("name")
     @classmethod
@@ -297,6 +325,16 @@ class SweepConfig(_Strict):
             if not vals:
                 raise ValueError(f"axis {key!r} has no values")
         return self
+
+
+def _check_loss(v: str) -> str:
+    """A loss name :func:`build_loss` knows (``auto`` too), or ``ValueError`` naming them."""
+    if v == "auto":
+        return v
+    from .losses import get_loss
+
+    get_loss(v)  # ValueError: "unknown loss ...: use one of ..."
+    return v
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "algorithm": AlgorithmConfig, "stop": StopConfig}

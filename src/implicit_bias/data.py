@@ -149,7 +149,8 @@ class Dataset:
         if self.w_star is None:
             raise ValueError("population_error needs a dataset with a ground truth w_star (use a generator)")
         w = np.asarray(w, dtype=np.float64)
-        return float(np.sum((w - self.w_star) ** 2) + self.noise_var)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged w: inf/NaN, no warning
+            return float(np.sum((w - self.w_star) ** 2) + self.noise_var)
 
 
 def sparse_regression(n: int = 100, d: int = 1000, sparsity: int = 5, noise_var: float = 0.01, seed: int = 0) -> Dataset:

@@ -17,6 +17,7 @@ On-disk layout (root defaults to ``./ibias-runs``)::
         <array>/c                   (0-d arrays: the chunk key is ``c``; empty arrays: no chunk)
       index/<key>.json              {"key", "created" (ISO 8601, UTC), "version", **index}
       sweeps/<name>.json            sweep metadata (``put_sweep``), e.g. {"config", "axes", "keys"}
+      claims/<key>                  a point being computed ({"host", "pid", "time"}; ``claim``)
       points/.tmp-*, index/.tmp-*   writes in progress (or left by a crash): never read
 
 Every group is a plain zarr v3 group, readable by ``zarr.open_group(path, mode="r")`` and by
@@ -407,6 +408,102 @@ class Store:
             return False
         return os.path.exists(self._entry(key)) and self._valid_group(self._zarr(key))
 
+    def state(self, key: str) -> str:
+        """``"present"``, ``"missing"`` or ``"damaged"``: what the store holds under ``key``.
+
+        ``damaged``: an index entry that does not parse, a group whose ``zarr.json`` is missing
+        or truncated, or an index entry without its group. A complete group whose index entry
+        a crash lost is ``missing`` (the next :meth:`put` completes it). Resuming a sweep
+        recomputes damaged points and replaces their files.
+
+        Example:
+            >>> import tempfile
+            >>> Store(tempfile.mkdtemp()).state("0" * 24)
+            'missing'
+        """
+        if not isinstance(key, str) or not _NAME_RE.match(key):
+            return "missing"
+        has_entry = os.path.exists(self._entry(key))
+        group_ok = self._valid_group(self._zarr(key))
+        if not has_entry:
+            return "damaged" if os.path.lexists(self._zarr(key)) and not group_ok else "missing"
+        try:
+            entry_ok = isinstance(loads(_read(self._entry(key))), dict)
+        except (OSError, ValueError):
+            entry_ok = False
+        return "present" if entry_ok and group_ok else "damaged"
+
+    def damaged(self) -> list[str]:
+        """Keys whose index entry or group is damaged (see :meth:`state`), sorted."""
+        try:
+            names = set(os.listdir(self._index)) | {n[:-5] + ".json" for n in os.listdir(self._points) if n.endswith(".zarr")}
+        except FileNotFoundError:
+            return []
+        return sorted(n[:-5] for n in names if n[0] != "." and n.endswith(".json") and self.state(n[:-5]) == "damaged")
+
+    # ----------------------------------------------------------------------------- claims
+
+    def _claim_path(self, key: str) -> str:
+        return os.path.join(str(self.root / "claims"), key)
+
+    def claim(self, key: str) -> bool:
+        """Claim ``key`` for computing it: ``True`` if this process now holds the claim.
+
+        A claim is a file ``claims/<key>`` created atomically (``O_EXCL``) holding the host tag,
+        pid and time. An existing claim is taken over only if it is stale: its writer is dead
+        (same host) or it is older than ``stale_after`` (another host); the stale file is
+        renamed away first (atomic), so two processes never both take it over. Two sweeps into
+        one store therefore never compute a point twice; a killed sweep's claims do not block.
+        """
+        _check_name(key, "key")
+        path = self._claim_path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        body = _dumps({"host": HOST_TAG, "pid": os.getpid(), "time": time.time()})
+        for _ in range(2):
+            try:
+                _write_new(path, body)
+                return True
+            except FileExistsError:
+                if not self._claim_stale(path):
+                    return False
+                trash = os.path.join(os.path.dirname(path), self._tmp_name("stale-" + key))
+                try:
+                    os.rename(path, trash)
+                except FileNotFoundError:
+                    continue  # released or taken over meanwhile: try once more
+                os.unlink(trash)
+        return False
+
+    def _claim_stale(self, path: str) -> bool:
+        try:
+            c = json.loads(_read(path))
+            host, pid = c["host"], int(c["pid"])
+        except FileNotFoundError:
+            return True
+        except (OSError, ValueError, KeyError, TypeError):  # half-written claim: stale once old
+            return self._older(path, time.time(), min(self.stale_after, 60.0))
+        if host == HOST_TAG:
+            return pid != os.getpid() and not _pid_alive(pid)
+        return self._older(path, time.time(), self.stale_after)
+
+    def claimed(self, key: str) -> bool:
+        """Whether another live process holds a claim on ``key`` (a stale claim does not count)."""
+        path = self._claim_path(key)
+        return os.path.exists(path) and not self._claim_stale(path)
+
+    def release(self, key: str) -> None:
+        """Drop this process's claim on ``key`` (nothing if it holds none)."""
+        path = self._claim_path(key)
+        try:
+            c = json.loads(_read(path))
+        except (OSError, ValueError):
+            return
+        if c.get("host") == HOST_TAG and c.get("pid") == os.getpid():
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
     def put(self, key: str, arrays: Mapping, attrs: Mapping, index: Mapping | None = None) -> bool:
         """Store a result under ``key``, atomically.
 
@@ -761,6 +858,10 @@ class Store:
                 enc["created"] = _now_iso()
         self._ensure_dirs()
         self._atomic_write(self._sweeps, name + ".json", name, _dumps(enc))
+
+    def has_sweep(self, name: str) -> bool:
+        """Whether a sweep record ``sweeps/<name>.json`` exists (readable or not)."""
+        return os.path.exists(self._sweep_path(name))
 
     def get_sweep(self, name: str) -> dict:
         """A sweep's metadata.

@@ -17,6 +17,19 @@ the three give identical numbers, bit for bit, for the same seeds. Each point is
 store as soon as its batch finishes, atomically; an interrupted sweep (Ctrl-C, ``kill -9``, a
 lost Dask worker) resumes where it stopped: finished points are read back, not recomputed.
 
+At scale (issue 20). The point count is known before any work (:func:`count_points`); a sweep
+of more than ``max_points`` (default 10^5, ``--max-points``) is refused in one line. Every grid
+value is validated against the run schema, ranges included, per axis value before the first
+point (:func:`validate_grid`). Points and batches are generated lazily (:func:`iter_points`,
+:func:`iter_batches`; the local and Dask backends keep a bounded window of batches in flight).
+A sweep name taken by a different config is refused unless ``replace=True`` (``--replace``).
+Each point is claimed in the store before it is computed (:meth:`Store.claim`), so two sweeps
+into one store never compute a point twice. Point statuses use one vocabulary everywhere
+(:data:`STATUSES`): a run's own status, ``failed`` (its batch raised), ``pending`` (not
+computed), ``damaged`` (stored files unreadable; recomputed on resume); a diverged point keeps
+its non-finite loss. Ctrl-C is never swallowed (checked between batches; the interrupted batch
+is not written); an unreachable scheduler fails within ``connect_timeout`` seconds.
+
 SLURM: with ``dask-jobqueue`` installed, start a cluster and pass its scheduler address::
 
     from dask_jobqueue import SLURMCluster
@@ -35,6 +48,7 @@ import dataclasses
 import datetime
 import itertools
 import json
+import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -47,9 +61,14 @@ from ._json import dumps
 from .config import RunConfig, SweepConfig, build, load_sweep_config
 from .store import Store
 
-__all__ = ["sweep", "expand", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
+__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "STATUSES", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
 
 BACKENDS = ("vmap", "local", "dask")
+#: The status words of a sweep's points, the same in ``ibias sweep``, ``runs ls``, ``runs show``
+#: and ``runs export``: a run's own status, or one of these for a point without a result.
+STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "failed", "pending", "damaged")
+#: Sweeps with more points than this are refused unless ``max_points`` (``--max-points``) allows them.
+DEFAULT_MAX_POINTS = 100_000
 # Fields that may differ inside one vectorised batch (they are data, not structure).
 _VMAPPABLE = {("model", "scale"), ("model", "shape"), ("algorithm", "lr"), ("data", "seed"), ("data", "noise_var"), ("data", "margin"), ("seed",)}
 _SCALARS = ("final_loss", "log_loss", "training_accuracy", "test_error", "steps", "time", "wall_time")
@@ -85,8 +104,96 @@ def _set(d: dict, key: str, value):
     d[section][field] = value
 
 
+def count_points(config) -> int:
+    """The number of points of a sweep: the product of its axis lengths (grid axes, zip groups,
+    seeds), computed without generating any point."""
+    cfg = load_sweep_config(config)
+    return math.prod(len(fields[0][1]) for _, fields in _axes(cfg))
+
+
+def describe_points(config) -> str:
+    """``"N points (a model.scale x b model.shape x c seed)"``: the count and its factors."""
+    cfg = load_sweep_config(config)
+    axes = _axes(cfg)
+    n = math.prod(len(fields[0][1]) for _, fields in axes)
+    return f"{n:,} point{'s' if n != 1 else ''} (" + " x ".join(f"{len(fields[0][1])} {name}" for name, fields in axes) + ")"
+
+
+def check_size(config, max_points: int | None = DEFAULT_MAX_POINTS) -> int:
+    """The point count of ``config``; ``ValueError`` (one line naming ``--max-points``) above
+    ``max_points`` (``None``: no limit)."""
+    cfg = load_sweep_config(config)
+    n = count_points(cfg)
+    if max_points is not None and n > max_points:
+        raise ValueError(f"sweep {cfg.name} has {describe_points(cfg)}, more than the limit of {max_points:,}; to run it anyway pass --max-points {n} (max_points={n} in Python)")
+    return n
+
+
+def validate_grid(config) -> None:
+    """Validate every grid value against the run schema (ranges included) before any point runs.
+
+    Each axis value (each row of a ``zip`` group) is set on the base config and validated as a
+    :class:`~implicit_bias.config.RunConfig`: the cost is the sum of the axis lengths, not their
+    product, so a 10^6-point grid is checked in milliseconds.
+
+    Raises:
+        ValueError: one line naming the axis, the value and the rule, e.g. ``grid model.scale =
+            -0.01: model.scale must be > 0``.
+    """
+    from pydantic import ValidationError
+
+    from .config import format_validation_error
+
+    cfg = load_sweep_config(config)
+    base = _base(cfg)
+    for name, fields in _axes(cfg):
+        if name == "seed":
+            continue
+        for i in range(len(fields[0][1])):
+            d = _point_dict(base, [(name, fields)], (i,))
+            try:
+                RunConfig.model_validate(d)
+            except ValidationError as e:
+                value = ", ".join(f"{k} = {v[i]!r}" for k, v in fields)
+                raise ValueError(format_validation_error(e, RunConfig, f"{cfg.name}: grid {value}")) from None
+
+
+def _base(cfg: SweepConfig) -> dict:
+    return cfg.model_dump(exclude={"name", "record", "grid", "zip", "seeds"})
+
+
+def _point_dict(base: dict, axes, idx) -> dict:
+    d = dict(base)  # _set copies the sections it changes: base stays untouched
+    for (_name, fields), i in zip(axes, idx):
+        for key, values in fields:
+            _set(d, key, values[i])
+    return d
+
+
+def iter_points(config):
+    """Yield the points of a sweep lazily, one ``(index tuple, run config dict)`` at a time.
+
+    The order is C order over the axes (the last axis, ``seed``, fastest); each run dict is
+    validated as a :class:`~implicit_bias.config.RunConfig` when it is generated, so memory
+    stays bounded by one point whatever the grid size.
+    """
+    cfg = load_sweep_config(config)
+    base = _base(cfg)
+    axes = _axes(cfg)
+    sizes = [len(fields[0][1]) for _, fields in axes]
+    for idx in itertools.product(*[range(n) for n in sizes]):
+        d = _point_dict(base, axes, idx)
+        try:
+            run = RunConfig.model_validate(d)
+        except Exception as e:
+            from .config import format_validation_error
+
+            raise ValueError(format_validation_error(e, RunConfig, f"point {dict(zip([a for a, _ in axes], idx))}")) from None
+        yield idx, run.model_dump()
+
+
 def expand(config) -> tuple[list, list[tuple[tuple, dict]]]:
-    """Expand a sweep config into ``(axes, points)``.
+    """Expand a sweep config into ``(axes, points)`` (all points in memory: see :func:`iter_points`).
 
     Returns:
         ``axes``: ``[(dim name, [(field key, values)])]``; ``points``: ``[(index tuple, run
@@ -94,23 +201,32 @@ def expand(config) -> tuple[list, list[tuple[tuple, dict]]]:
         dict validates as a :class:`~implicit_bias.config.RunConfig`.
     """
     cfg = load_sweep_config(config)
-    base = cfg.model_dump(exclude={"name", "record", "grid", "zip", "seeds"})
-    axes = _axes(cfg)
-    sizes = [len(fields[0][1]) for _, fields in axes]
-    points = []
-    for idx in itertools.product(*[range(n) for n in sizes]):
-        d = json.loads(json.dumps(base))
-        for (name, fields), i in zip(axes, idx):
-            for key, values in fields:
-                _set(d, key, values[i])
-        try:
-            run = RunConfig.model_validate(d)
-        except Exception as e:
-            from .config import format_validation_error
+    return _axes(cfg), list(iter_points(cfg))
 
-            raise ValueError(format_validation_error(e, RunConfig, f"point {dict(zip([a for a, _ in axes], idx))}")) from None
-        points.append((idx, run.model_dump()))
-    return axes, points
+
+def iter_batches(config, batch: int = 32, skip=None):
+    """Yield the batches of a sweep lazily: lists of ``(flat point index, run config dict)``.
+
+    A batch holds at most ``batch`` points that share structure, in grid order; a batch is
+    yielded as soon as it is full, and the unfilled ones at the end (in order of their first
+    point). The composition of every batch is that of grouping all points by structure and
+    cutting each group into runs of ``batch``: the same partition for every backend. Memory is
+    bounded by ``batch`` points per structure, so the first batch of a 10^6-point grid starts at
+    once. ``skip(flat index, run)`` drops points (e.g. those already in the store).
+    """
+    groups: dict[str, list] = {}
+    for i, (_idx, run) in enumerate(iter_points(config)):
+        if skip is not None and skip(i, run):
+            continue
+        sig = _signature(run)
+        g = groups.setdefault(sig, [])
+        g.append((i, run))
+        if len(g) == batch:
+            yield g
+            groups[sig] = []
+    for g in groups.values():
+        if g:
+            yield g
 
 
 def _signature(run: dict) -> str:
@@ -121,18 +237,6 @@ def _signature(run: dict) -> str:
             cur = cur.get(p, {})
         cur.pop(path[-1], None)
     return json.dumps(d, sort_keys=True)
-
-
-def _batches(runs: Sequence[dict], batch: int) -> list[list[int]]:
-    """Deterministic partition of point indices into batches of <= ``batch`` points sharing structure."""
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(runs):
-        groups.setdefault(_signature(r), []).append(i)
-    out = []
-    for idxs in groups.values():
-        for s in range(0, len(idxs), batch):
-            out.append(idxs[s : s + batch])
-    return out
 
 
 def run_batch(runs: Sequence[dict]) -> list[dict]:
@@ -166,12 +270,19 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
         test_error = float("nan")
         if w is not None and ds.w_star is not None and ds.task == "regression":
             test_error = ds.population_error(w)
+        final_loss, log_loss = float(run.final_loss), float(run.final_log_loss)
+        accuracy = float("nan") if run.training_accuracy is None else float(run.training_accuracy)
+        if run.status == "diverged" and not math.isfinite(log_loss):
+            # a NaN/Inf loss is reported as such (inf if it overflowed, else NaN), never as
+            # exp(-inf) = 0 (a perfect fit) nor as an infinite training accuracy
+            log_loss = math.inf if log_loss == math.inf else math.nan
+            final_loss, accuracy = log_loss, math.nan
         attrs = {
             "status": run.status,
             "message": run.message,
-            "final_loss": run.final_loss,
-            "log_loss": run.final_log_loss,
-            "training_accuracy": float("nan") if run.training_accuracy is None else run.training_accuracy,
+            "final_loss": final_loss,
+            "log_loss": log_loss,
+            "training_accuracy": accuracy,
             "test_error": test_error,
             "steps": int(run.steps),
             "time": float(run.time),
@@ -192,6 +303,18 @@ class _MemoryStore:
     def has(self, key):
         return key in self._d
 
+    def state(self, key):
+        return "present" if key in self._d else "missing"
+
+    def claim(self, key):
+        return True
+
+    def release(self, key):
+        pass
+
+    def remove(self, key):
+        return self._d.pop(key, None) is not None
+
     def put(self, key, arrays, attrs, index=None):
         self._d[key] = (dict(arrays), dict(attrs))
         return True
@@ -200,8 +323,13 @@ class _MemoryStore:
         arrays, attrs = self._d[key]
         return dataclasses.make_dataclass("R", ["key", "arrays", "attrs"])(key, arrays, attrs)
 
+    root = "(memory)"
+
     def put_sweep(self, name, meta):
         self._sweeps[name] = dict(meta)
+
+    def has_sweep(self, name):
+        return name in self._sweeps
 
     def get_sweep(self, name):
         return self._sweeps[name]
@@ -226,6 +354,9 @@ def sweep(
     batch: int = 32,
     progress: bool = True,
     summary: SweepSummary | None = None,
+    max_points: int | None = DEFAULT_MAX_POINTS,
+    replace: bool = False,
+    connect_timeout: float = 10.0,
 ) -> xr.Dataset:
     """Run a sweep and return its dataset (one dimension per grid axis plus ``seed``).
 
@@ -242,13 +373,27 @@ def sweep(
             partition for every backend, hence identical numbers).
         progress: a rich progress bar (points done, failures) on stderr.
         summary: a :class:`SweepSummary` filled in with counts and failure reasons.
+        max_points: refuse (``ValueError``, before any work) a sweep of more points than this
+            (default :data:`DEFAULT_MAX_POINTS`, 10^5; ``None``: no limit). Points are generated
+            and batched lazily, so memory does not grow with the grid beyond its keys.
+        connect_timeout: seconds to reach ``scheduler`` before giving up with a ``ValueError``
+            (one line: unreachable scheduler).
+        replace: a sweep of this name with a different config in the store is replaced (its
+            points stay in the store). Without it such a sweep is refused (``ValueError``): a
+            sweep record is identified by its full config, never silently replaced.
 
     Returns:
         ``xarray.Dataset`` with the recorded fields (``predictor`` gains a ``dim`` axis;
-        ``status`` is a string array; failed points are NaN with status ``failed``).
+        ``status`` is a string array: a run's own status (``converged``, ``max_steps``,
+        ``diverged``, ...) for a stored point, ``failed`` for a point whose batch raised an
+        error in this call, ``pending`` for a point not computed yet, ``damaged`` for one whose
+        stored files cannot be read (a resumed sweep recomputes it); the same words as
+        ``ibias runs ls|show`` (:data:`STATUSES`). Points without a result are NaN; a diverged
+        point keeps its non-finite loss (NaN or inf), never 0).
 
     Raises:
-        ValueError: invalid config, unknown backend, a scheduler address without ``dask``.
+        ValueError: invalid config, unknown backend, a scheduler address without ``dask``,
+            more than ``max_points`` points, a name taken by a different config.
     """
     cfg = load_sweep_config(config)
     if grid is not None:
@@ -261,15 +406,35 @@ def sweep(
         raise ValueError(f"workers must be >= 1; received {workers}")
     if batch < 1:
         raise ValueError(f"batch must be >= 1; received {batch}")
+    if not connect_timeout > 0:
+        raise ValueError(f"connect_timeout must be > 0 seconds; received {connect_timeout}")
+    n_points = check_size(cfg, max_points)
+    validate_grid(cfg)
     st = _as_store(store)
-    axes, points = expand(cfg)
-    runs = [r for _, r in points]
-    keys = [st.key(r) for r in runs]
+    if not replace:
+        _check_identity(st, cfg)
+    # an unreachable scheduler is reported before anything is written
+    client = _connect(scheduler, connect_timeout) if scheduler is not None else None
+    try:
+        return _sweep(cfg, st, n_points=n_points, backend=backend, workers=workers, client=client, batch=batch, progress=progress, summary=summary)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summary):
+    """The body of :func:`sweep` once the config, size, grid, name and scheduler are checked."""
+    axes = _axes(cfg)
+    keys = [st.key(r) for _, r in iter_points(cfg)]
+    states = [st.state(k) for k in keys]
+    for k, state in zip(keys, states):
+        if state == "damaged":  # unreadable files: removed here, recomputed below
+            st.remove(k)
+    cached = np.fromiter((state == "present" for state in states), dtype=bool, count=n_points)
     summ = summary if summary is not None else SweepSummary()
-    summ.total = len(points)
+    summ.total = n_points
     t0 = time.perf_counter()
-    todo = [i for i, k in enumerate(keys) if not st.has(k)]
-    summ.cached = len(points) - len(todo)
+    summ.cached = int(cached.sum())
     meta = {
         "config": cfg.model_dump(),
         "axes": [[name, [[k, v] for k, v in fields]] for name, fields in axes],
@@ -277,61 +442,160 @@ def sweep(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "backend": backend,
     }
-    if hasattr(st, "put_sweep"):
-        st.put_sweep(cfg.name, meta)
-    batches = [[todo[j] for j in b] for b in _batches([runs[i] for i in todo], batch)]
-    bar = _SweepProgress(progress, len(points), summ.cached)
+    st.put_sweep(cfg.name, meta)
+    bar = _SweepProgress(progress, n_points, summ.cached)
+    held: set[str] = set()  # claims this call holds
+    others: list[int] = []  # points another live sweep is computing
 
-    def finish(idxs, results=None, error=None):
-        for j, i in enumerate(idxs):
+    def take(i) -> bool:
+        """Claim point ``i`` to compute it; ``False`` if it is done or another sweep has it."""
+        k = keys[i]
+        if not st.claim(k):
+            others.append(i)
+            return False
+        if st.has(k):  # finished by another sweep since we looked
+            st.release(k)
+            return False
+        held.add(k)
+        return True
+
+    def finish(items, results=None, error=None):
+        for j, (i, run) in enumerate(items):
             if error is not None:
                 summ.failed[keys[i]] = error
                 bar.advance(failed=True)
-                continue
-            r = results[j]
-            st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": runs[i]}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
-            summ.done += 1
-            bar.advance()
+            else:
+                r = results[j]
+                st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
+                summ.done += 1
+                bar.advance()
+            st.release(keys[i])
+            held.discard(keys[i])
 
-    try:
+    def run_round(batches):
         if backend == "vmap":
             for b in batches:
                 try:
-                    res = run_batch([runs[i] for i in b])
-                except ValueError as e:
+                    res = run_batch([r for _, r in b])
+                except Exception as e:
+                    intr.check()  # an interrupt turned into another error inside JAX
+                    if not isinstance(e, ValueError):
+                        raise
                     finish(b, error=str(e))
                     continue
+                intr.check()  # an interrupt swallowed inside JAX: stop before writing
                 finish(b, res)
         elif backend == "local":
-            _run_local(batches, runs, workers, finish)
+            _run_local(batches, workers, finish, intr)
         else:
-            _run_dask(batches, runs, workers, scheduler, finish)
+            _run_dask(batches, workers, client, finish, intr)
+
+    intr = _Interrupts()
+    try:
+        with intr:
+            run_round(iter_batches(cfg, batch, skip=lambda i, _run: cached[i] or not take(i)))
+            # points another sweep was computing: wait for them; compute those it abandons
+            while others:
+                waiting, others[:] = list(others), []
+                mine = {i for i in waiting if not st.has(keys[i]) and take(i)}
+                if mine:
+                    run_round(iter_batches(cfg, batch, skip=lambda i, _run: i not in mine))
+                left = [i for i in others if not st.has(keys[i])]
+                others[:] = left
+                if left:
+                    intr.check()
+                    time.sleep(0.2)
+        summ.cached = n_points - summ.done - len(summ.failed)  # incl. points another sweep wrote
     finally:
+        for k in list(held):  # interrupted: give the points back
+            st.release(k)
         bar.close()
         summ.wall_time = time.perf_counter() - t0
     return _assemble(cfg, axes, keys, st, summ.failed)
 
 
-def _run_local(batches, runs, workers, finish):
+class _Interrupts:
+    """Ctrl-C during a sweep is never lost: SIGINT sets a flag (and raises KeyboardInterrupt as
+    usual); :meth:`check`, called between batches, raises it again if JAX swallowed it or turned
+    it into another error inside a callback. Only in the main thread, only over Python's own
+    default handler."""
+
+    def __init__(self):
+        self.hit = False
+        self._prev = None
+
+    def _handler(self, signum, frame):
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._prev = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._prev is not None:
+            signal.signal(signal.SIGINT, self._prev)
+            self._prev = None
+        if self.hit and exc[0] is None:
+            raise KeyboardInterrupt
+        return False
+
+    def check(self):
+        if self.hit:
+            raise KeyboardInterrupt
+
+
+def _check_identity(st, cfg: SweepConfig) -> None:
+    """Refuse (one line naming the fix) to reuse a sweep name for a different config."""
+    if not st.has_sweep(cfg.name):
+        return
+    fix = "give this sweep a new name, or pass --replace (replace=True) to replace the stored one (its points stay in the store)"
+    try:
+        old = st.get_sweep(cfg.name).get("config")
+    except ValueError:
+        raise ValueError(f"sweep {cfg.name} in store {st.root} has damaged metadata; {fix}") from None
+    new = cfg.model_dump()
+    if not isinstance(old, dict) or Store.key(old) != Store.key(new):
+        differ = sorted(k for k in set(new) | set(old if isinstance(old, dict) else {}) if not isinstance(old, dict) or Store.key({"v": old.get(k)}) != Store.key({"v": new.get(k)}))
+        raise ValueError(f"sweep {cfg.name} already exists in store {st.root} with a different config ({', '.join(differ) or 'config'} differ); {fix}")
+
+
+def _run_local(batches, workers, finish, intr):
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    if not batches:
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
         return
     n = workers or os.cpu_count() or 1
     env_before = os.environ.get("JAX_ENABLE_X64")
     os.environ["JAX_ENABLE_X64"] = "1"
-    ex = cf.ProcessPoolExecutor(max_workers=min(n, len(batches)), mp_context=mp.get_context("spawn"))
+    ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
     try:
-        futs = {ex.submit(run_batch, [runs[i] for i in b]): b for b in batches}
-        for f in cf.as_completed(futs):
-            b = futs[f]
-            try:
-                res = f.result()
-            except Exception as e:  # a failed batch is reported, the others go on
-                finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-                continue
-            finish(b, res)
+        futs = {ex.submit(run_batch, [r for _, r in first]): first}
+        for b in itertools.islice(batches, 2 * n - 1):
+            futs[ex.submit(run_batch, [r for _, r in b])] = b
+        while futs:
+            done, _ = cf.wait(futs, return_when=cf.FIRST_COMPLETED)
+            intr.check()
+            for f in done:
+                b = futs.pop(f)
+                try:
+                    res = f.result()
+                except Exception as e:  # a failed batch is reported, the others go on
+                    finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                else:
+                    finish(b, res)
+                nxt = next(batches, None)
+                if nxt is not None:
+                    futs[ex.submit(run_batch, [r for _, r in nxt])] = nxt
     except BaseException:
         ex.shutdown(wait=False, cancel_futures=True)
         raise
@@ -357,33 +621,62 @@ def local_cluster(workers: int | None = None):
     )
 
 
-def _run_dask(batches, runs, workers, scheduler, finish):
+def _connect(scheduler: str, timeout: float):
+    """A ``distributed.Client`` of ``scheduler``, or ``ValueError`` (one line) after ``timeout`` s."""
+    import logging
+
+    from dask.distributed import Client
+
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.core", "distributed.comm")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as e:
+        why = type(e).__name__
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s ({why}); check the address and that the scheduler runs, or raise --connect-timeout") from None
+    finally:
+        for lg, lv in zip(quiet, levels):
+            lg.setLevel(lv)
+
+
+def _run_dask(batches, workers, client, finish, intr):
     from dask.distributed import Client, as_completed
 
-    if not batches:
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
         return
     cluster = None
-    if scheduler is None:
+    if client is None:
         cluster = local_cluster(workers)
         client = Client(cluster)
-    else:
-        client = Client(scheduler)
     try:
+        n = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or (workers or os.cpu_count() or 1)
+
+        def submit(b):
+            f = client.submit(run_batch, [r for _, r in b], pure=False, retries=2)
+            futs[f.key] = b
+            return f
+
         futs = {}
-        for b in batches:
-            f = client.submit(run_batch, [runs[i] for i in b], pure=False, retries=2)
-            futs[f.key] = (f, b)
-        for f in as_completed([v[0] for v in futs.values()]):
-            b = futs[f.key][1]
+        ac = as_completed([submit(first)] + [submit(b) for b in itertools.islice(batches, 4 * n - 1)])
+        for f in ac:
+            intr.check()
+            b = futs.pop(f.key)
             try:
                 res = f.result()
             except Exception as e:
                 finish(b, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-                continue
-            finish(b, res)
+            else:
+                finish(b, res)
+            nxt = next(batches, None)
+            if nxt is not None:
+                ac.add(submit(nxt))
     finally:
-        client.close()
-        if cluster is not None:
+        if cluster is not None:  # (a client of a scheduler given by address: closed by sweep)
+            client.close()
             cluster.close()
 
 
@@ -397,8 +690,16 @@ def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr
     message = np.empty(n, dtype=object)
     vecs: dict[str, list] = {}
     for i, k in enumerate(keys):
-        if st.has(k):
-            r = st.get(k)
+        state = st.state(k)
+        r = None
+        if state == "present":
+            try:
+                r = st.get(k)
+            except ValueError as e:  # arrays unreadable although the metadata parses
+                state, why = "damaged", str(e)
+        else:
+            why = f"result {k} in store {getattr(st, 'root', '?')} is damaged (unreadable index entry or group); rerun the sweep to recompute it"
+        if r is not None:
             for s in _SCALARS:
                 v = r.attrs.get(s)
                 scal[s][i] = np.nan if v is None else float(v)
@@ -406,9 +707,15 @@ def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr
             message[i] = r.attrs.get("message", "")
             for name, (adims, arr) in r.arrays.items():
                 vecs.setdefault(name, [None] * n)[i] = (tuple(adims), np.asarray(arr))
-        else:
+        elif state == "damaged":
+            status[i] = "damaged"
+            message[i] = why
+        elif k in failed:
             status[i] = "failed"
-            message[i] = failed.get(k, "not computed")
+            message[i] = failed[k]
+        else:
+            status[i] = "pending"
+            message[i] = "not computed yet"
     coords = {}
     for name, fields in axes:
         if len(fields) == 1:
