@@ -39,8 +39,6 @@ def test_design_example_parses():
         (("algorithm: {name: flow}", "algorithm: {name: gd, lr: 0.1, noise: 0.5}"), "algorithm.noise applies to"),
     ],
 )
-
-
 def test_bad_configs_get_one_line_naming_the_field(patch, fragment):
     src = BASE.replace(*patch)
     with pytest.raises(ValueError) as e:
@@ -62,8 +60,6 @@ def test_build_makes_the_objects():
 
 
 @pytest.mark.parametrize("name,extra", [("label-noise-sgd", {"batch_size": 2}), ("param-noise-gd", {})])
-
-
 def test_build_makes_the_noisy_algorithms(name, extra):
     run = RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 5}, "algorithm": {"name": name, "lr": 0.05, "noise": 0.3, **extra}})
     alg = build(run)[3]
@@ -137,8 +133,6 @@ def test_mlp_and_loss_scaled_gd_build_from_a_config():
         ({"loss": "squared"}, "unknown loss 'squared'"),
     ],
 )
-
-
 def test_ranges_are_part_of_the_schema(patch, fragment):
     import re
 
