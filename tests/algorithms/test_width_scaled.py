@@ -64,31 +64,10 @@ def test_width_scaled_gd_output_layer_only_freezes_the_hidden_layer():
         width_scaled_gd(ds.X, ds.y, 1.0, affine="free")
 
 
-def _plain_apply(p, X, skip):
-    """The model's formula in matrix form (the reference for the fast paths)."""
-    out = jax.nn.relu(X @ p["w1"].T + p["b1"][None, :]) @ p["w2"] + p["b2"]
-    return out + X @ p["skip"] if skip else out
-
-
-def _net_with_zero_preactivations(k, d, skip, seed):
-    m = ShallowReLU(k, input_dim=d, skip=skip, init_dist="uniform", a_w=1.0, a_b=1.0)
-    p = dict(m.init(seed))
-    X = jax.random.uniform(jax.random.key(seed + 100), (5, d), minval=-1.0, maxval=1.0)
-    X = X.at[0].set(0.5).at[1].set(-0.25)  # dyadic inputs: exact pre-activations
-    # unit 0: pre-activation exactly 0 at x_0 (and x_0 is dyadic), unit 1: exactly 0 at x_1
-    p["w1"] = p["w1"].at[0].set(2.0).at[1].set(-4.0)
-    p["b1"] = p["b1"].at[0].set(-1.0 * d).at[1].set(-1.0 * d)
-    if skip:
-        p["skip"] = jnp.linspace(0.5, -0.5, d)
-    p["b2"] = jnp.asarray(0.3)
-    y = jnp.sin(3.0 * X[:, 0])
-    return m, p, X, y
-
-
 @pytest.mark.parametrize("hidden, affine", [(True, "exact"), (False, "exact"), (True, "gd")])
-def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine):
+def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine, zero_preactivation_net, plain_apply):
     # WidthScaledGD's fused step = autodiff of the square loss + width_scaled_gd
-    m, p, X, y = _net_with_zero_preactivations(10, 1, True, seed=7)
+    m, p, X, y = zero_preactivation_net(10, 1, True, seed=7)
     p = {k: np.array(v) for k, v in p.items()}
     p = fit_affine(p, X, y) if affine == "exact" else p
     p["w2"][3] = 0.0  # a unit that only w2's gradient moves
@@ -101,7 +80,7 @@ def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine):
     lr = float(s0.lr)
     assert lr == 0.7 / 10  # eta_bar / n: the w2 = 0 unit still counts (its w1, b1 are not zero)
     new, _, _ = full.step(obj, p, s0, None)
-    g_ref = jax.grad(lambda q: 0.5 * jnp.mean((_plain_apply(q, X, True) - y) ** 2))(p)
+    g_ref = jax.grad(lambda q: 0.5 * jnp.mean((plain_apply(q, X, True) - y) ** 2))(p)
     for k in ("w1", "b1", "w2"):
         assert float(jnp.max(jnp.abs(g_ref[k]))) > 0
         np.testing.assert_allclose(new[k], p[k] - lr * g_ref[k], rtol=1e-12, atol=1e-12 * float(jnp.max(jnp.abs(g_ref[k]))), err_msg=k)
@@ -114,18 +93,18 @@ def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine):
         np.testing.assert_allclose(lv_f, lv_p, rtol=1e-12)
         for k in p:
             np.testing.assert_allclose(q_f[k], q_p[k], rtol=1e-12, atol=1e-14, err_msg=k)
-        F = _plain_apply(q_f, X, True) - q_f["b2"] - X @ q_f["skip"]
+        F = plain_apply(q_f, X, True) - q_f["b2"] - X @ q_f["skip"]
         np.testing.assert_allclose(s_f.F, F, rtol=1e-12, atol=1e-14)
     if not hidden:
         np.testing.assert_array_equal(q_f["w1"], p["w1"])
 
 
 @pytest.mark.parametrize("leaf, affine", [("w1", "exact"), ("b1", "gd"), ("w2", "exact")])
-def test_fused_step_folds_the_finiteness_check_into_its_log_loss(leaf, affine):
+def test_fused_step_folds_the_finiteness_check_into_its_log_loss(leaf, affine, zero_preactivation_net):
     # checks_finite: the fused step returns log L = NaN exactly when a new parameter is not
     # finite, so that train_many (which then skips its own check) keeps the last finite ones
     assert WidthScaledGD.checks_finite and not ib.GradientDescent(lr=0.1).checks_finite
-    m, p, X, y = _net_with_zero_preactivations(10, 1, True, seed=7)
+    m, p, X, y = zero_preactivation_net(10, 1, True, seed=7)
     p = {k: np.array(v) for k, v in p.items()}
     obj = Objective(m, ib.losses.get_loss("square"), X, y)
     fused = WidthScaledGD(X, y, 0.7, hidden=True, affine=affine)

@@ -133,40 +133,19 @@ def _uses_fast_path(m, p, X) -> bool:
     return "name=_hidden_unrolled" in jaxpr
 
 
-def _plain_apply(p, X, skip):
-    """The model's formula in matrix form (the reference for the fast paths)."""
-    out = jax.nn.relu(X @ p["w1"].T + p["b1"][None, :]) @ p["w2"] + p["b2"]
-    return out + X @ p["skip"] if skip else out
-
-
-def _net_with_zero_preactivations(k, d, skip, seed):
-    m = ShallowReLU(k, input_dim=d, skip=skip, init_dist="uniform", a_w=1.0, a_b=1.0)
-    p = dict(m.init(seed))
-    X = jax.random.uniform(jax.random.key(seed + 100), (5, d), minval=-1.0, maxval=1.0)
-    X = X.at[0].set(0.5).at[1].set(-0.25)  # dyadic inputs: exact pre-activations
-    # unit 0: pre-activation exactly 0 at x_0 (and x_0 is dyadic), unit 1: exactly 0 at x_1
-    p["w1"] = p["w1"].at[0].set(2.0).at[1].set(-4.0)
-    p["b1"] = p["b1"].at[0].set(-1.0 * d).at[1].set(-1.0 * d)
-    if skip:
-        p["skip"] = jnp.linspace(0.5, -0.5, d)
-    p["b2"] = jnp.asarray(0.3)
-    y = jnp.sin(3.0 * X[:, 0])
-    return m, p, X, y
-
-
 @pytest.mark.parametrize("d, skip", [(1, True), (1, False), (3, True)])
-def test_unrolled_apply_matches_plain_formula_and_its_gradient(d, skip):
-    m, p, X, y = _net_with_zero_preactivations(12, d, skip, seed=d)
+def test_unrolled_apply_matches_plain_formula_and_its_gradient(d, skip, zero_preactivation_net, plain_apply):
+    m, p, X, y = zero_preactivation_net(12, d, skip, seed=d)
     pre = X @ p["w1"].T + p["b1"][None, :]
     assert pre[0, 0] == 0.0 and pre[1, 1] == 0.0  # the relu'(0) convention is exercised
     assert _uses_fast_path(m, p, X)  # the fast path (one sample at a time, custom_jvp) is the one under test
-    np.testing.assert_allclose(m.apply(p, X), _plain_apply(p, X, skip), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(m.apply(p, X), plain_apply(p, X, skip), rtol=1e-13, atol=1e-15)
 
     def loss(fn):
         return lambda q: 0.5 * jnp.mean((fn(q) - y) ** 2)
 
     g = jax.grad(loss(lambda q: m.apply(q, X)))(p)
-    g_ref = jax.grad(loss(lambda q: _plain_apply(q, X, skip)))(p)
+    g_ref = jax.grad(loss(lambda q: plain_apply(q, X, skip)))(p)
     assert set(g) == set(p)
     for k in p:
         scale = float(jnp.max(jnp.abs(g_ref[k])))
@@ -177,38 +156,38 @@ def test_unrolled_apply_matches_plain_formula_and_its_gradient(d, skip):
     # forward-over-reverse (HVPs, sharpness) works through the fast path as through the plain one
     v = jax.tree_util.tree_map(jnp.ones_like, p)
     hvp = jax.jvp(jax.grad(loss(lambda q: m.apply(q, X))), (p,), (v,))[1]
-    hvp_ref = jax.jvp(jax.grad(loss(lambda q: _plain_apply(q, X, skip))), (p,), (v,))[1]
+    hvp_ref = jax.jvp(jax.grad(loss(lambda q: plain_apply(q, X, skip))), (p,), (v,))[1]
     for k in p:
         np.testing.assert_allclose(hvp[k], hvp_ref[k], rtol=1e-12, atol=1e-12 * float(jnp.max(jnp.abs(hvp_ref[k]))), err_msg=k)
 
 
-def test_unrolled_apply_input_derivatives():
+def test_unrolled_apply_input_derivatives(zero_preactivation_net, plain_apply):
     # derivatives in x (univariate tools differentiate the net in its input): first and second
-    m, p, X, _ = _net_with_zero_preactivations(9, 2, True, seed=5)
+    m, p, X, _ = zero_preactivation_net(9, 2, True, seed=5)
     X = X + 0.01  # off the kinks: the second derivative of a ReLU net is 0 there
-    for fn in (lambda Z: m.apply(p, Z), lambda Z: _plain_apply(p, Z, True)):
+    for fn in (lambda Z: m.apply(p, Z), lambda Z: plain_apply(p, Z, True)):
         assert fn(X).shape == (5,)
     jac = jax.jacfwd(lambda Z: m.apply(p, Z))(X)
-    jac_ref = jax.jacfwd(lambda Z: _plain_apply(p, Z, True))(X)
+    jac_ref = jax.jacfwd(lambda Z: plain_apply(p, Z, True))(X)
     np.testing.assert_allclose(jac, jac_ref, rtol=1e-12, atol=1e-13)
     g = jax.grad(lambda Z: jnp.sum(m.apply(p, Z) ** 2))(X)
-    g_ref = jax.grad(lambda Z: jnp.sum(_plain_apply(p, Z, True) ** 2))(X)
+    g_ref = jax.grad(lambda Z: jnp.sum(plain_apply(p, Z, True) ** 2))(X)
     np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-13)
     h = jax.hessian(lambda z: m.apply(p, z[None, :])[0])(X[2])
     np.testing.assert_allclose(h, 0.0, atol=1e-14)
 
 
-def test_large_n_uses_the_matrix_form():
+def test_large_n_uses_the_matrix_form(plain_apply):
     m = ShallowReLU(7, input_dim=2, skip=True)
     p = m.init(0)
     X = jax.random.normal(jax.random.key(3), (64, 2))  # beyond the unrolled fast path's N
     assert not _uses_fast_path(m, p, X)
-    np.testing.assert_allclose(m.apply(p, X), _plain_apply(p, X, True), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(m.apply(p, X), plain_apply(p, X, True), rtol=1e-13, atol=1e-15)
     assert m.apply(p, X[:0]).shape == (0,)
     m5 = ShallowReLU(7, input_dim=16, skip=True)  # small N, larger d: matrix form
     p5, X5 = m5.init(1), jax.random.normal(jax.random.key(4), (3, m5.input_dim))
     assert not _uses_fast_path(m5, p5, X5)
-    np.testing.assert_allclose(m5.apply(p5, X5), _plain_apply(p5, X5, True), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(m5.apply(p5, X5), plain_apply(p5, X5, True), rtol=1e-13, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------
