@@ -238,3 +238,21 @@ def test_compilation_cache_is_on_disk_and_can_be_switched_off(regression_file, t
     assert {k: v for k, v in a.items() if k != "wall_time"} == {k: v for k, v in b.items() if k != "wall_time"}
     ibias(*args, check=True, env_extra={"IBIAS_COMPILATION_CACHE": "0", "XDG_CACHE_HOME": str(off)})
     assert not off.exists()
+
+
+def _strict_json(text):
+    def refuse(token):
+        raise AssertionError(f"non-JSON token {token} in --json output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("scale", ["1e160", "1e200"])
+def test_fit_overflow_at_initialization_is_diverged_never_converged(regression_file, scale):
+    path, _ = regression_file
+    p = ibias("fit", path, "--model", "diagonal", "--scale", scale, "--json", "--max-steps", "1000")
+    assert p.returncode == 0, p.stderr
+    out = _strict_json(p.stdout)  # strict JSON: no NaN / Infinity tokens
+    assert out["status"] == "diverged", out["message"]
+    assert "overflow" in out["message"]
+    assert out["final"]["loss"] is None and out["final"]["log_loss"] is None

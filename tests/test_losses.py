@@ -81,3 +81,10 @@ def test_get_loss_names_and_errors():
 def test_training_accuracy_is_minus_log_loss():
     f, y = jnp.array([5.0, 7.0]), jnp.array([1.0, 1.0])
     assert float(Exponential().training_accuracy(f, y)) == pytest.approx(-float(Exponential().log_loss(f, y)))
+
+
+def test_square_log_loss_of_non_finite_outputs_is_nan_not_zero():
+    # outputs that overflowed (inf - inf = NaN, or inf) are no interpolation: log L is NaN, never -inf
+    y = jnp.zeros(2)
+    assert np.isnan(float(Square().log_loss(jnp.array([jnp.nan, 0.0]), y)))
+    assert not float(Square().log_loss(jnp.array([jnp.inf, 0.0]), y)) == -np.inf

@@ -662,7 +662,7 @@ def _start(batch: _Batch) -> _Points:
     message = [""] * B
     for i in range(B):
         if not np.isfinite(lv[i]) and not lv[i] == -np.inf:
-            status[i], message[i] = "diverged", "the loss is NaN/Inf at the initial parameters"
+            status[i], message[i] = "diverged", "the loss is NaN/Inf at the initial parameters (the model outputs overflow float64: lower the initialization scale or rescale the data)"
         elif lv[i] <= batch.target:
             status[i], message[i] = "converged", "the target was already met at initialization"
     return _Points(params=batch.params, state=state_b, steps=steps, t=np.zeros(B), lv=lv, status=status, message=message, recorders=recorders)
