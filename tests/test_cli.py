@@ -189,6 +189,10 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--clock", "accuracy", "--algorithm", "gd"], "--clock applies"),
         (["fit", "{reg}", "--model", "diagonal", "--untied", "--depth", "3", "--algorithm", "reduced"], "closed form"),
         (["fit", "{reg}", "--predict", "diagonal"], "diagonal networks"),
+        (["fit", "{reg}", "--stop-accuracy", "-3"], "--stop-accuracy must be a finite number > 0 (a training accuracy -log L, e.g. 20); received -3"),
+        (["fit", "{reg}", "--stop-loss", "0"], "received 0"),
+        (["fit", "{hdr}"], "line 1 has a non-numeric value 'x'"),
+        (["fit", "{reg}", "--model", "diagonal", "--scale", "0"], "--scale must be > 0 for --model diagonal (u(0) = scale); received 0"),
         (["run", "no-such-experiment"], "unknown experiment id"),
         (["verify", "--only", "zzz-nothing"], "no experiment matches"),
         (["run", "x", "--profile", "huge"], "profile"),
@@ -200,7 +204,8 @@ def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_fi
     np.savez(tmp_path / "nan.npz", X=np.array([[1.0, np.nan]]), y=np.ones(1))
     np.savez(tmp_path / "shape.npz", X=np.ones((3, 2)), y=np.ones(2))
     np.savez(tmp_path / "xor.npz", X=np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]), y=np.array([1.0, 1.0, -1.0, -1.0]))
-    subs = {"{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
+    (tmp_path / "hdr.csv").write_text("1,2,x\n3,4,5\n6,7,8\n1,1,2\n")
+    subs = {"{hdr}": tmp_path / "hdr.csv", "{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
     p = ibias(*[subs.get(a, a) for a in args])
     assert p.returncode == 2, (p.stdout, p.stderr)
     err = p.stderr.strip().splitlines()

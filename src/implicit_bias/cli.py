@@ -286,6 +286,7 @@ def fit_cmd(
     if data is None:
         raise UserError("missing DATA: give a .npz (X, y[, X_eval]) or .csv (last column y) file")
     _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, depth)
+    _check_stop_flags(stop_loss, stop_accuracy)
     from .config import DataConfig, build_algorithm, build_data, build_loss, build_model, build_predictions, build_stop, prediction_context
 
     ds = build_data(DataConfig(path=data))
@@ -338,12 +339,23 @@ def _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, de
             raise UserError(f"{name} must be a finite number; received {v}")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise UserError(f"--lr must be a finite number > 0; received {lr}")
+    if model == "diagonal" and not scale > 0:
+        raise UserError(f"--scale must be > 0 for --model diagonal (u(0) = scale); received {scale:g}")
     if max_steps < 1:
         raise UserError(f"--max-steps must be >= 1; received {max_steps}")
     if batch_size < 1:
         raise UserError(f"--batch-size must be >= 1; received {batch_size}")
     if depth < 1:
         raise UserError(f"--depth must be >= 1; received {depth}")
+
+
+def _check_stop_flags(stop_loss, stop_accuracy):
+    """``--stop-loss`` is a loss value > 0; ``--stop-accuracy`` a training accuracy ``-log L > 0``
+    (a target <= 0 means ``L >= 1``, met before any training by any sensible start)."""
+    if stop_loss is not None and not (math.isfinite(stop_loss) and stop_loss > 0):
+        raise UserError(f"--stop-loss must be a finite number > 0 (a loss value, e.g. 1e-12); received {stop_loss:g}")
+    if stop_accuracy is not None and not (math.isfinite(stop_accuracy) and stop_accuracy > 0):
+        raise UserError(f"--stop-accuracy must be a finite number > 0 (a training accuracy -log L, e.g. 20); received {stop_accuracy:g}")
 
 
 def _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b):
