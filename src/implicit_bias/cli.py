@@ -19,11 +19,6 @@ import typer
 from ._json import dumps
 from .config import ALGORITHM_NAMES, FLOW_NAMES, MODEL_NAMES, RELU_INITS
 
-try:  # typer >= 0.20 vendors click; older versions use the click package
-    from typer._click import exceptions as click_exc
-except ImportError:  # pragma: no cover
-    from click import exceptions as click_exc
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -493,6 +488,15 @@ app.add_typer(runs_app, name="runs")
 # ------------------------------------------------------------------------------------ main
 
 
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that flushing it at exit after a closed pipe is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
 def main(argv=None):
     """Console entry point: one line and exit code 2 for user errors, never a traceback.
 
@@ -505,21 +509,28 @@ def main(argv=None):
         enable_compilation_cache()
     try:
         rv = app(args=argv, prog_name="ibias", standalone_mode=False)
-    except click_exc.NoArgsIsHelpError as e:  # `ibias` alone: help, exit 0
-        print(e.ctx.get_help())
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:  # `ibias list | head -1`: the reader left; exit quietly
+        _quiet_stdout()
         sys.exit(0)
-    except click_exc.UsageError as e:
-        sys.stderr.write(f"ibias: error: {e.format_message()}" + (f" (see `ibias {e.ctx.info_name} --help`)" if e.ctx and e.ctx.info_name not in (None, "ibias") else "") + "\n")
-        sys.exit(2)
     except (UserError, ValueError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         sys.stderr.write(f"ibias: error: {msg}\n")
         sys.exit(2)
-    except (click_exc.Exit, typer.Exit) as e:
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except (click_exc.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("ibias: interrupted\n")
         sys.exit(130)
+    except typer.TyperException as e:  # click's usage errors (typer's public base class of them)
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:  # `ibias` alone: help, exit 0
+            print(ctx.get_help())
+            sys.exit(0)
+        name = getattr(ctx, "info_name", None)
+        msg = e.format_message() if hasattr(e, "format_message") else str(e)
+        sys.stderr.write(f"ibias: error: {msg}" + (f" (see `ibias {name} --help`)" if name not in (None, "ibias") else "") + "\n")
+        sys.exit(getattr(e, "exit_code", 2) or 2)
     except Exception as e:  # a bug: still one line, no traceback
         sys.stderr.write(f"ibias: internal error: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''} (please report)\n")
         sys.exit(1)
