@@ -166,7 +166,7 @@ class BackendName(str, Enum):
 
 @app.command("sweep")
 def sweep_cmd(
-    config: str = typer.Argument(..., help="CONFIG.yaml (DESIGN.md sweep schema)."),
+    config: str = typer.Argument(..., help="CONFIG.yaml (sweep schema: docs/contract.md, 'Sweep config schema')."),
     backend: BackendName = typer.Option(BackendName.vmap, "--backend", help="vmap (one vectorised call per batch), local (process pool) or dask."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes (local) or LocalCluster workers (dask)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
@@ -271,7 +271,7 @@ def fit_cmd(
     predict: list[str] = typer.Option([], "--predict", help="Prediction to compare with (repeatable); see --list-predictions."),
     list_predictions: bool = typer.Option(False, "--list-predictions", help="List the prediction names and exit."),
     want_sharpness: bool = typer.Option(False, "--sharpness", help="Report the top Hessian eigenvalue at the end."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md contract)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (fields and meanings: docs/contract.md)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ):
     """Train a model on your data and compare the result with the theory's predictions."""
@@ -438,7 +438,7 @@ def _compare(preds, ctx, w, task, model) -> list:
 
 
 def _fit_result(run, ds, pred_out, sharpness, *, model, loss, algorithm, lr) -> dict:
-    """The ``ibias fit --json`` object (DESIGN.md contract)."""
+    """The ``ibias fit --json`` object (docs/contract.md)."""
     w = run.predictor
     return {
         "status": run.status,
