@@ -193,6 +193,7 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--stop-loss", "0"], "received 0"),
         (["fit", "{hdr}"], "line 1 has a non-numeric value 'x'"),
         (["fit", "{reg}", "--model", "diagonal", "--scale", "0"], "--scale must be > 0 for --model diagonal (u(0) = scale); received 0"),
+        (["fit", "{tiny}"], "the default --stop-loss 1e-12 is above the loss of the zero predictor"),
         (["run", "no-such-experiment"], "unknown experiment id"),
         (["verify", "--only", "zzz-nothing"], "no experiment matches"),
         (["run", "x", "--profile", "huge"], "profile"),
@@ -205,7 +206,8 @@ def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_fi
     np.savez(tmp_path / "shape.npz", X=np.ones((3, 2)), y=np.ones(2))
     np.savez(tmp_path / "xor.npz", X=np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]), y=np.array([1.0, 1.0, -1.0, -1.0]))
     (tmp_path / "hdr.csv").write_text("1,2,x\n3,4,5\n6,7,8\n1,1,2\n")
-    subs = {"{hdr}": tmp_path / "hdr.csv", "{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
+    np.savez(tmp_path / "tiny.npz", X=np.eye(3, 4) * 1e-300, y=np.array([1e-300, -2e-300, 3e-300]))
+    subs = {"{tiny}": tmp_path / "tiny.npz", "{hdr}": tmp_path / "hdr.csv", "{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
     p = ibias(*[subs.get(a, a) for a in args])
     assert p.returncode == 2, (p.stdout, p.stderr)
     err = p.stderr.strip().splitlines()

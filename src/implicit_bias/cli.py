@@ -304,6 +304,7 @@ def fit_cmd(
         lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
     ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize)
     sc = _stop_config(stop_loss, stop_accuracy, max_steps, loss_obj.task)
+    _check_target_against_data(sc, loss_obj, np.asarray(ds.y), stop_loss is None)
     from .train import train
 
     run = train(mdl, ds, loss_obj, build_algorithm(ac), build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
@@ -416,6 +417,24 @@ def _stop_config(stop_loss, stop_accuracy, max_steps, task):
         else:
             stop_loss = 1e-12
     return StopConfig(loss=stop_loss, training_accuracy=stop_accuracy, max_steps=max_steps)
+
+
+def _check_target_against_data(sc, loss_obj, y, default):
+    """Refuse a square-loss target that the zero predictor already meets: ``L <= target`` with
+    ``L = 1/(2N) sum y^2`` means the targets are too small for it (data near 1e-300 would
+    'converge' at step 0 having learnt nothing). Computed in log domain (no underflow)."""
+    if loss_obj.name != "square" or sc.loss is None:
+        return
+    m = float(np.max(np.abs(y))) if y.size else 0.0
+    if m == 0.0:
+        return
+    log_l0 = 2.0 * math.log(m) + math.log(0.5 * float(np.mean((y / m) ** 2)))
+    if log_l0 <= math.log(sc.loss):
+        how = "the default --stop-loss" if default else "--stop-loss"
+        raise UserError(
+            f"{how} {sc.loss:g} is above the loss of the zero predictor, 1/(2N) sum y^2 = exp({log_l0:.6g}): the target is met "
+            f"without training; rescale y (e.g. divide by its largest value, {m:.3g}) or give a --stop-loss below exp({log_l0:.6g})"
+        )
 
 
 def _compare(preds, ctx, w, task, model) -> list:
