@@ -189,6 +189,11 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--clock", "accuracy", "--algorithm", "gd"], "--clock applies"),
         (["fit", "{reg}", "--model", "diagonal", "--untied", "--depth", "3", "--algorithm", "reduced"], "closed form"),
         (["fit", "{reg}", "--predict", "diagonal"], "diagonal networks"),
+        (["fit", "{reg}", "--stop-accuracy", "-3"], "--stop-accuracy must be a finite number > 0 (a training accuracy -log L, e.g. 20); received -3"),
+        (["fit", "{reg}", "--stop-loss", "0"], "received 0"),
+        (["fit", "{hdr}"], "line 1 has a non-numeric value 'x'"),
+        (["fit", "{reg}", "--model", "diagonal", "--scale", "0"], "--scale must be > 0 for --model diagonal (u(0) = scale); received 0"),
+        (["fit", "{tiny}"], "the default --stop-loss 1e-12 is above the loss of the zero predictor"),
         (["run", "no-such-experiment"], "unknown experiment id"),
         (["verify", "--only", "zzz-nothing"], "no experiment matches"),
         (["run", "x", "--profile", "huge"], "profile"),
@@ -202,7 +207,9 @@ def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_fi
     np.savez(tmp_path / "nan.npz", X=np.array([[1.0, np.nan]]), y=np.ones(1))
     np.savez(tmp_path / "shape.npz", X=np.ones((3, 2)), y=np.ones(2))
     np.savez(tmp_path / "xor.npz", X=np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]), y=np.array([1.0, 1.0, -1.0, -1.0]))
-    subs = {"{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
+    (tmp_path / "hdr.csv").write_text("1,2,x\n3,4,5\n6,7,8\n1,1,2\n")
+    np.savez(tmp_path / "tiny.npz", X=np.eye(3, 4) * 1e-300, y=np.array([1e-300, -2e-300, 3e-300]))
+    subs = {"{tiny}": tmp_path / "tiny.npz", "{hdr}": tmp_path / "hdr.csv", "{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
     p = ibias(*[subs.get(a, a) for a in args])
     assert p.returncode == 2, (p.stdout, p.stderr)
     err = p.stderr.strip().splitlines()
@@ -371,3 +378,30 @@ def test_fit_homogeneous_bad_input(homogeneous_files, file, extra, fragment):
     assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
     assert fragment.lower() in err[0].lower()
     assert p.stdout == ""
+def _strict_json(text):
+    def refuse(token):
+        raise AssertionError(f"non-JSON token {token} in --json output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("scale", ["1e160", "1e200"])
+def test_fit_overflow_at_initialization_is_diverged_never_converged(regression_file, scale):
+    path, _ = regression_file
+    p = ibias("fit", path, "--model", "diagonal", "--scale", scale, "--json", "--max-steps", "1000")
+    assert p.returncode == 0, p.stderr
+    out = _strict_json(p.stdout)  # strict JSON: no NaN / Infinity tokens
+    assert out["status"] == "diverged", out["message"]
+    assert "overflow" in out["message"]
+    assert out["final"]["loss"] is None and out["final"]["log_loss"] is None
+
+
+def test_a_closed_pipe_exits_quietly_and_the_cli_uses_public_typer_api():
+    env = dict(os.environ, PYTHONWARNINGS="ignore", IBIAS_COMPILATION_CACHE=JAX_CACHE)
+    cmd = " ".join(IBIAS + ["list"]) + " | head -1"
+    p = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, env=env, timeout=300)
+    # quiet: no BrokenPipe / AttributeError traceback (exit 0, or 1 when click's own EPIPE handler sees it first)
+    assert p.returncode in (0, 1) and p.stderr == "", p.stderr
+    assert len(p.stdout.splitlines()) == 1
+    src = open(ib.cli.__file__).read() if hasattr(ib, "cli") else open(os.path.join(os.path.dirname(ib.__file__), "cli.py")).read()
+    assert "typer._click" not in src and "from click" not in src

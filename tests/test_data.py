@@ -95,3 +95,11 @@ def test_huge_values_are_rejected():
         data.Dataset(np.array([[1e200, 1.0]]), np.ones(1))
     with pytest.raises(ValueError, match="rescale the data"):
         data.Dataset(np.ones((1, 2)), np.array([1e101]))
+
+
+def test_csv_header_has_no_numbers_and_a_mixed_first_row_is_an_error(tmp_path):
+    (tmp_path / "h.csv").write_text("x1,x2,y\n1,2,3\n4,5,6\n")
+    assert data.load(tmp_path / "h.csv").X.shape == (2, 2)
+    (tmp_path / "m.csv").write_text("1,2,x\n3,4,5\n6,7,8\n")  # not silently a header (one row fewer)
+    with pytest.raises(ValueError, match="line 1 has a non-numeric value 'x'"):
+        data.load(tmp_path / "m.csv")

@@ -91,3 +91,16 @@ def test_docs_griffe_extension_normalizes_docstrings():
     assert "`train`" in out and "`Run`" in out and ":func:" not in out
     assert "```text\na = b\n+ c\n```" in out
     assert "\nExamples:\n" in out
+
+
+def test_contract_page_ships_and_nothing_points_outside_the_package(site):
+    # the README and the help texts point to the contract page, not to a file outside the repository
+    page = _text((site / "contract.html").read_text())
+    for field in ("status", "final.loss", "final.log_loss", "final.training_accuracy", "final.steps", "final.time", "predictor", "params", "outputs_eval", "relative_error", "cosine", "sharpness", "wall_time", "message"):
+        assert field in page, field
+    assert "-log L" in page and "max_wall_time" in page and "u_plus" in page and "grid:" in page
+    from implicit_bias import cli
+
+    for text in ((ROOT / "README.md").read_text(), pathlib.Path(cli.__file__).read_text()):
+        assert "DESIGN.md" not in text and "../shared" not in text
+    assert "docs/contract.md" in (ROOT / "README.md").read_text()

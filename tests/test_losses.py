@@ -130,3 +130,8 @@ def test_cross_entropy_labels_and_outputs_are_checked():
         ib.train(ib.models.MLP(2, (4,)), (X, np.array([0.0, 1.0, 1.0])), "cross-entropy", ib.GradientDescent(lr=0.1))
     run = ib.train(ib.models.MLP(2, (8,), activation="leaky_relu", slope=0.1, outputs=3), (X, np.array([0.0, 1.0, 2.0])), "cross-entropy", ib.algorithms.LossScaledGD(lr=0.2), ib.Stop(training_accuracy=50.0, max_steps=20_000), seed=0)
     assert run.status == "converged" and run.training_accuracy >= 50.0
+def test_square_log_loss_of_non_finite_outputs_is_nan_not_zero():
+    # outputs that overflowed (inf - inf = NaN, or inf) are no interpolation: log L is NaN, never -inf
+    y = jnp.zeros(2)
+    assert np.isnan(float(Square().log_loss(jnp.array([jnp.nan, 0.0]), y)))
+    assert not float(Square().log_loss(jnp.array([jnp.inf, 0.0]), y)) == -np.inf

@@ -19,11 +19,6 @@ import typer
 from ._json import dumps
 from .config import ALGORITHM_NAMES, FLOW_NAMES, MODEL_NAMES, RELU_INITS
 
-try:  # typer >= 0.20 vendors click; older versions use the click package
-    from typer._click import exceptions as click_exc
-except ImportError:  # pragma: no cover
-    from click import exceptions as click_exc
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -171,7 +166,7 @@ class BackendName(str, Enum):
 
 @app.command("sweep")
 def sweep_cmd(
-    config: str = typer.Argument(..., help="CONFIG.yaml (DESIGN.md sweep schema)."),
+    config: str = typer.Argument(..., help="CONFIG.yaml (sweep schema: docs/contract.md, 'Sweep config schema')."),
     backend: BackendName = typer.Option(BackendName.vmap, "--backend", help="vmap (one vectorised call per batch), local (process pool) or dask."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes (local) or LocalCluster workers (dask)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
@@ -282,7 +277,7 @@ def fit_cmd(
     predict: list[str] = typer.Option([], "--predict", help="Prediction to compare with (repeatable); see --list-predictions."),
     list_predictions: bool = typer.Option(False, "--list-predictions", help="List the prediction names and exit."),
     want_sharpness: bool = typer.Option(False, "--sharpness", help="Report the top Hessian eigenvalue at the end."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md contract)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (fields and meanings: docs/contract.md)."),
     bias: str = typer.Option("first", "--bias", help="mlp: first | none | all (biases after the first layer make it non-homogeneous)."),
     outputs: int = typer.Option(1, "--outputs", help="mlp: number of outputs C (C >= 2 with --loss cross-entropy, labels 0..C-1)."),
     kkt: bool = typer.Option(False, "--kkt", help="Report normalized/smoothed margin, KKT residual and alignment (homogeneous models, labels -1/+1)."),
@@ -295,6 +290,7 @@ def fit_cmd(
     if data is None:
         raise UserError("missing DATA: give a .npz (X, y[, X_eval]) or .csv (last column y) file")
     _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, depth)
+    _check_stop_flags(stop_loss, stop_accuracy)
     from .config import DataConfig, build_algorithm, build_data, build_loss, build_model, build_predictions, build_stop, prediction_context
 
     ds = build_data(DataConfig(path=data))
@@ -318,6 +314,7 @@ def fit_cmd(
         lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
     ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise)
     sc = _stop_config(stop_loss, stop_accuracy, max_steps, "classification" if loss_obj.task == "multiclass" else loss_obj.task)
+    _check_target_against_data(sc, loss_obj, np.asarray(ds.y), stop_loss is None)
     from .train import train
 
     run = train(mdl, ds, loss_obj, build_algorithm(ac), build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
@@ -349,12 +346,23 @@ def _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, de
             raise UserError(f"{name} must be a finite number; received {v}")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise UserError(f"--lr must be a finite number > 0; received {lr}")
+    if model == "diagonal" and not scale > 0:
+        raise UserError(f"--scale must be > 0 for --model diagonal (u(0) = scale); received {scale:g}")
     if max_steps < 1:
         raise UserError(f"--max-steps must be >= 1; received {max_steps}")
     if batch_size < 1:
         raise UserError(f"--batch-size must be >= 1; received {batch_size}")
     if depth < 1:
         raise UserError(f"--depth must be >= 1; received {depth}")
+
+
+def _check_stop_flags(stop_loss, stop_accuracy):
+    """``--stop-loss`` is a loss value > 0; ``--stop-accuracy`` a training accuracy ``-log L > 0``
+    (a target <= 0 means ``L >= 1``, met before any training by any sensible start)."""
+    if stop_loss is not None and not (math.isfinite(stop_loss) and stop_loss > 0):
+        raise UserError(f"--stop-loss must be a finite number > 0 (a loss value, e.g. 1e-12); received {stop_loss:g}")
+    if stop_accuracy is not None and not (math.isfinite(stop_accuracy) and stop_accuracy > 0):
+        raise UserError(f"--stop-accuracy must be a finite number > 0 (a training accuracy -log L, e.g. 20); received {stop_accuracy:g}")
 
 
 def _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias="first", outputs=1):
@@ -445,6 +453,24 @@ def _stop_config(stop_loss, stop_accuracy, max_steps, task):
     return StopConfig(loss=stop_loss, training_accuracy=stop_accuracy, max_steps=max_steps)
 
 
+def _check_target_against_data(sc, loss_obj, y, default):
+    """Refuse a square-loss target that the zero predictor already meets: ``L <= target`` with
+    ``L = 1/(2N) sum y^2`` means the targets are too small for it (data near 1e-300 would
+    'converge' at step 0 having learnt nothing). Computed in log domain (no underflow)."""
+    if loss_obj.name != "square" or sc.loss is None:
+        return
+    m = float(np.max(np.abs(y))) if y.size else 0.0
+    if m == 0.0:
+        return
+    log_l0 = 2.0 * math.log(m) + math.log(0.5 * float(np.mean((y / m) ** 2)))
+    if log_l0 <= math.log(sc.loss):
+        how = "the default --stop-loss" if default else "--stop-loss"
+        raise UserError(
+            f"{how} {sc.loss:g} is above the loss of the zero predictor, 1/(2N) sum y^2 = exp({log_l0:.6g}): the target is met "
+            f"without training; rescale y (e.g. divide by its largest value, {m:.3g}) or give a --stop-loss below exp({log_l0:.6g})"
+        )
+
+
 def _compare(preds, ctx, w, task, model) -> list:
     """One entry per prediction: its predictor, relative error (or direction distance) and cosine."""
     from . import diagnostics
@@ -465,7 +491,7 @@ def _compare(preds, ctx, w, task, model) -> list:
 
 
 def _fit_result(run, ds, pred_out, sharpness, *, model, loss, algorithm, lr) -> dict:
-    """The ``ibias fit --json`` object (DESIGN.md contract)."""
+    """The ``ibias fit --json`` object (docs/contract.md)."""
     w = run.predictor
     return {
         "status": run.status,
@@ -546,6 +572,15 @@ app.add_typer(runs_app, name="runs")
 # ------------------------------------------------------------------------------------ main
 
 
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that flushing it at exit after a closed pipe is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
 def main(argv=None):
     """Console entry point: one line and exit code 2 for user errors, never a traceback.
 
@@ -558,21 +593,28 @@ def main(argv=None):
         enable_compilation_cache()
     try:
         rv = app(args=argv, prog_name="ibias", standalone_mode=False)
-    except click_exc.NoArgsIsHelpError as e:  # `ibias` alone: help, exit 0
-        print(e.ctx.get_help())
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:  # `ibias list | head -1`: the reader left; exit quietly
+        _quiet_stdout()
         sys.exit(0)
-    except click_exc.UsageError as e:
-        sys.stderr.write(f"ibias: error: {e.format_message()}" + (f" (see `ibias {e.ctx.info_name} --help`)" if e.ctx and e.ctx.info_name not in (None, "ibias") else "") + "\n")
-        sys.exit(2)
     except (UserError, ValueError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         sys.stderr.write(f"ibias: error: {msg}\n")
         sys.exit(2)
-    except (click_exc.Exit, typer.Exit) as e:
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except (click_exc.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("ibias: interrupted\n")
         sys.exit(130)
+    except typer.TyperException as e:  # click's usage errors (typer's public base class of them)
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:  # `ibias` alone: help, exit 0
+            print(ctx.get_help())
+            sys.exit(0)
+        name = getattr(ctx, "info_name", None)
+        msg = e.format_message() if hasattr(e, "format_message") else str(e)
+        sys.stderr.write(f"ibias: error: {msg}" + (f" (see `ibias {name} --help`)" if name not in (None, "ibias") else "") + "\n")
+        sys.exit(getattr(e, "exit_code", 2) or 2)
     except Exception as e:  # a bug: still one line, no traceback
         sys.stderr.write(f"ibias: internal error: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''} (please report)\n")
         sys.exit(1)

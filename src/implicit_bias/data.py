@@ -220,11 +220,19 @@ def _check_sizes(**sizes):
             raise ValueError(f"{k} must be a positive integer; received {v!r}")
 
 
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
 def load(path: str | os.PathLike, task: str = "auto") -> Dataset:
     """Load a dataset from ``.npz`` (keys ``X``, ``y``, optional ``X_eval``) or ``.csv``.
 
     A CSV holds one sample per row, features first and the target ``y`` in the last column;
-    a header row is detected (non-numeric first row) and skipped.
+    a header row (a first row with no number in it, e.g. ``x1,x2,y``) is skipped. A row with
+    numbers and other text (``1,2,x``) is an error, also as the first row: it is no header.
 
     Raises:
         ValueError: missing file, unknown extension, missing keys, non-numeric cells, bad
@@ -251,12 +259,14 @@ def load(path: str | os.PathLike, task: str = "auto") -> Dataset:
             for i, row in enumerate(csv.reader(fh)):
                 if not row or all(not c.strip() for c in row):
                     continue
-                try:
-                    rows.append([float(c) for c in row])
-                except ValueError:
-                    if i == 0 and not rows:
-                        continue  # header
-                    raise ValueError(f"{p}: line {i + 1} has a non-numeric value; every cell must be a number") from None
+                cells = [_number(c) for c in row]
+                bad = [c for c, v in zip(row, cells) if v is None]
+                if not bad:
+                    rows.append(cells)
+                elif i == 0 and len(bad) == len(row):
+                    continue  # header: no number in it
+                else:
+                    raise ValueError(f"{p}: line {i + 1} has a non-numeric value {bad[0].strip()!r}; every cell must be a number (a header row holds no numbers)")
         if not rows:
             raise ValueError(f"{p}: no numeric rows; a CSV needs one sample per row with y in the last column")
         widths = {len(r) for r in rows}

@@ -102,7 +102,9 @@ class Square(AbstractLoss):
         m = jnp.max(jnp.abs(r))
         safe_m = jnp.where(m > 0, m, 1.0)
         val = jnp.log(safe_m) * 2.0 + jnp.log(0.5 * jnp.mean((r / safe_m) ** 2))
-        return jnp.where(m > 0, val, -jnp.inf)
+        # m == 0: exact interpolation (-inf); m NaN (outputs overflowed to inf - inf): NaN, so
+        # that a non-finite model output is never read as a zero loss.
+        return jnp.where(m > 0, val, jnp.where(m == 0, -jnp.inf, jnp.nan))
 
 
 class Exponential(AbstractLoss):

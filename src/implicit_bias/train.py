@@ -26,6 +26,7 @@ Statuses of a :class:`Run`:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import math
@@ -669,7 +670,7 @@ def _start(batch: _Batch) -> _Points:
     message = [""] * B
     for i in range(B):
         if not np.isfinite(lv[i]) and not lv[i] == -np.inf:
-            status[i], message[i] = "diverged", "the loss is NaN/Inf at the initial parameters"
+            status[i], message[i] = "diverged", "the loss is NaN/Inf at the initial parameters (the model outputs overflow float64: lower the initialization scale or rescale the data)"
         elif lv[i] <= batch.target:
             status[i], message[i] = "converged", "the target was already met at initialization"
     return _Points(params=batch.params, state=state_b, steps=steps, t=np.zeros(B), lv=lv, status=status, message=message, recorders=recorders)
@@ -722,6 +723,7 @@ def _flow_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> N
     log_value_b = _batched(_log_value_core, batch.shared, batch.fast_math)
     t_end_budget = stop.max_time if stop.max_time is not None else np.inf
     t = pts.t
+    seg_cap = int(batch.algorithms[0].max_steps)  # the solver's steps per segment
     while pts.running:
         t1 = t.copy()
         for i in range(B):
@@ -730,8 +732,17 @@ def _flow_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> N
             t1[i] = t_end_budget if nxt[i] is None else min(nxt[i], t_end_budget)
             if not np.isfinite(t1[i]):
                 t1[i] = max(2.0 * t[i], 1.0)
-        p_new, s_new, t_new, n_acc, code = flow_b(batch.algorithm, batch.objective, pts.params, pts.state, jnp.asarray(t), jnp.asarray(t1), batch.target_b)
+        args = (batch.objective, pts.params, pts.state, jnp.asarray(t), jnp.asarray(t1), batch.target_b)
+        p_new, s_new, t_new, n_acc, code = flow_b(batch.algorithm, *args)
         code, t_new, n_acc = np.asarray(code), np.asarray(t_new, dtype=np.float64), np.asarray(n_acc, dtype=np.int64)
+        # The step budget is the total, exactly: a segment that went past the budget left is
+        # solved again with that many solver steps at most (one more compilation, at the end of
+        # a run); a segment cut short by it is no solver failure, the next one carries on.
+        over = [int(batch.max_steps - pts.steps[i]) for i in range(B) if pts.status[i] is None and pts.steps[i] + n_acc[i] > batch.max_steps]
+        cap = min(over) if over else seg_cap
+        if over:
+            p_new, s_new, t_new, n_acc, code = flow_b(_with_max_steps(batch.algorithm, cap), *args)
+            code, t_new, n_acc = np.asarray(code), np.asarray(t_new, dtype=np.float64), np.asarray(n_acc, dtype=np.int64)
         ok = np.asarray(jnp.all(jnp.stack([jnp.all(jnp.isfinite(a.reshape(B, -1)), axis=1) for a in jax.tree_util.tree_leaves(p_new)]), axis=0))
         active = np.array([s is None for s in pts.status])
         take = jnp.asarray(active & ok & (code != FlowCode.FAILED))
@@ -748,7 +759,9 @@ def _flow_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> N
                 t[i] = float(t_new[i])
             pts.steps[i] += int(n_acc[i])
             if pts.status[i] is None:
-                pts.status[i], pts.message[i] = _flow_status(c, pts.lv[i], batch.target, pts.steps[i], t[i], t_end_budget, wall, stop, batch.max_steps, batch.algorithms[i])
+                pts.status[i], pts.message[i] = _flow_status(c, pts.lv[i], batch.target, pts.steps[i], t[i], t_end_budget, wall, stop, batch.max_steps, batch.algorithms[i], cap)
+                if pts.status[i] is None and c == FlowCode.MAX_STEPS and n_acc[i] == 0:  # a cut segment that made no progress
+                    pts.status[i], pts.message[i] = "max_steps", f"stopped at {pts.steps[i]} of max_steps={batch.max_steps} solver steps: the last {cap} were all rejected"
             while nxt[i] is not None and nxt[i] <= t[i] * (1 + 1e-12):
                 nxt[i] = next(scheds[i], None)
             pts.recorders[i](pts.steps[i], t[i], wall, lambda i=i: _unstack(pts.params, i), pts.lv[i])
@@ -804,13 +817,20 @@ def _discrete_status(flag, steps, t, wall, stop, max_steps):
     return None, ""
 
 
-def _flow_status(code, lv, target, steps, t, t_end_budget, wall, stop, max_steps, algorithm):
+def _with_max_steps(algorithm: AbstractFlow, max_steps: int) -> AbstractFlow:
+    """A copy of a (stacked) flow with another per-segment ``max_steps`` (a static field)."""
+    out = copy.copy(algorithm)
+    object.__setattr__(out, "max_steps", int(max_steps))
+    return out
+
+
+def _flow_status(code, lv, target, steps, t, t_end_budget, wall, stop, max_steps, algorithm, cap=None):
     if code == FlowCode.EVENT or lv <= target:
         return "converged", "reached the loss/accuracy target"
-    if code == FlowCode.MAX_STEPS:
-        return "max_steps", f"the solver used more than {algorithm.max_steps} steps in one segment (raise GradientFlow(max_steps=...) or loosen rtol)"
     if steps >= max_steps:
         return "max_steps", f"reached max_steps={max_steps} solver steps before the target"
+    if code == FlowCode.MAX_STEPS and (cap is None or cap >= algorithm.max_steps):
+        return "max_steps", f"the solver used more than {algorithm.max_steps} steps in one segment (raise GradientFlow(max_steps=...) or loosen rtol)"
     if t >= t_end_budget * (1 - 1e-12):
         return "max_time", f"reached max_time={stop.max_time}"
     if stop.max_wall_time is not None and wall >= stop.max_wall_time:

@@ -163,3 +163,13 @@ def test_solve_segment_reports_named_codes():
     ):
         out = alg.solve_segment(obj, p0, alg.init_state(obj, p0), 0.0, t1, target)
         assert int(out[4]) == code, alg
+
+
+@pytest.mark.parametrize("budget", [1234])
+def test_max_steps_is_the_total_budget_of_a_flow_exactly(budget):
+    # an unreachable target: the run ends on its step budget, at exactly that many solver steps
+    # (it used to overshoot by the steps of its last segment: 103,406 against 100,000)
+    ds = ib.data.random_regression(n=10, d=40, seed=0)
+    run = ib.train(ib.models.Linear(40), ds, "square", ib.GradientFlow(), ib.Stop(loss=1e-40, max_steps=budget), ib.Record(fields=("loss",)), seed=0)
+    assert run.status == "max_steps" and run.steps == budget, (run.steps, run.message)
+    assert int(run.trajectory.step.values[-1]) == budget

@@ -54,3 +54,21 @@ def test_unknown_id_suggests_close_matches():
 def test_check_result_compare_fails_on_nan():
     c = CheckResult.compare("x", "c", "vardi2022", "w", 1.0, 1.0, float("nan"), 1e-6)
     assert not c.passed
+
+
+def test_check_result_compare_fails_on_a_run_without_the_required_status():
+    # a number inside its tolerance does not pass when the run stopped on a budget
+    c = CheckResult.compare("x", "c", "p", "w", 1.0, 1.0, 1e-9, 1e-6, statuses=["converged", "max_steps"])
+    assert not c.passed and c.details["status_failures"] == ["max_steps"]
+    ok = CheckResult.compare("x", "c", "p", "w", 1.0, 1.0, 1e-9, 1e-6, statuses="max_time", require_status=("converged", "max_time"))
+    assert ok.passed and ok.details["statuses"] == ["max_time"]
+    assert CheckResult.compare("x", "c", "p", "w", 1.0, 1.0, 1e-9, 1e-6).passed  # no runs: no requirement
+
+
+def test_montufar2024_thm1_runs_reach_their_loss_target():
+    # the gradient flow stops on its loss target (the event), not on the step budget (it used
+    # to pass after max_steps at 901,341 steps); its check states the status requirement
+    res = experiments.get("montufar2024-thm1-min-distance").run("quick")
+    for c in res.checks:
+        assert c.passed and c.details["statuses"] == ["converged"], (c.id, c.details)
+    plt.close("all")

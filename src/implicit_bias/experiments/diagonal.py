@@ -111,7 +111,7 @@ def tied_q(profile):
                     predicted=float(np.linalg.norm(pred, 1)),
                     error=errs[i, j],
                     tolerance=_TOL,
-                    status=run.status,
+                    statuses=run.status,
                     steps=run.steps,
                     final_loss=run.final_loss,
                 )
@@ -166,7 +166,7 @@ def untied_qk(profile):
                 predicted=float(np.linalg.norm(pred, 1)),
                 error=errs[-1],
                 tolerance=_TOL,
-                status=run.status,
+                statuses=run.status,
                 steps=run.steps,
                 final_loss=run.final_loss,
             )
@@ -326,7 +326,7 @@ def scale_shape_one_number(profile):
                 predicted=float(np.linalg.norm(W[0])),
                 error=e_same,
                 tolerance=1e-6,
-                status=[runs[0].status, runs[1 + 2 * i].status],
+                statuses=[runs[0].status, runs[1 + 2 * i].status],
             )
         )
         checks.append(
@@ -340,7 +340,7 @@ def scale_shape_one_number(profile):
                 predicted=diagnostics.relative_error(diagonal_interpolant(ds.X, ds.y, ms[2 + 2 * i]).w, diagonal_interpolant(ds.X, ds.y, ms[0]).w),
                 error=1e-3 / e_paper,
                 tolerance=1.0,
-                status=[runs[0].status, runs[2 + 2 * i].status],
+                statuses=[runs[0].status, runs[2 + 2 * i].status],
             )
         )
     fig, ax = figure(1, 1, width=5.0)

@@ -109,7 +109,7 @@ def lemma3(profile):
                 error=max(worst, 0.0),
                 tolerance=1e-8,
                 smallest_ratio=slack,
-                status=statuses,
+                statuses=statuses,
                 gamma2=g2,
             )
         )
@@ -168,7 +168,7 @@ def thm4(profile):
                 distances=dist,
                 alphas=list(alphas),
                 loglog_slope=loglog_slope(alphas, dist)[0],
-                status=statuses,
+                statuses=statuses,
             )
         )
     ax[0, 0].set(xlabel="alpha", ylabel="relative distance to the l2 max-margin", title="kernel regime: gamma = alpha^(D/2)")
@@ -235,7 +235,7 @@ def thm6(profile):
                 loglog_slope=loglog_slope(alphas, dist)[0],
                 q_mu_to_l2=sep,
                 condition5=bool(c5.holds),
-                status=statuses,
+                statuses=statuses,
             )
         )
     ax[0, 0].set(xlabel="alpha", ylabel="relative distance to the Q_mu max-margin point", title=f"D = {D}: gamma = alpha^D / mu")
@@ -380,7 +380,7 @@ def thm7(profile):
                 q_mu_distances=qdist,
                 loglog_slope=loglog_slope(alphas, dist)[0],
                 condition5=bool(c5.holds),
-                status=statuses,
+                statuses=statuses,
             )
         )
     ax[0, 0].set(xlabel="alpha", ylabel="relative distance to the l1 max-margin", title="rich limit: gamma = alpha^(D+2)")
@@ -476,7 +476,7 @@ def accuracy_numbers(profile):
                 distance_to_q_mu_point=dq,
                 q_mu_excess_l1=level,
                 steps=run.steps,
-                status=run.status,
+                statuses=run.status,
             )
         )
     caption(fig, "moroshko2020 §5: Fig. 3b analogue (N=3, d=3), D = 2; gradient flow on the accuracy clock; gamma~ where the excess l1 norm reaches that of the Q_mu point (pink square).")

@@ -33,6 +33,7 @@ __all__ = [
     "register",
     "REGISTRY",
     "PROFILES",
+    "status_failures",
 ]
 
 PROFILES = ("quick", "full")
@@ -85,9 +86,25 @@ class CheckResult:
     details: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def compare(cls, id, claim, paper, where, measured, predicted, error, tolerance, **details) -> "CheckResult":
-        """Build a result with ``passed = error <= tolerance`` (NaN errors fail)."""
+    def compare(cls, id, claim, paper, where, measured, predicted, error, tolerance, *, statuses=None, require_status=("converged",), **details) -> "CheckResult":
+        """Build a result with ``passed = error <= tolerance`` (NaN errors fail) and, when the
+        check's runs are given, every run's status in ``require_status``.
+
+        Args:
+            statuses: the status (a string), the statuses, or the :class:`~implicit_bias.Run`
+                objects of the runs the measured number comes from; recorded in ``details`` as
+                ``statuses``. A check whose claim is about the end of training must pass them: a
+                run stopped by a budget (``max_steps``, ...) has not reached the state the claim
+                is about, however close its numbers look.
+            require_status: the statuses the claim needs (default ``("converged",)``: the loss
+                or accuracy target was reached); see :func:`status_failures`.
+        """
         err = float(error)
+        bad = status_failures(statuses, require_status)
+        if statuses is not None:
+            details = {**details, "statuses": _status_list(statuses), "required_status": list(require_status)}
+        if bad:
+            details["status_failures"] = bad
         return cls(
             id=id,
             claim=claim,
@@ -97,13 +114,37 @@ class CheckResult:
             predicted=float(predicted),
             error=err,
             tolerance=float(tolerance),
-            passed=bool(math.isfinite(err) and err <= tolerance),
+            passed=bool(math.isfinite(err) and err <= tolerance and not bad),
             details=details,
         )
 
     def to_dict(self) -> dict:
         """The result in strict JSON types (non-finite numbers as ``"NaN"``, ``"Infinity"``, ...)."""
         return encode_json(dataclasses.asdict(self), f"check {self.id!r}", str_keys=True)
+
+
+def _status_list(statuses) -> list[str]:
+    if isinstance(statuses, str) or hasattr(statuses, "status"):
+        statuses = [statuses]
+    return [str(getattr(s, "status", s)) for s in statuses]
+
+
+def status_failures(statuses, require_status=("converged",)) -> list[str]:
+    """The statuses among ``statuses`` (strings or runs) that are not in ``require_status``.
+
+    The status requirement of a check, stated once: :meth:`CheckResult.compare` fails a check
+    whose runs did not all end in a required status. ``statuses=None`` (a check without
+    training runs, e.g. two closed forms compared) requires nothing.
+
+    Example:
+        >>> status_failures(["converged", "max_steps"])
+        ['max_steps']
+    """
+    if statuses is None:
+        return []
+    if isinstance(require_status, str):
+        raise ValueError(f"require_status must be a tuple of statuses, e.g. ({require_status!r},); received the string {require_status!r}")
+    return [s for s in _status_list(statuses) if s not in require_status]
 
 
 @dataclasses.dataclass
