@@ -8,3 +8,4 @@ from . import init as init
 
 from ._fc import ACTIVATIONS as ACTIVATIONS, FullyConnected as FullyConnected, SingleNeuron as SingleNeuron
 
+from ._factorization import MatrixFactorization as MatrixFactorization
