@@ -130,3 +130,6 @@ from .relu_kernels import (
     stable_eta_bar as stable_eta_bar,
     tangent_kernel_fractions as tangent_kernel_fractions,
 )
+
+# matrix factorization: min nuclear norm, commuting case
+from . import factorization as factorization  # noqa: E402
