@@ -33,7 +33,7 @@ def load_all() -> dict[str, Experiment]:
     :mod:`implicit_bias.experiments` (e.g. for :class:`~implicit_bias.experiments.registry.CheckResult`)
     stays cheap. A new paper module is added to this import.
     """
-    from . import diagonal, diagonal_classification, fc, linear, splines, stability  # noqa: F401
+    from . import diagonal, diagonal_classification, factorization, fc, linear, splines, stability  # noqa: F401
 
     return REGISTRY
 

@@ -1,0 +1,38 @@
+"""Building blocks of implicit_bias.experiments.factorization (the checks themselves run in the
+registry contract test, tests/experiments/test_registry.py)."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from implicit_bias import models
+from implicit_bias.experiments import factorization as fz
+from implicit_bias.experiments import registry
+
+
+def _trajectory(params_list):
+    names = params_list[0].keys()
+    return xr.Dataset({f"param_{k}": (("t", f"{k}_0", f"{k}_1"), np.stack([p[k] for p in params_list])) for k in names})
+
+
+def test_balancedness_drift_by_hand():
+    m = models.MatrixFactorization((2, 2), depth=2, scale=1.0)
+    p0 = {"W1": np.eye(2), "W2": np.eye(2)}
+    # scaling W1 by c and W2 by 1/c keeps W but changes D_1 = W1 W1^T - W2^T W2 by (c^2 - 1/c^2 - 0) I
+    c = 1.1
+    p1 = {"W1": c * np.eye(2), "W2": np.eye(2) / c}
+    assert fz.balancedness_drift(m, _trajectory([p0, p0])) == 0.0
+    drift = fz.balancedness_drift(m, _trajectory([p0, p1]))
+    expected = np.linalg.norm((c**2 - c**-2) * np.eye(2)) / np.linalg.norm(c**2 * np.eye(2))
+    assert drift == pytest.approx(expected, rel=1e-12)
+    # an orthogonal change of basis between the factors W2 Q^T, Q W1 conjugates D_1: drift unless Q commutes
+    Q = np.array([[0.0, 1.0], [1.0, 0.0]])
+    p2 = {"W1": Q @ np.diag([2.0, 1.0]), "W2": np.diag([1.0, 1.0]) @ Q.T}
+    p0b = {"W1": np.diag([2.0, 1.0]), "W2": np.eye(2)}
+    assert fz.balancedness_drift(m, _trajectory([p0b, p2])) > 0.1
+
+
+def test_checks_are_registered_with_their_papers():
+    for id in ("gunasekar2017-commuting", "vardi2022-balancedness-factorization"):
+        e = registry.get(id)
+        assert e.kind == "check" and e.paper == "vardi2022"
