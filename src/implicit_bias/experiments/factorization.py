@@ -40,9 +40,9 @@ def _rel(a, b) -> float:
 
 @register(
     "gunasekar2017-commuting",
-    paper="vardi2022",
+    paper="gunasekar2017",
     kind="check",
-    where="§4.3 (gunasekar2017 Thm 1)",
+    where="§3, Thm 1 (vardi2022 §4.3)",
     title="U U^T from U(0) = alpha I, commuting sensing: GF ends at the exact entropic limit; -> min nuclear norm as alpha -> 0",
 )
 def commuting(profile):
@@ -85,8 +85,8 @@ def commuting(profile):
             "gunasekar2017-commuting/finite-init",
             "GF on U U^T from U(0) = alpha I with commuting sensing ends at Q diag(w) Q^T, w = argmin sum w log(w/alpha^2) - w s.t. A w = y "
             "(error: largest relative Frobenius distance over alpha; converged runs only)",
-            "vardi2022",
-            "§4.3 (gunasekar2017 §3: entropic mirror flow in the eigenbasis)",
+            "gunasekar2017",
+            "§3 (entropic mirror flow in the eigenbasis; vardi2022 §4.3)",
             measured=float(np.max(err)),
             predicted=0.0,
             error=float(np.max(err)) if ok else float("inf"),
@@ -101,8 +101,8 @@ def commuting(profile):
             "gunasekar2017-commuting/min-nuclear",
             "as alpha shrinks the GF solution approaches the min nuclear norm PSD interpolant, monotonically "
             "(error: relative distance at the smallest alpha; inf unless the distances fall monotonically and all runs converged)",
-            "vardi2022",
-            "§4.3 (gunasekar2017 Thm 1)",
+            "gunasekar2017",
+            "Thm 1 (vardi2022 §4.3)",
             measured=float(dist[-1]),
             predicted=0.0,
             error=float(dist[-1]) if (ok and mono) else float("inf"),
