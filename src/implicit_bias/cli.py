@@ -278,6 +278,7 @@ def fit_cmd(
     want_sharpness: bool = typer.Option(False, "--sharpness", help="Report the top Hessian eigenvalue at the end."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (DESIGN.md contract)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    symmetric: bool = typer.Option(False, "--symmetric", help="factorization: the PSD model W = U U^T (U(0) = scale I by default)."),
 ):
     """Train a model on your data and compare the result with the theory's predictions."""
     if list_predictions:
@@ -285,6 +286,13 @@ def fit_cmd(
         return
     if data is None:
         raise UserError("missing DATA: give a .npz (X, y[, X_eval]) or .csv (last column y) file")
+    if model == "factorization":  # matrix data (entries/y/shape or A/y): its own path and JSON fields
+        from ._cli_factorization import fit_factorization
+
+        return fit_factorization(data, depth=depth, scale=scale, symmetric=symmetric, init=init, loss=loss, algorithm=algorithm, lr=lr, solver=solver,
+                                 stop_loss=stop_loss, max_steps=max_steps, seed=seed, predict=predict, want_sharpness=want_sharpness, as_json=as_json, quiet=quiet)
+    if symmetric:
+        raise UserError(f"--symmetric applies to --model factorization, not {model}")
     _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, depth)
     from .config import DataConfig, build_algorithm, build_data, build_loss, build_model, build_predictions, build_stop, prediction_context
 
