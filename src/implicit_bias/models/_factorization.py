@@ -49,19 +49,16 @@ class MatrixFactorization(AbstractModel):
     Initializations (``initialization``; ``scale > 0``; the field cannot be called ``init``,
     which is the model's ``init(key)`` method):
 
-    ====================  =====================================================================
-    ``"gaussian"``        ``W_j = c G_j`` with iid ``N(0, 1)`` entries ``G_j`` and one common
-                          ``c > 0`` chosen so that ``||W(0)||_F = scale`` exactly (symmetric:
-                          ``U = c G``, ``||U U^T||_F = scale``). Not balanced.
-    ``"identity"``        every factor ``scale * I`` (rectangular identity ``eye(rows, cols)``):
-                          ``W(0) = scale^L eye(m, n)``; symmetric: ``U(0) = scale * I``,
-                          ``W(0) = scale^2 I`` (gunasekar2017, Thm 1). Balanced when square.
-    ``"balanced"``        ``W(0) = scale * G / ||G||_F`` (``G`` Gaussian ``(m, n)``) split by its
-                          SVD ``P S R^T``: ``W1 = S^{1/L} R^T``, ``Wj = S^{1/L}``,
-                          ``WL = P S^{1/L}`` (zero-padded to width ``k``), so that
-                          ``W_j W_j^T = W_{j+1}^T W_{j+1}`` exactly (Arora et al. 2018) and
-                          ``||W(0)||_F = scale``.
-    ====================  =====================================================================
+    - ``"gaussian"``: ``W_j = c G_j`` with iid ``N(0, 1)`` entries ``G_j`` and one common
+      ``c > 0`` chosen so that ``||W(0)||_F = scale`` exactly (symmetric: ``U = c G``,
+      ``||U U^T||_F = scale``). Not balanced.
+    - ``"identity"``: every factor ``scale * I`` (rectangular identity ``eye(rows, cols)``):
+      ``W(0) = scale^L eye(m, n)``; symmetric: ``U(0) = scale * I``, ``W(0) = scale^2 I``
+      (gunasekar2017, Thm 1). Balanced when square.
+    - ``"balanced"``: ``W(0) = scale * G / ||G||_F`` (``G`` Gaussian ``(m, n)``) split by its SVD
+      ``P S R^T``: ``W1 = S^{1/L} R^T``, ``Wj = S^{1/L}``, ``WL = P S^{1/L}`` (zero-padded to
+      width ``k``), so that ``W_j W_j^T = W_{j+1}^T W_{j+1}`` exactly (Arora et al. 2018) and
+      ``||W(0)||_F = scale``.
 
     ``init_params`` (``--init FILE.npz``) sets the parameters by name and overrides the above.
 
