@@ -211,3 +211,121 @@ def balancedness(profile):
     caption(fig, "vardi2022 §6: 6x6 rank-2 completion from 20 entries, unbalanced Gaussian init; GF conserves the balancedness matrices.")
     out = xr.Dataset({"gd_drift": (("depth", "eta"), np.array([r[2] for r in rows]))}, coords={"depth": depths, "eta": etas})
     return ExperimentResult(out, checks, fig)
+
+
+# --------------------------------------------------------------------------------- check 4
+
+
+def _schatten(W, p) -> float:
+    s = np.linalg.svd(W, compute_uv=False)
+    return float(s[0]) if p == np.inf else float(np.sum(s**p) ** (1.0 / p))
+
+
+def razin_cohen_quantities(model, trajectory) -> dict:
+    """Along a recorded run on :func:`~implicit_bias.matrix_data.razin_cohen_completion`:
+    ``det W`` as the product of the factors' determinants (the sign survives round-off better
+    than ``det`` of the product), ``|w11|``, the loss-implied lower bound
+    ``(1 - s)^2 / s`` with ``s = sqrt(6 L)`` (for ``L = 1/6 sum r^2`` every residual is
+    ``<= s``; ``det W > 0`` gives ``w11 w22 > w12 w21 >= (1 - s)^2`` and ``|w22| <= s``), the
+    Schatten-p norms (``p`` in 0.5, 1, 2, inf) and the effective rank."""
+    L, T = model.depth, trajectory.sizes["t"]
+    out = {k: [] for k in ("det", "w11", "bound", "loss", "erank", "s0.5", "s1", "s2", "sinf")}
+    for t in range(T):
+        P = {f"W{j}": np.asarray(trajectory[f"param_W{j}"][t]) for j in range(1, L + 1)}
+        W = np.asarray(model.matrix(P))
+        loss = float(trajectory["loss"][t])
+        s = np.sqrt(6.0 * loss)
+        out["det"].append(float(np.prod([np.linalg.det(P[f"W{j}"]) for j in range(1, L + 1)])))
+        out["w11"].append(abs(float(W[0, 0])))
+        out["bound"].append((1.0 - s) ** 2 / s if s < 1 else 0.0)
+        out["loss"].append(loss)
+        out["erank"].append(tf.effective_rank(W))
+        for p, k in ((0.5, "s0.5"), (1.0, "s1"), (2.0, "s2"), (np.inf, "sinf")):
+            out[k].append(_schatten(W, p))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+@register(
+    "razin-cohen2020-norms",
+    paper="razin-cohen2020",
+    kind="check",
+    where="Thm 1 (vardi2022 §4.3)",
+    title="2x2 completion: GF keeps det W > 0, so |w11| and every Schatten norm grow without bound, effective rank -> 1",
+)
+def razin_cohen(profile):
+    """Razin & Cohen (2020): implicit regularization may not be explainable by norms.
+
+    Data: :func:`~implicit_bias.matrix_data.razin_cohen_completion` (``w12 = w21 = 1``,
+    ``w22 = 0``; every completion has ``det = -1``). Route 1: gradient flow (Kvaerno5,
+    ``rtol 1e-10``) on a depth-L factorization from the identity init ``W_j(0) = 0.1 I``
+    (balanced, ``det W(0) = 0.1^{2L} > 0``: the theorem's setting; unbalanced inits such as
+    ``a(I + 0.1 G_j)`` can push a factor through ``det = 0`` numerically) to the loss target,
+    recording the parameters. Route 2: the theorem's consequences, computed from the loss
+    alone: ``det W > 0`` throughout; ``|w11| >= (1 - s)^2 / s``, ``s = sqrt(6 L)``; hence
+    Schatten-p norms (p = 0.5, 1, 2, inf) increasing and effective rank -> 1.
+    Check per depth: error = effective rank - 1 at the end (tolerance 1e-3), inf unless the
+    run converged, ``det > 0`` at every recorded point, the bound holds at every point and each
+    Schatten norm increases along the record once ``L <= 1e-2`` (the theorem is about the loss
+    tending to 0; measured: right after the init ``0.1 I`` the Schatten-0.5 quasi-norm of the
+    depth-3 run first decreases, as ``w22`` moves toward its target 0 before the off-diagonal
+    entries grow; reported as ``norms_increasing_from_init``).
+    Quick profile: depths 3, 4 to ``L <= 1e-6``; full: depths 2, 3, 4 to ``L <= 1e-8``
+    (measured: depth 2 from ``0.1 I`` is where the parameter-space solver is fragile, since
+    ``W = W1^T W1`` keeps ``det = det(W1)^2`` at round-off level).
+    """
+    data = mdata.razin_cohen_completion()
+    depths = profile.pick([3, 4], [2, 3, 4])
+    target = profile.pick(1e-6, 1e-8)
+    checks, traces = [], {}
+    alg = GradientFlow(solver=get_solver("kvaerno5"), max_steps=200_000)
+    for L in depths:
+        m = models.MatrixFactorization((2, 2), depth=L, scale=0.1, initialization="identity")
+        (run,) = train_many([m], [data.dataset], "square", [alg], Stop(loss=target, max_steps=2_000_000), Record(fields=("loss", "params"), growth=1.3))
+        q = razin_cohen_quantities(m, run.trajectory)
+        traces[L] = q
+        det_ok = bool(np.all(q["det"] > 0))
+        bound_ok = bool(np.all(q["w11"] >= q["bound"]))
+        late = q["loss"] <= 1e-2  # the theorem's regime: the loss falling to 0
+        mono = {k: bool(np.all(np.diff(q[k][late]) > 0)) for k in ("s0.5", "s1", "s2", "sinf")}
+        early = {k: bool(np.all(np.diff(q[k]) > 0)) for k in ("s0.5", "s1", "s2", "sinf")}
+        ok = run.converged and det_ok and bound_ok and all(mono.values())
+        err = float(q["erank"][-1] - 1.0)
+        checks.append(
+            CheckResult.compare(
+                f"razin-cohen2020-norms/depth{L}",
+                f"depth-{L} GF on the 2x2 problem keeps det W > 0, |w11| >= (1-s)^2/s (s = sqrt(6L)), Schatten norms increasing; "
+                "effective rank -> 1 (error: final effective rank - 1; inf unless all of these hold on a converged run)",
+                "razin-cohen2020",
+                "Thm 1",
+                measured=float(q["erank"][-1]),
+                predicted=1.0,
+                error=err if ok else float("inf"),
+                tolerance=1e-3,
+                status=run.status,
+                final_loss=run.final_loss,
+                min_det=float(np.min(q["det"])),
+                final_w11=float(q["w11"][-1]),
+                final_bound=float(q["bound"][-1]),
+                bound_holds=bound_ok,
+                norms_increasing_below_loss_1e-2=mono,
+                norms_increasing_from_init=early,
+            )
+        )
+    fig, ax = figure(2, 1)
+    for i, L in enumerate(depths):
+        q = traces[L]
+        ax[0, 0].loglog(q["loss"], np.maximum(q["w11"], 1e-17), "-", color=COLORS[i], label=f"|w11|, depth {L}")
+        ax[0, 0].loglog(q["loss"], np.maximum(q["s1"], 1e-17), "--", color=COLORS[i], label=f"nuclear norm, depth {L}")
+        ax[0, 1].semilogx(q["loss"], q["erank"], "-", color=COLORS[i], label=f"depth {L}")
+    lo = np.logspace(np.log10(target), -1, 50)
+    s = np.sqrt(6 * lo)
+    ax[0, 0].loglog(lo, (1 - s) ** 2 / s, "k:", label="bound (1-s)^2/s")
+    ax[0, 0].invert_xaxis()
+    ax[0, 1].invert_xaxis()
+    ax[0, 0].set(xlabel="loss", ylabel="value", title="norms grow as the loss falls")
+    ax[0, 1].set(xlabel="loss", ylabel="effective rank", title="effective rank -> 1")
+    ax[0, 0].legend(fontsize=6)
+    ax[0, 1].legend(fontsize=7)
+    caption(fig, f"razin-cohen2020: 2x2 completion (w12 = w21 = 1, w22 = 0), W_j(0) = 0.1 I, GF (Kvaerno5) to L <= {target:g}.")
+    out = xr.Dataset({"final_erank": (("depth",), [traces[L]["erank"][-1] for L in depths]), "final_w11": (("depth",), [traces[L]["w11"][-1] for L in depths])}, coords={"depth": depths})
+    return ExperimentResult(out, checks, fig)
