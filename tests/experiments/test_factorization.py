@@ -36,3 +36,17 @@ def test_checks_are_registered_with_their_papers():
     for id, paper in (("gunasekar2017-commuting", "gunasekar2017"), ("vardi2022-balancedness-factorization", "vardi2022")):
         e = registry.get(id)
         assert e.kind == "check" and e.paper == paper
+
+
+def test_razin_cohen_quantities_by_hand():
+    m = models.MatrixFactorization((2, 2), depth=1, scale=1.0)
+    W = np.array([[200.0, 1.0], [1.0, 0.01]])  # residuals (0, 0, 0.01): L = 0.01^2 / 6, s = 0.01
+    tr = _trajectory([{"W1": W}])
+    tr["loss"] = ("t", [0.01**2 / 6])
+    q = fz.razin_cohen_quantities(m, tr)
+    assert q["det"][0] == pytest.approx(200 * 0.01 - 1.0)
+    assert q["bound"][0] == pytest.approx(0.99**2 / 0.01)
+    assert q["w11"][0] == 200.0
+    s = np.linalg.svd(W, compute_uv=False)
+    assert q["s1"][0] == pytest.approx(s.sum()) and q["sinf"][0] == pytest.approx(s[0])
+    assert q["s0.5"][0] == pytest.approx(np.sum(np.sqrt(s)) ** 2)

@@ -268,7 +268,7 @@ def razin_cohen(profile):
     Schatten norm increases along the record once ``L <= 1e-2`` (the theorem is about the loss
     tending to 0; measured: right after the init ``0.1 I`` the Schatten-0.5 quasi-norm of the
     depth-3 run first decreases, as ``w22`` moves toward its target 0 before the off-diagonal
-    entries grow; reported as ``norms_increasing_from_init``).
+    entries grow; reported as ``norms_increasing_from_init``; the checked one is ``norms_increasing_late``).
     Quick profile: depths 3, 4 to ``L <= 1e-6``; full: depths 2, 3, 4 to ``L <= 1e-8``
     (measured: depth 2 from ``0.1 I`` is where the parameter-space solver is fragile, since
     ``W = W1^T W1`` keeps ``det = det(W1)^2`` at round-off level).
@@ -307,7 +307,7 @@ def razin_cohen(profile):
                 final_w11=float(q["w11"][-1]),
                 final_bound=float(q["bound"][-1]),
                 bound_holds=bound_ok,
-                norms_increasing_below_loss_1e-2=mono,
+                norms_increasing_late=mono,
                 norms_increasing_from_init=early,
             )
         )
