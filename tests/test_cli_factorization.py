@@ -71,3 +71,10 @@ def test_commuting_limit_refuses_non_commuting_data_from_the_cli(tmp_path):
     assert p.returncode == 2 and "symmetric" in p.stderr
     with pytest.raises(ValueError):
         tf.commuting_limit(d)
+
+
+def test_list_predictions_names_the_matrix_predictions():
+    p = ibias("fit", "--list-predictions", check=True)
+    names = {line.split()[0] for line in p.stdout.splitlines() if line.strip()}
+    assert {"min-nuclear", "min-nuclear-psd", "min-frobenius", "commuting-limit"} <= names
+    assert {"min-l1", "max-margin-l2"} <= names  # the vector predictions are still there

@@ -124,3 +124,84 @@ def test_commuting_bad_input():
     A = np.stack([np.diag([1.0, 0.0]), np.diag([0.0, 1.0])])
     with pytest.raises(ValueError, match="no strictly positive interpolant"):
         F.commuting_limit(md.MatrixDataset(np.array([1.0, 0.0]), A=A))
+
+
+def test_matrix_predictions_through_the_prediction_mapping():
+    # observed W[0,0] = 1, W[1,1] = 2 of a 2 x 2 matrix: min nuclear = min Frobenius = diag(1, 2)
+    from implicit_bias.config import ModelConfig, build_matrix_model
+    from implicit_bias.theory.predictions import Context, get_prediction
+
+    d = md.MatrixDataset(np.array([1.0, 2.0]), entries=[[0, 0], [1, 1]], shape=(2, 2))
+    model = build_matrix_model(ModelConfig(name="factorization", depth=2, scale=0.1), d)
+    ctx = Context(X=d.dataset.X, y=d.dataset.y, model=model)
+    for name in ("min-nuclear", "min-frobenius", "min-nuclear-psd"):
+        np.testing.assert_allclose(get_prediction(name).fn(ctx), [1.0, 0.0, 0.0, 2.0], atol=1e-6)
+    # the same data rebuilt from the training view
+    back = F.matrix_data_of(d.dataset.X, d.dataset.y, (2, 2))
+    assert back.kind == "completion" and np.array_equal(back.entries, d.entries)
+    with pytest.raises(ValueError, match="matrix models"):
+        get_prediction("min-nuclear").fn(Context(X=d.dataset.X, y=d.dataset.y, model=None))
+    with pytest.raises(ValueError, match="neither completion"):
+        F.matrix_data_of(np.ones((2, 3)), np.ones(2), (2, 2), "sensing")
+
+
+def test_square_loss_gradient_by_hand():
+    d = md.MatrixDataset(np.array([1.0, 2.0, 3.0]), entries=[[0, 0], [1, 1], [0, 1]], shape=(2, 2))
+    # residuals W - y at (0,0), (1,1), (0,1): 0 - 1, 1 - 2, 4 - 3; divided by N = 3
+    G = F.square_loss_gradient(d, np.array([[0.0, 4.0], [9.0, 1.0]]))
+    np.testing.assert_allclose(G, np.array([[-1.0, 1.0], [0.0, -1.0]]) / 3)
+    A = np.stack([np.eye(2), np.array([[0.0, 1.0], [1.0, 0.0]])])
+    s = md.MatrixDataset(np.array([1.0, 0.0]), A=A)
+    # <A1, W> = 2 (residual 1), <A2, W> = 3 (residual 3): G = (1 A1 + 3 A2) / 2
+    np.testing.assert_allclose(F.square_loss_gradient(s, np.array([[1.0, 1.0], [2.0, 1.0]])), np.array([[0.5, 1.5], [1.5, 0.5]]))
+
+
+def test_singular_value_velocity_by_hand():
+    W, G = np.diag([3.0, 1.0]), np.array([[1.0, 5.0], [7.0, 2.0]])
+    s, v = F.singular_value_velocity(W, G, 2)
+    np.testing.assert_allclose(s, [3.0, 1.0])
+    np.testing.assert_allclose(v, [-2 * 3 * 1, -2 * 1 * 2])  # -N sigma^(2 - 2/N) G_rr
+    _, v3 = F.singular_value_velocity(W, G, 3, top=1)
+    np.testing.assert_allclose(v3, [-3 * 9 ** (2 / 3)])
+    _, v1 = F.singular_value_velocity(W, G, 1)
+    np.testing.assert_allclose(v1, [-1.0, -2.0])  # plain gradient flow on W
+    # a sign flip of (u_r, v_r) does not matter; a rotation of the basis is followed
+    R = np.array([[0.6, -0.8], [0.8, 0.6]])
+    _, vr = F.singular_value_velocity(R @ W, R @ G, 2)
+    np.testing.assert_allclose(vr, v)
+    with pytest.raises(ValueError, match="depth"):
+        F.singular_value_velocity(W, G, 0)
+    with pytest.raises(ValueError, match="same shape"):
+        F.singular_value_velocity(W, G[:1], 2)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_singular_value_velocity_matches_the_chain_rule_on_balanced_factors(depth):
+    # balanced factors of W = U S V^T: W_1 = R_1 S^(1/N) V^T, W_j = R_j S^(1/N) R_(j-1)^T, W_N = U S^(1/N) R_(N-1)^T;
+    # gradient flow on the factors: dW_j/dt = -(W_N..W_(j+1))^T G (W_(j-1)..W_1)^T; d sigma_r = u_r^T (dW/dt) v_r
+    rng = np.random.default_rng(depth)
+    n = 4
+    orth = lambda: np.linalg.qr(rng.standard_normal((n, n)))[0]
+    U, V, Rs = orth(), orth(), [orth() for _ in range(depth - 1)]
+    S = np.diag([2.0, 1.3, 0.7, 0.2])
+    root = np.diag(np.diag(S) ** (1 / depth))
+    Ws = [(Rs[0] if depth > 1 else U) @ root @ V.T]
+    for j in range(1, depth - 1):
+        Ws.append(Rs[j] @ root @ Rs[j - 1].T)
+    if depth > 1:
+        Ws.append(U @ root @ Rs[-1].T)
+    prod = lambda Ms: np.linalg.multi_dot(Ms[::-1]) if len(Ms) > 1 else (Ms[0] if Ms else np.eye(n))
+    W = prod(Ws)
+    np.testing.assert_allclose(W, U @ S @ V.T, atol=1e-12)
+    for j in range(depth - 1):
+        np.testing.assert_allclose(Ws[j + 1].T @ Ws[j + 1], Ws[j] @ Ws[j].T, atol=1e-12)  # balanced
+    G = rng.standard_normal((n, n))
+    dW = np.zeros((n, n))
+    for j in range(depth):
+        left, right = prod(Ws[j + 1:]), prod(Ws[:j])
+        dWj = -left.T @ G @ right.T
+        dW += left @ dWj @ right
+    expected = np.einsum("ar,ab,br->r", U, dW, V)
+    s, v = F.singular_value_velocity(W, G, depth)
+    np.testing.assert_allclose(s, np.diag(S), rtol=1e-12)
+    np.testing.assert_allclose(v, expected, rtol=1e-9, atol=1e-12)

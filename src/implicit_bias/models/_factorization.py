@@ -12,19 +12,12 @@ import numpy as np
 
 from .. import _config  # noqa: F401  (float64)
 from ._base import AbstractModel, check_params
+from .init import as_key
 
 __all__ = ["MatrixFactorization"]
 
 _INITS = ("gaussian", "identity", "balanced")
 _OBSERVATIONS = ("auto", "completion", "sensing")
-
-
-def _as_key(key):
-    if key is None:
-        raise ValueError("MatrixFactorization: a random initialization needs a key: pass jax.random.key(seed) or an integer seed")
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.key(int(key))
-    return key
 
 
 def _scale(x):
@@ -218,7 +211,7 @@ def _init(self: MatrixFactorization, key) -> dict:
     name = self.init_name
     if name == "identity":
         return {p: scale * jnp.eye(*s) for p, s in shapes.items()}
-    key = _as_key(key)
+    key = as_key(key)
     if self.symmetric:
         G = jax.random.normal(key, (n, n))
         return {"U": jnp.sqrt(scale / jnp.linalg.norm(G @ G.T)) * G}

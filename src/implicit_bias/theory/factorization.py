@@ -44,14 +44,13 @@ convex), by damped Newton steps in numpy; ``w = exp(A^T nu* + 2 log alpha)``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import math
 
 import numpy as np
 
 from ..matrix_data import MatrixDataset
+from ._solvers import dual_newton, solve_cvxpy
 
 __all__ = [
     "MatrixPrediction",
@@ -63,6 +62,11 @@ __all__ = [
     "commuting_eigenbasis",
     "CommutingLimit",
     "commuting_limit",
+    "matrix_data_of",
+    "MATRIX_PREDICTIONS",
+    "matrix_prediction",
+    "square_loss_gradient",
+    "singular_value_velocity",
 ]
 
 
@@ -97,23 +101,23 @@ def _check_data(data) -> MatrixDataset:
 _SOLVER_OPTIONS = {"CLARABEL": dict(tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, tol_ktratio=1e-10, max_iter=400), "SCS": dict(eps=1e-9, max_iters=100_000)}
 
 
-def _solve_quiet(problem, solvers, accept):
+def _solve_accepting(problem, solvers, accept):
     """Solve with the first solver whose answer is optimal, or "optimal_inaccurate" with
     ``accept()`` true (tight tolerances often end there with a better point than the defaults).
-    Solver output is kept away from stdout (``fit --json``)."""
+    Each attempt goes through :func:`~implicit_bias.theory._solvers.solve_cvxpy` (stdout kept
+    quiet for ``fit --json``)."""
     import cvxpy as cp
 
     last = None
     for solver in solvers:
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                problem.solve(solver=solver, verbose=False, **_SOLVER_OPTIONS.get(solver, {}))
-        except (cp.error.SolverError, ValueError) as e:
+            status = solve_cvxpy(problem, [(solver, _SOLVER_OPTIONS.get(solver, {}))])
+        except (RuntimeError, ValueError) as e:
             last = e
             continue
-        if problem.status == cp.OPTIMAL or (problem.status == cp.OPTIMAL_INACCURATE and accept()):
+        if status == cp.OPTIMAL or (status == cp.OPTIMAL_INACCURATE and accept()):
             return solver
-        last = problem.status
+        last = status
     raise ValueError(f"the convex program could not be solved to optimality (last outcome: {last}); check that the observations are consistent")
 
 
@@ -166,7 +170,7 @@ def min_nuclear_norm(data: MatrixDataset, *, psd: bool = False) -> MatrixPredict
     obj = cp.trace(W) if psd else cp.normNuc(W)
     problem = cp.Problem(cp.Minimize(obj), cons)
     tol = 1e-8 * (1.0 + float(np.max(np.abs(data.y))))
-    _solve_quiet(problem, ["CLARABEL", "SCS"], lambda: W.value is not None and _residual(data, np.asarray(W.value)) <= tol)
+    _solve_accepting(problem, ["CLARABEL", "SCS"], lambda: W.value is not None and _residual(data, np.asarray(W.value)) <= tol)
     Wv = np.asarray(W.value, dtype=np.float64)
     return MatrixPrediction(Wv, float(np.sum(np.linalg.svd(Wv, compute_uv=False))), "min-nuclear-psd" if psd else "min-nuclear", _residual(data, Wv))
 
@@ -277,10 +281,12 @@ class CommutingLimit:
     def eigenvalues(self, scale: float, *, tol: float = 1e-12, max_iter: int = 500) -> np.ndarray:
         """``w(alpha) = argmin sum_k w_k log(w_k/alpha^2) - w_k s.t. A w = y``, ``(n,)``.
 
-        Damped Newton on the dual ``g(nu) = sum_k exp((A^T nu)_k + 2 log alpha) - y^T nu``
-        (convex; Armijo backtracking, each step changing ``log w`` by at most 20, from ``nu0``
-        minimising ``||A^T nu + 2 log alpha||``) until ``||A w - y|| <= tol (||y|| + 1)``, or until the
-        line search stalls at round-off with ``||A w - y|| <= 1e3 tol (||y|| + 1)``.
+        The shared damped dual Newton (:func:`~implicit_bias.theory._solvers.dual_newton`,
+        NumPy backend: relative ridge, steepest-descent fallback, Armijo-or-residual backtracking,
+        stall rule) on the dual ``g(nu) = sum_k exp((A^T nu)_k + 2 log alpha) - y^T nu`` (convex),
+        from ``nu0`` minimising ``||A^T nu + 2 log alpha||``, each first trial changing ``log w`` by
+        at most 20, until ``||A w - y|| <= tol (||y|| + 1)``; a stall (no step accepted) counts as
+        converged when ``||A w - y|| <= 1e3 tol (||y|| + 1)`` (round-off level).
 
         Raises:
             ValueError: ``scale <= 0``, or the dual diverges (no positive interpolant).
@@ -289,35 +295,25 @@ class CommutingLimit:
             raise ValueError(f"scale must be a finite number > 0 (use limit_zero() for alpha -> 0); received {scale!r}")
         A, y = self.a, self.y
         c = 2.0 * math.log(scale)
-        nu = np.linalg.lstsq(A.T, -c * np.ones(A.shape[1]), rcond=None)[0]  # w(nu0) ~ 1 where possible
-
-        def g(v):
-            with np.errstate(over="ignore", invalid="ignore"):
-                return float(np.sum(np.exp(A.T @ v + c)) - y @ v)
-
+        nu0 = np.linalg.lstsq(A.T, -c * np.ones(A.shape[1]), rcond=None)[0]  # w(nu0) ~ 1 where possible
         bound = tol * (np.linalg.norm(y) + 1.0)
-        for _ in range(max_iter):
-            w = np.exp(A.T @ nu + c)
-            grad = A @ w - y
-            gn = np.linalg.norm(grad)
-            if gn <= bound:
-                return w
-            H = (A * w[None, :]) @ A.T
-            d = -np.linalg.lstsq(H, grad, rcond=None)[0]
-            slope = float(grad @ d)
-            if not slope < 0:
-                d, slope = -grad, -float(grad @ grad)
-            # a step changes any log w_k by at most 20 (Newton steps from tiny w are huge)
-            t, g0 = min(1.0, 20.0 / max(float(np.max(np.abs(A.T @ d))), 1e-300)), g(nu)
-            while not g(nu + t * d) <= g0 + 1e-4 * t * slope and t > 1e-16:  # NaN/inf rejected
-                t *= 0.5
-            if t < 1e-3 and gn <= 1e3 * bound:  # no descent left at round-off level
-                return w
-            if t <= 1e-16:
-                break
-            nu = nu + t * d
-            if not np.all(np.isfinite(nu)):
-                break
+
+        def evaluate(v):
+            with np.errstate(over="ignore", invalid="ignore"):
+                w = np.exp(A.T @ v + c)
+                F = A @ w - y
+                phi = float(np.sum(w) - y @ v)
+            ok = bool(np.all(np.isfinite(w)) and math.isfinite(phi))
+            return {"F": F, "phi": phi if ok else np.inf, "res": float(np.linalg.norm(F)) if ok else np.inf, "ok": ok, "w": w}
+
+        def first_step(v, d):  # a step changes any log w_k by at most 20 (Newton steps from tiny w are huge)
+            return min(1.0, 20.0 / max(float(np.max(np.abs(A.T @ d))), 1e-300))
+
+        out = dual_newton(evaluate, lambda v, ev: (A * ev["w"][None, :]) @ A.T, lambda v, d, t: v + t * d, nu0,
+                          target=bound, max_iter=max_iter, first_step=first_step, max_backtrack=54, backend="numpy")
+        res = out.ev["res"]
+        if res <= bound or (bool(out.stalled) and res <= 1e3 * bound):  # a stall at round-off level is convergence
+            return out.ev["w"]
         raise ValueError("the entropic problem has no solution to tolerance: there may be no strictly positive interpolant w > 0 with A w = y (check the data)")
 
     def __call__(self, scale: float) -> MatrixPrediction:
@@ -375,3 +371,141 @@ def commuting_limit(data: MatrixDataset) -> CommutingLimit:
     if not margin > 1e-9 * max(1.0, float(np.max(np.abs(data.y)))):
         raise ValueError(f"no strictly positive interpolant (largest min_k w_k over A w = y is {margin:.3g}): the finite-initialization limit W = U U^T with U(0) = alpha I does not exist for these measurements")
     return CommutingLimit(Q, a, data.y.copy(), data)
+
+
+def matrix_data_of(X, y, shape, observations: str = "auto") -> MatrixDataset:
+    """The :class:`~implicit_bias.matrix_data.MatrixDataset` behind a matrix model's training view
+    ``(X, y)`` (``X`` the index pairs ``(N, 2)`` of completion or the flattened sensing matrices
+    ``(N, m n)``; ``observations`` as in :class:`~implicit_bias.models.MatrixFactorization`, ``auto``
+    decided by the columns of ``X``).
+
+    Raises:
+        ValueError: ``X`` fits neither view of an ``m x n`` matrix.
+
+    Example:
+        >>> import numpy as np
+        >>> matrix_data_of(np.array([[0.0, 1.0]]), np.array([2.0]), (2, 2)).kind
+        'completion'
+    """
+    X = np.asarray(X, dtype=np.float64)
+    m, n = (int(v) for v in shape)
+    if observations == "auto":
+        observations = "completion" if X.ndim == 2 and X.shape[1] == 2 and m * n != 2 else "sensing"
+    if observations == "completion":
+        return MatrixDataset(np.asarray(y), entries=np.rint(X).astype(np.int64), shape=(m, n))
+    if X.ndim != 2 or X.shape[1] != m * n:
+        raise ValueError(f"X of shape {X.shape} is neither completion entries (N, 2) nor sensing matrices (N, {m * n}) of a {m} x {n} matrix")
+    return MatrixDataset(np.asarray(y), A=X.reshape(-1, m, n))
+
+
+#: ``--predict`` names for matrix models: (paper, where, description).
+MATRIX_PREDICTIONS = {
+    "min-nuclear": ("gunasekar2017", "Conj. 1", "argmin ||W||_* s.t. the observations (cvxpy SDP; --model factorization)"),
+    "min-nuclear-psd": ("gunasekar2017", "Thm 1", "argmin tr W over PSD W s.t. the observations (cvxpy SDP; --model factorization)"),
+    "min-frobenius": ("vardi2022", "§4.3", "argmin ||W||_F s.t. the observations (kernel regime; closed form; --model factorization)"),
+    "commuting-limit": ("gunasekar2017", "§3", "exact limit of U U^T from U(0) = scale I on commuting sensing (--model factorization --symmetric)"),
+}
+
+
+def matrix_prediction(name: str, data: MatrixDataset, scale: float | None = None) -> MatrixPrediction:
+    """The prediction called ``name`` (a key of :data:`MATRIX_PREDICTIONS`) for ``data``;
+    ``commuting-limit`` needs the initialization ``scale`` (``U(0) = scale I``).
+
+    Raises:
+        ValueError: unknown name; ``commuting-limit`` without a scale or on data it does not cover.
+
+    Example:
+        >>> import numpy as np
+        >>> d = MatrixDataset(np.array([1.0, 2.0]), entries=[[0, 0], [1, 1]], shape=(2, 2))
+        >>> round(matrix_prediction("min-frobenius", d).value ** 2, 6)
+        5.0
+    """
+    if name == "min-nuclear":
+        return min_nuclear_norm(data)
+    if name == "min-nuclear-psd":
+        return min_nuclear_norm(data, psd=True)
+    if name == "min-frobenius":
+        return min_frobenius_norm(data)
+    if name == "commuting-limit":
+        if scale is None:
+            raise ValueError("prediction 'commuting-limit' needs the initialization scale (U(0) = scale I)")
+        return commuting_limit(data)(scale)
+    raise ValueError(f"unknown matrix prediction {name!r}: use one of {', '.join(MATRIX_PREDICTIONS)}")
+
+
+def square_loss_gradient(data: MatrixDataset, W) -> np.ndarray:
+    r"""Gradient in ``W`` of the square loss of the observations, as a function of the matrix.
+
+    .. math:: \ell(W) = \frac{1}{2N}\sum_{k=1}^N (\mathcal{A}(W)_k - y_k)^2, \qquad
+              \nabla\ell(W) = \frac1N \sum_k (\mathcal{A}(W)_k - y_k)\, A_k,
+
+    with ``A_k = e_{i_k} e_{j_k}^T`` for completion (DESIGN.md's loss convention; ``N`` the
+    number of observations).
+
+    Args:
+        data: the observations of an ``(m, n)`` matrix.
+        W: ``(m, n)``.
+
+    Returns:
+        ``(m, n)``.
+
+    Example:
+        >>> import numpy as np
+        >>> d = MatrixDataset(np.array([1.0, 2.0]), entries=[[0, 0], [1, 1]], shape=(2, 2))
+        >>> square_loss_gradient(d, np.eye(2)).tolist()        # residuals 0 and -1, N = 2
+        [[0.0, 0.0], [0.0, -0.5]]
+    """
+    data = _check_data(data)
+    r = (data.measure(W) - data.y) / data.n
+    if data.kind == "sensing":
+        return np.einsum("k,kab->ab", r, data.A)
+    G = np.zeros(data.shape)
+    np.add.at(G, (data.entries[:, 0], data.entries[:, 1]), r)
+    return G
+
+
+def singular_value_velocity(W, grad, depth: int, *, top: int | None = None):
+    r"""The singular-value dynamics of deep matrix factorization (arora2019, Thm 3), as a
+    function of the state.
+
+    .. math:: \frac{d\sigma_r}{dt} = -N\,(\sigma_r^2)^{1 - 1/N}\,
+              \langle \nabla\ell(W),\, u_r v_r^T \rangle
+
+    for gradient flow on ``W = W_N ... W_1`` (``N = depth``) from a balanced initialization
+    (``W_{j+1}^T W_{j+1} = W_j W_j^T`` at ``t = 0``), ``W = sum_r sigma_r u_r v_r^T`` its SVD.
+    Assumptions: balanced init; the singular values in question distinct and positive (then
+    ``u_r, v_r`` are analytic in ``t``; the sign of each pair cancels in the inner product).
+    ``depth = 1`` is gradient flow on ``W`` itself (``(sigma^2)^0 = 1``).
+
+    Args:
+        W: end-to-end matrix ``(m, n)``.
+        grad: ``nabla l(W)`` ``(m, n)`` (e.g. :func:`square_loss_gradient`).
+        depth: ``N >= 1``.
+        top: number of leading singular values (default all ``min(m, n)``).
+
+    Returns:
+        ``(sigma, dsigma_dt)``, each ``(top,)``, singular values in decreasing order.
+
+    Raises:
+        ValueError: shapes differ, ``depth < 1``, ``top`` out of range.
+
+    Example:
+        >>> import numpy as np
+        >>> s, v = singular_value_velocity(np.diag([3.0, 1.0]), np.array([[1.0, 5.0], [7.0, 2.0]]), 2)
+        >>> v.tolist()      # -2 * sigma_r * G_rr
+        [-6.0, -4.0]
+    """
+    W = np.asarray(W, dtype=np.float64)
+    G = np.asarray(grad, dtype=np.float64)
+    if W.ndim != 2 or G.shape != W.shape:
+        raise ValueError(f"W and grad must be matrices of the same shape; received {W.shape} and {G.shape}")
+    if int(depth) != depth or depth < 1:
+        raise ValueError(f"depth must be an integer >= 1; received {depth!r}")
+    k = min(W.shape) if top is None else int(top)
+    if not 1 <= k <= min(W.shape):
+        raise ValueError(f"top must be in 1..{min(W.shape)}; received {top!r}")
+    U, s, Vt = np.linalg.svd(W, full_matrices=False)
+    U, s, Vt = U[:, :k], s[:k], Vt[:k]
+    proj = np.einsum("ar,ab,rb->r", U, G, Vt)  # <G, u_r v_r^T>
+    N = int(depth)
+    return s, -N * (s**2) ** (1.0 - 1.0 / N) * proj
