@@ -50,3 +50,21 @@ def test_razin_cohen_quantities_by_hand():
     s = np.linalg.svd(W, compute_uv=False)
     assert q["s1"][0] == pytest.approx(s.sum()) and q["sinf"][0] == pytest.approx(s[0])
     assert q["s0.5"][0] == pytest.approx(np.sum(np.sqrt(s)) ** 2)
+
+
+def test_singular_value_ode_errors_zero_on_balanced_states_and_large_off_them():
+    from implicit_bias import matrix_data as md
+
+    data = md.MatrixDataset(np.array([1.0, 2.0, -1.0]), entries=[[0, 0], [1, 1], [0, 1]], shape=(2, 2))
+    m = models.MatrixFactorization((2, 2), depth=2, scale=1.0, observations="completion")
+    R = np.array([[0.6, -0.8], [0.8, 0.6]])
+    root = np.diag(np.sqrt([0.9, 0.3]))
+    balanced = {"W1": R @ root, "W2": root @ R.T}  # W2^T W2 = W1 W1^T, W = diag(0.9, 0.3)
+    unbalanced = {"W1": 2.0 * balanced["W1"], "W2": 0.5 * balanced["W2"]}  # same W, not balanced
+    for p, small in ((balanced, True), (unbalanced, False)):
+        tr = _trajectory([p, p]).assign_coords(time=("t", [0.0, 1.0]))
+        q = fz.singular_value_ode_errors(m, data, tr, 2)
+        if small:
+            assert np.max(q["errors"]) < 1e-12
+        else:  # the flow of unbalanced factors is not the formula's: rates differ by O(1)
+            assert np.max(q["errors"]) > 0.1
