@@ -352,14 +352,18 @@ def singular_value_ode_errors(model, data, trajectory, top: int) -> dict:
     from ..losses import get_loss
 
     objective = Objective(model, get_loss("square"), np.asarray(data.dataset.X), np.asarray(data.dataset.y))
-    grad = jax.jit(jax.grad(objective.value))
+    grad = jax.grad(objective.value)
+
+    @jax.jit
+    def rate(params):  # W and dW/dt along the parameter velocity -grad L
+        vel = jax.tree_util.tree_map(lambda g: -g, grad(params))
+        return jax.jvp(model.matrix, (params,), (vel,))
     t = np.asarray(trajectory["time"], dtype=np.float64)
     names = [f"W{j}" for j in range(1, model.depth + 1)]
     sig, pred, meas = [], [], []
     for k in range(t.shape[0]):
         params = {p: jax.numpy.asarray(trajectory[f"param_{p}"][k]) for p in names}
-        vel = jax.tree_util.tree_map(lambda g: -g, grad(params))
-        W, dW = (np.asarray(x) for x in jax.jvp(model.matrix, (params,), (vel,)))
+        W, dW = (np.asarray(x) for x in rate(params))
         s, v = tf.singular_value_velocity(W, tf.square_loss_gradient(data, W), model.depth, top=top)
         U, _, Vt = np.linalg.svd(W)
         sig.append(s)
