@@ -43,6 +43,7 @@ RANKS = {
     "potentials": 0,
     "losses": 0,
     "data": 0,
+    "matrix_data": 0,
     "univariate": 0,
     "models": 1,
     "algorithms": 2,
@@ -57,6 +58,7 @@ RANKS = {
     "report": 10,
     "cli": 11,
     "_cli_runs": 11,
+    "_cli_factorization": 11,
 }
 # Imports forbidden whatever the ranks: a prediction is computed without training.
 NEVER = {"theory": ("algorithms", "train")}

@@ -43,3 +43,4 @@ from .train import (
 from .store import Store as Store
 from .sweep import sweep as sweep  # noqa: E402  (the function; the module stays importable as implicit_bias.sweep)
 
+from . import matrix_data as matrix_data  # noqa: E402  (matrix completion / sensing data, layer 0)

@@ -17,7 +17,7 @@ import numpy as np
 import typer
 
 from ._json import dumps
-from .config import ALGORITHM_NAMES, FLOW_NAMES, MODEL_NAMES, RELU_INITS
+from .config import ALGORITHM_NAMES, FLOW_NAMES, MATRIX_MODEL_NAMES, MODEL_NAMES, RELU_INITS
 
 app = typer.Typer(
     add_completion=False,
@@ -246,11 +246,11 @@ def _finite_or_none(x):
 def fit_cmd(
     data: Optional[str] = typer.Argument(None, help="DATA.npz (X, y, optional X_eval) or DATA.csv (last column y)."),
     model: str = typer.Option("linear", "--model", help=f"One of: {', '.join(MODELS)}."),
-    depth: int = typer.Option(2, "--depth", help="Depth D (diagonal)."),
-    scale: float = typer.Option(1.0, "--scale", help="Initialization scale (diagonal: u(0) = scale, tied)."),
+    depth: int = typer.Option(2, "--depth", help="Depth D (diagonal; factorization: number of factors W1..WL)."),
+    scale: float = typer.Option(1.0, "--scale", help="Initialization scale (diagonal: u(0) = scale, tied; factorization: ||W(0)||_F = scale, or scale I per factor for --init identity)."),
     shape: float = typer.Option(0.0, "--shape", help="Initialization shape s in (-1, 1) (untied diagonal, depth 2)."),
     tied: bool = typer.Option(True, "--tied/--untied", help="Tied or untied diagonal parametrization."),
-    init: Optional[str] = typer.Option(None, "--init", help="FILE.npz with initial parameters by name (e.g. w); for --model relu also gaussian | uniform | binary-uniform | pytorch."),
+    init: Optional[str] = typer.Option(None, "--init", help="FILE.npz with initial parameters by name (e.g. w); for --model relu also gaussian | uniform | binary-uniform | pytorch; for --model factorization also gaussian | identity | balanced."),
     widths: str = typer.Option("1", "--widths", help="fc, mlp: hidden widths m_1,...,m_{L-1} (comma-separated; 1 = one hidden neuron)."),
     activation: Optional[str] = typer.Option(None, "--activation", help="fc / neuron / mlp: linear | relu | leaky_relu (defaults: fc linear, neuron and mlp relu); relu: relu | relu_power:k ([x]_+^k, montufar2024 Thm 9)."),
     slope: float = typer.Option(0.01, "--slope", help="Negative-side slope of leaky_relu."),
@@ -282,6 +282,7 @@ def fit_cmd(
     outputs: int = typer.Option(1, "--outputs", help="mlp: number of outputs C (C >= 2 with --loss cross-entropy, labels 0..C-1)."),
     kkt: bool = typer.Option(False, "--kkt", help="Report normalized/smoothed margin, KKT residual and alignment (homogeneous models, labels -1/+1)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    symmetric: bool = typer.Option(False, "--symmetric", help="factorization: the PSD model W = U U^T (U(0) = scale I by default)."),
 ):
     """Train a model on your data and compare the result with the theory's predictions."""
     if list_predictions:
@@ -291,6 +292,16 @@ def fit_cmd(
         raise UserError("missing DATA: give a .npz (X, y[, X_eval]) or .csv (last column y) file")
     _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, depth)
     _check_stop_flags(stop_loss, stop_accuracy)
+    if model in MATRIX_MODEL_NAMES:  # matrix observations (entries/y/shape or A/y): config.build_matrix_*
+        from ._cli_factorization import fit_factorization
+        from .config import ModelConfig
+
+        _check_flow_flags(algorithm, solver, clock)
+        mc = ModelConfig(name=model, depth=depth, scale=scale, init=init, symmetric=symmetric)
+        return fit_factorization(data, mc, loss=loss, algorithm=algorithm, lr=lr, solver=solver, clock=clock, stop_loss=stop_loss, max_steps=max_steps,
+                                 seed=seed, predict=predict, want_sharpness=want_sharpness, as_json=as_json, quiet=quiet)
+    if symmetric:
+        raise UserError(f"--symmetric applies to --model factorization, not {model}")
     from .config import DataConfig, build_algorithm, build_data, build_loss, build_model, build_predictions, build_stop, prediction_context
 
     ds = build_data(DataConfig(path=data))

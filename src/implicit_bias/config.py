@@ -57,6 +57,10 @@ __all__ = [
     "load_init",
     "RECORDABLE",
     "MODEL_NAMES",
+    "MATRIX_MODEL_NAMES",
+    "MATRIX_INITS",
+    "build_matrix_data",
+    "build_matrix_model",
     "ALGORITHM_NAMES",
     "FLOW_NAMES",
     "NOISE_NAMES",
@@ -64,7 +68,11 @@ __all__ = [
 ]
 
 #: Model names (``ibias fit --model``, ``model.name``): the DESIGN.md model table.
-MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu", "mlp")
+MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu", "mlp", "factorization")
+#: models of a matrix (their data are matrix observations, :mod:`implicit_bias.matrix_data`).
+MATRIX_MODEL_NAMES = ("factorization",)
+#: ``init`` values of ``factorization`` that name an initialization rather than an .npz file.
+MATRIX_INITS = ("gaussian", "identity", "balanced")
 #: Algorithm names (``ibias fit --algorithm``, ``algorithm.name``); the flows come first.
 ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest", "label-noise-sgd", "param-noise-gd", "loss-scaled-gd")
 #: The noisy algorithms (``noise`` applies to them: label-noise or parameter-noise standard deviation).
@@ -129,7 +137,7 @@ class DataConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Model: ``linear``, ``diagonal``, ``fc``, ``neuron`` or ``relu`` with the DESIGN.md hyperparameters."""
+    """Model: ``linear``, ``diagonal``, ``fc``, ``neuron``, ``relu`` or ``factorization`` with the DESIGN.md hyperparameters."""
 
     name: Literal[MODEL_NAMES] = "linear"
     depth: int = 2
@@ -156,6 +164,7 @@ class ModelConfig(_Strict):
         if v < 1:
             raise ValueError("outputs must be >= 1")
         return v
+    symmetric: bool = False  # factorization: W = U U^T
 
     @field_validator("widths")
     @classmethod
@@ -475,6 +484,8 @@ def make_model(
         return models.ShallowReLU(width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init, activation=activation or "relu")
     if name == "mlp":
         return models.MLP(dim, widths=tuple(widths), activation=activation or "relu", bias=bias, outputs=outputs, slope=slope, scale=scale, init_params=init)
+    if name in MATRIX_MODEL_NAMES:
+        raise ValueError(f"model {name!r} is a model of a matrix: it is built from matrix data by build_matrix_model (ibias fit DATA.npz with entries/y/shape or A/y)")
     raise ValueError(f"model {name!r} is not available: use one of {', '.join(MODEL_NAMES)}")
 
 
@@ -587,3 +598,28 @@ def build(run: RunConfig):
     ds = build_data(run.data)
     model = build_model(run.model, ds.dim)
     return ds, model, build_loss(run.loss), build_algorithm(run.algorithm), build_stop(run.stop)
+
+
+def build_matrix_data(path: str):
+    """The :class:`~implicit_bias.matrix_data.MatrixDataset` of an ``.npz`` file (``entries, y,
+    shape`` for completion or ``A, y`` for sensing; :func:`~implicit_bias.matrix_data.load_matrix`)."""
+    from .matrix_data import load_matrix
+
+    return load_matrix(path)
+
+
+def build_matrix_model(mc: ModelConfig, data, *, init_label: str = "model.init"):
+    """The matrix model of a model config for the observations ``data`` (a ``MatrixDataset``):
+    ``factorization`` is :class:`~implicit_bias.models.MatrixFactorization` of ``data.shape`` with
+    ``depth``, ``scale``, ``symmetric`` and ``init`` (one of :data:`MATRIX_INITS`, or an ``.npz`` of
+    the factors ``W1..WL`` / ``U`` read with :func:`load_init`)."""
+    from .models import MatrixFactorization
+
+    if mc.name not in MATRIX_MODEL_NAMES:
+        raise ValueError(f"model {mc.name!r} is not a matrix model: use one of {', '.join(MATRIX_MODEL_NAMES)}")
+    initialization, params = None, None
+    if mc.init is not None and mc.init.strip().lower() in MATRIX_INITS:
+        initialization = mc.init.strip().lower()
+    elif mc.init is not None:
+        params = load_init(mc.init, init_label)
+    return MatrixFactorization(data.shape, depth=mc.depth, scale=mc.scale, initialization=initialization, symmetric=mc.symmetric, observations=data.kind, init_params=params)

@@ -10,3 +10,4 @@ from ._fc import ACTIVATIONS as ACTIVATIONS, FullyConnected as FullyConnected, S
 
 from ._power import POWER_ACTIVATIONS as POWER_ACTIVATIONS, activation_degree as activation_degree, power_activation as power_activation
 from ._mlp import MLP as MLP
+from ._factorization import MatrixFactorization as MatrixFactorization

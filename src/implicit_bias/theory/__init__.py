@@ -165,3 +165,6 @@ from .effective_init import (
 
 # soudry2018 §4 (multiclass): the Crammer-Singer hard-margin predictor
 from .multiclass import multiclass_max_margin as multiclass_max_margin
+
+# matrix factorization: min nuclear norm, commuting case
+from . import factorization as factorization  # noqa: E402

@@ -136,3 +136,29 @@ def get_prediction(name: str) -> Prediction:
     if name not in PREDICTIONS:
         raise ValueError(f"unknown prediction {name!r}: use one of {', '.join(PREDICTIONS)} (ibias fit --list-predictions)")
     return PREDICTIONS[name]
+
+
+def _matrix(name: str):
+    """A matrix-model prediction (theory.factorization): the data rebuilt from the model's shape
+    and the training view ``(X, y)``; the predictor is the matrix flattened row-major."""
+
+    def fn(c: Context):
+        from ..models import MatrixFactorization
+        from .factorization import matrix_data_of, matrix_prediction
+
+        if not isinstance(c.model, MatrixFactorization):
+            raise ValueError(f"prediction {name!r} is for matrix models: use --model factorization")
+        data = matrix_data_of(c.X, c.y, c.model.shape, c.model.observations)
+        return matrix_prediction(name, data, float(c.model.scale)).predictor
+
+    return fn
+
+
+def _register_matrix_predictions():
+    from .factorization import MATRIX_PREDICTIONS
+
+    for name, (paper, where, description) in MATRIX_PREDICTIONS.items():
+        PREDICTIONS[name] = Prediction(name, paper, where, "interpolant", "regression", description, _matrix(name))
+
+
+_register_matrix_predictions()
