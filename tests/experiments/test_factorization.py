@@ -7,7 +7,7 @@ import xarray as xr
 
 from implicit_bias import models
 from implicit_bias.experiments import factorization as fz
-from implicit_bias.experiments import registry
+from implicit_bias.experiments import runner
 
 
 def _trajectory(params_list):
@@ -34,7 +34,7 @@ def test_balancedness_drift_by_hand():
 
 def test_checks_are_registered_with_their_papers():
     for id, paper in (("gunasekar2017-commuting", "gunasekar2017"), ("vardi2022-balancedness-factorization", "vardi2022")):
-        e = registry.get(id)
+        e = runner.get(id)
         assert e.kind == "check" and e.paper == paper
 
 

@@ -141,7 +141,7 @@ def _setting(ds):
     return f"N={ds.n} 2-D separable points, two-layer ReLU MLP width {ds.width} (bias first layer, init scale {INIT_SCALE}), logistic loss, LossScaledGD(lr={LR}) to -log L = {ds.target_accuracy:g} ({ds.steps} steps, status {ds.status})."
 
 
-@register("lyu-li2020-smoothed-margin", paper="vardi2022", kind="check", where="§3.3; Lyu & Li 2020 Thm 4.1", title="Homogeneous ReLU net: the smoothed normalized margin is non-decreasing once the loss is small")
+@register("lyu-li2020-smoothed-margin", paper="lyu-li2020", kind="check", where="vardi2022 §3.3; Lyu & Li 2020 Thm 4.1", title="Homogeneous ReLU net: the smoothed normalized margin is non-decreasing once the loss is small")
 def smoothed_margin_check(profile):
     """Lyu & Li 2020 Thm 4.1: once ``L`` is small, ``γ~ = ℓ^{-1}(N L)/ρ^2`` never decreases.
 
@@ -174,7 +174,7 @@ def smoothed_margin_check(profile):
     return ExperimentResult(ds, [check], fig)
 
 
-@register("lyu-li2020-kkt", paper="vardi2022", kind="check", where="§3.3; Lyu & Li 2020 Thm 4.4", title="Homogeneous ReLU net: the trained direction approaches a KKT point of min ||θ||^2 s.t. y f >= 1")
+@register("lyu-li2020-kkt", paper="lyu-li2020", kind="check", where="vardi2022 §3.3; Lyu & Li 2020 Thm 4.4", title="Homogeneous ReLU net: the trained direction approaches a KKT point of min ||θ||^2 s.t. y f >= 1")
 def kkt_check(profile):
     """Lyu & Li 2020 Thm 4.4: the direction of θ converges to a KKT point of (P).
 
@@ -221,7 +221,7 @@ def kkt_check(profile):
     return ExperimentResult(ds, [check], fig)
 
 
-@register("ji-telgarsky2020-alignment", paper="vardi2022", kind="check", where="§3.3; Ji & Telgarsky 2020", title="Homogeneous ReLU net: θ aligns with -∇L")
+@register("ji-telgarsky2020-alignment", paper="ji-telgarsky2020", kind="check", where="vardi2022 §3.3; Ji & Telgarsky 2020", title="Homogeneous ReLU net: θ aligns with -∇L")
 def alignment_check(profile):
     """Ji & Telgarsky 2020: ``1 - cos(θ, -∇L(θ)) -> 0`` along gradient flow.
 
@@ -265,7 +265,7 @@ def _three_clusters(n: int, seed: int = 0):
     return centers[y] + 0.7 * rng.normal(size=(n, 2)), y
 
 
-@register("soudry2018-multiclass", paper="vardi2022", kind="check", where="§3.1; Soudry et al. 2018 §4 (multiclass)", title="Linear multiclass model, cross-entropy: GD converges in direction to the multiclass hard-margin solution")
+@register("soudry2018-multiclass", paper="soudry2018", kind="check", where="vardi2022 §3.1; Soudry et al. 2018 §4 (multiclass)", title="Linear multiclass model, cross-entropy: GD converges in direction to the multiclass hard-margin solution")
 def multiclass_check(profile):
     """Soudry et al. 2018 (multiclass): ``W(t)/||W(t)|| -> Ŵ/||Ŵ||``, gap ``O(1/log t)``.
 
