@@ -44,3 +44,6 @@ from .store import Store as Store
 from .sweep import sweep as sweep  # noqa: E402  (the function; the module stays importable as implicit_bias.sweep)
 
 from . import matrix_data as matrix_data  # noqa: E402  (matrix completion / sensing data, layer 0)
+
+# The public names above, for tools that read __all__ statically (the API docs).
+__all__ = ['algorithms', 'data', 'diagnostics', 'losses', 'models', 'potentials', 'theory', 'enable_compilation_cache', '__version__', 'SGD', 'GradientDescent', 'GradientFlow', 'ReducedFlow', 'MirrorDescent', 'NormalizedGD', 'Optax', 'SteepestDescent', 'Record', 'Run', 'Stop', 'train', 'train_many', 'Store', 'sweep', 'matrix_data']

@@ -48,3 +48,6 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")
     return table[name](**kwargs)
+
+# The public names above, for tools that read __all__ statically (the API docs).
+__all__ = ['AbstractAlgorithm', 'AbstractDiscreteAlgorithm', 'Objective', 'SGD', 'GradientDescent', 'MirrorDescent', 'NormalizedGD', 'Optax', 'SteepestDescent', 'parse_norm', 'sample_batch', 'SOLVERS', 'GradientFlow', 'ReducedFlow', 'get_solver', 'MarginPath', 'exponential_flow_path', 'LabelNoiseSGD', 'ParamNoiseGD', 'GainSums', 'GainTrackedGD', 'WidthScaledGD', 'width_scaled_gd', 'PowerWidthScaledGD', 'LossScaledGD', 'AbstractFlow', 'FlowCode', 'StepFlag', 'CLOCKS', 'get_algorithm']

@@ -178,7 +178,10 @@ def smoothed_margin(model: AbstractModel, params: dict, X, y, loss="logistic") -
     Computed from ``log L`` (log domain): exact at ``-log L`` in the thousands.
 
     Args:
-        model, params, X, y: as :func:`parameter_margin`.
+        model: as :func:`parameter_margin`.
+        params: as :func:`parameter_margin`.
+        X: as :func:`parameter_margin`.
+        y: as :func:`parameter_margin`.
         loss: ``"logistic"`` or ``"exponential"`` (or an instance).
 
     Raises:

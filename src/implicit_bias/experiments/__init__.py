@@ -25,3 +25,5 @@ from .runner import (
     select as select,
 )
 
+# The public names above, for tools that read __all__ statically (the API docs).
+__all__ = ['PROFILES', 'REGISTRY', 'CheckResult', 'Experiment', 'ExperimentResult', 'Profile', 'register', 'get', 'load_all', 'run', 'save', 'select']

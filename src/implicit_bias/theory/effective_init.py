@@ -119,7 +119,8 @@ def effective_initialization(u_plus0, u_minus0, grads, lr) -> EffectiveInit:
     (even2023 Thm 1, exact discrete form derived in the module docstring).
 
     Args:
-        u_plus0, u_minus0: initial branches ``(d,)`` (or scalars; the model's ``scale``), non-zero.
+        u_plus0: initial branch ``u_+(0)`` ``(d,)`` (or a scalar; the model's ``scale``), non-zero.
+        u_minus0: initial branch ``u_-(0)``, as ``u_plus0``.
         grads: ``(K, d)``, ``g_k = grad_w L_{B_k}(w_k)`` at every step ``k = 0..K-1`` (all of them:
             a skipped step makes the result wrong). For GD, :func:`gd_gradients` computes them
             from the recorded predictors.
@@ -189,9 +190,12 @@ def effective_initialization_from_sums(u_plus0, u_minus0, lr, grad_sum, log_minu
     recording every step.
 
     Args:
-        u_plus0, u_minus0: initial branches ``(d,)`` or scalars, non-zero.
+        u_plus0: initial branch ``u_+(0)`` ``(d,)`` or a scalar, non-zero.
+        u_minus0: initial branch ``u_-(0)``, as ``u_plus0``.
         lr: the constant step size ``eta > 0``.
-        grad_sum, log_minus_sum, log_plus_sum: ``(d,)`` finite sums over every step taken.
+        grad_sum: ``(d,)`` finite sum over every step taken.
+        log_minus_sum: ``(d,)`` finite sum over every step taken.
+        log_plus_sum: ``(d,)`` finite sum over every step taken.
 
     Returns:
         :class:`EffectiveInit`.

@@ -283,7 +283,8 @@ def radon_minimizer(X, y, init, Xe, *, n_angles: int = 256, n_offsets: int = 512
 
     Args:
         X: inputs ``(M, 2)``; y: ``(M,)``; init: a ``Gaussian``; Xe: evaluation points ``(P, 2)``.
-        n_angles, n_offsets: quadrature sizes.
+        n_angles: quadrature size.
+        n_offsets: quadrature size.
 
     Returns:
         The minimizer at ``Xe``, ``(P,)``.
