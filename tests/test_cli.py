@@ -275,7 +275,7 @@ def test_fit_relu_with_the_relu_power_activation(tmp_path):
         (["--model", "relu", "--activation", "tanh"], "--activation 'tanh' has no known Green's operator for --model relu"),
         (["--model", "relu", "--activation", "relu_power:0"], "use relu or relu_power:k with k in 1..8"),
         (["--model", "fc", "--activation", "relu_power:2"], "--activation 'relu_power:2' is not available"),
-        (["--model", "diagonal", "--activation", "relu_power:2"], "--activation applies to --model fc, neuron or relu"),
+        (["--model", "diagonal", "--activation", "relu_power:2"], "--activation applies to --model fc, neuron, mlp or relu"),
         # dimension mismatches: an init for d = 2 on d = 1 data; X_eval with another number of columns
         (["--model", "relu", "--width", "16", "--skip", "--init", "{w2d}"], "parameter 'w1' has shape (16, 2); ShallowReLU expects (16, 1)"),
         (["--model", "relu", "--activation", "relu_power:2", "{ev}"], "X_eval has 2 columns but X has 1"),
