@@ -17,7 +17,8 @@ from ._base import AbstractDiscreteAlgorithm, Objective, as_float
 __all__ = ["GradientDescent", "SGD", "NormalizedGD", "MirrorDescent", "SteepestDescent", "Optax", "parse_norm", "sample_batch"]
 
 
-def _check_lr(name, lr):
+def check_lr(name, lr):
+    """One-line ValueError unless the step size ``lr`` of algorithm ``name`` is finite and > 0."""
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"{name}: learning rate lr must be a finite number > 0; received {float(lr)!r}")
 
@@ -44,7 +45,7 @@ class GradientDescent(AbstractDiscreteAlgorithm):
     name: ClassVar[str] = "gd"
 
     def __check_init__(self):
-        _check_lr("GradientDescent", self.lr)
+        check_lr("GradientDescent", self.lr)
 
     def step(self, objective, params, state, key):
         lv, g = jax.value_and_grad(objective.value)(params)
@@ -72,7 +73,7 @@ class SGD(AbstractDiscreteAlgorithm):
     stochastic: ClassVar[bool] = True
 
     def __check_init__(self):
-        _check_lr("SGD", self.lr)
+        check_lr("SGD", self.lr)
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"SGD: batch_size must be a positive integer; received {self.batch_size!r}")
 
@@ -94,7 +95,7 @@ class NormalizedGD(AbstractDiscreteAlgorithm):
     name: ClassVar[str] = "normalized-gd"
 
     def __check_init__(self):
-        _check_lr("NormalizedGD", self.lr)
+        check_lr("NormalizedGD", self.lr)
 
     def step(self, objective, params, state, key):
         lv, g = jax.value_and_grad(objective.log_value)(params)
@@ -121,7 +122,7 @@ class MirrorDescent(AbstractDiscreteAlgorithm):
     name: ClassVar[str] = "mirror"
 
     def __check_init__(self):
-        _check_lr("MirrorDescent", self.lr)
+        check_lr("MirrorDescent", self.lr)
 
     def init_state(self, objective, params):
         for k, v in params.items():
@@ -182,7 +183,7 @@ class SteepestDescent(AbstractDiscreteAlgorithm):
     name: ClassVar[str] = "steepest"
 
     def __check_init__(self):
-        _check_lr("SteepestDescent", self.lr)
+        check_lr("SteepestDescent", self.lr)
 
     def step(self, objective, params, state, key):
         if self.normalize:

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractDiscreteAlgorithm, as_float
+from ._discrete import check_lr
 
 __all__ = ["GainSums", "GainTrackedGD"]
 
@@ -64,8 +65,7 @@ class GainTrackedGD(AbstractDiscreteAlgorithm):
     name: ClassVar[str] = "gain-gd"
 
     def __check_init__(self):
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"GainTrackedGD: learning rate lr must be a finite number > 0; received {float(self.lr)!r}")
+        check_lr("GainTrackedGD", self.lr)
 
     def init_state(self, objective, params):
         if not objective.model.has_predictor:

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractDiscreteAlgorithm, as_float
+from ._discrete import check_lr
 
 __all__ = ["LossScaledGD"]
 
@@ -61,8 +62,7 @@ class LossScaledGD(AbstractDiscreteAlgorithm):
     name: ClassVar[str] = "loss-scaled-gd"
 
     def __check_init__(self):
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"LossScaledGD: learning rate lr must be a finite number > 0; received {float(self.lr)!r}")
+        check_lr("LossScaledGD", self.lr)
         if self.power is not None and not (np.isfinite(self.power) and self.power >= 0):
             raise ValueError(f"LossScaledGD: power must be a finite number >= 0 (or None for 2 - 2/D); received {self.power!r}")
 

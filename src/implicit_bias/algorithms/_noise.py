@@ -19,14 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractDiscreteAlgorithm, as_float
-from ._discrete import sample_batch
+from ._discrete import check_lr, sample_batch
 
 __all__ = ["LabelNoiseSGD", "ParamNoiseGD"]
 
 
 def _check(name, lr, noise):
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"{name}: learning rate lr must be a finite number > 0; received {float(lr)!r}")
+    check_lr(name, lr)
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"{name}: noise must be a finite number >= 0 (a standard deviation); received {float(noise)!r}")
 
