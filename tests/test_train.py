@@ -179,3 +179,22 @@ def test_an_algorithm_of_neither_kind_is_an_error():
 
     with pytest.raises(ValueError, match="must be an implicit_bias algorithm"):
         ib.train(ib.models.Linear(2), (np.ones((2, 2)), np.ones(2)), "square", Neither())
+
+
+def test_a_dead_relu_network_is_its_own_status():
+    # every unit's pre-activation w1_i x + b1_i is <= 0 on every input in [-1, 1]: the hidden layer
+    # has zero gradient, GD can only fit the output bias, and the run cannot reach the target
+    X = np.linspace(-1.0, 1.0, 5)[:, None]
+    ds = (X, np.sin(3.0 * X[:, 0]))
+    m = ib.models.ShallowReLU(4, input_dim=1)
+    p0 = {"w1": np.array([[1.0], [-1.0], [0.5], [2.0]]), "b1": np.full(4, -2.0), "w2": np.ones(4), "b2": np.array(0.0)}
+    r = ib.train(m, ds, "square", ib.GradientDescent(lr=0.1), ib.Stop(loss=1e-12, max_steps=200), init=p0)
+    assert r.status == "dead" and "4 hidden units" in r.message and "max_steps=200" in r.message
+    np.testing.assert_array_equal(r.params["w1"], p0["w1"])  # the hidden layer never moved
+    # one live unit (b1_0 = -0.5: active for x > 0.5): the same budget is an honest max_steps
+    p1 = dict(p0, b1=np.array([-0.5, -2.0, -2.0, -2.0]))
+    r = ib.train(m, ds, "square", ib.GradientDescent(lr=0.1), ib.Stop(loss=1e-12, max_steps=200), init=p1)
+    assert r.status == "max_steps"
+    from implicit_bias.train import STATUSES
+
+    assert "dead" in STATUSES

@@ -66,7 +66,7 @@ __all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "de
 BACKENDS = ("vmap", "local", "dask")
 #: The status words of a sweep's points, the same in ``ibias sweep``, ``runs ls``, ``runs show``
 #: and ``runs export``: a run's own status, or one of these for a point without a result.
-STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "failed", "pending", "damaged")
+STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "dead", "failed", "pending", "damaged")
 #: Sweeps with more points than this are refused unless ``max_points`` (``--max-points``) allows them.
 DEFAULT_MAX_POINTS = 100_000
 # Fields that may differ inside one vectorised batch (they are data, not structure).

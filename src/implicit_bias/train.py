@@ -47,7 +47,7 @@ from .models import AbstractModel, check_params
 
 __all__ = ["Stop", "Record", "Run", "train", "train_many", "STATUSES"]
 
-STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "failed")
+STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "dead", "failed")
 _NO_TARGET = -1e300  # a log-loss target that is never reached
 
 
@@ -508,6 +508,7 @@ def train_many(
     else:
         _discrete_loop(batch, points, t_start, bar)
     bar.close()
+    _mark_dead(batch, points)
     return _build_runs(batch, points, _time.perf_counter() - t_start)
 
 
@@ -766,6 +767,25 @@ def _flow_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> N
                 nxt[i] = next(scheds[i], None)
             pts.recorders[i](pts.steps[i], t[i], wall, lambda i=i: _unstack(pts.params, i), pts.lv[i])
         bar.update(pts.steps, t, pts.lv, pts.status)
+
+
+_BUDGETS = ("max_steps", "max_time", "max_wall_time")
+
+
+def _mark_dead(batch: _Batch, pts: _Points) -> None:
+    """A run that ran out of budget with every hidden unit inactive on every training input
+    (:meth:`~implicit_bias.models.AbstractModel.dead_units`) is reported ``dead``, not as a run
+    that merely needed more steps: its hidden layer has zero gradient and cannot move again."""
+    for i in range(batch.size):
+        if pts.status[i] not in _BUDGETS:
+            continue
+        counts = batch.models[i].dead_units(_unstack(pts.params, i), np.asarray(batch.inputs[i]))
+        if counts is not None and counts[1] > 0 and counts[0] == counts[1]:
+            pts.status[i], pts.message[i] = (
+                "dead",
+                f"every one of the {counts[1]} hidden units is inactive on every training input (a dead ReLU network: the hidden layer's "
+                f"gradient is 0, so more steps cannot reach the target; {pts.message[i]}): lower the step size or change the initialization",
+            )
 
 
 def _build_runs(batch: _Batch, pts: _Points, wall: float) -> list[Run]:

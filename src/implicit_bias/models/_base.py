@@ -69,6 +69,17 @@ class AbstractModel(eqx.Module):
         """Input dimension ``d`` (inputs ``X (N, d)``); ``None`` if the model takes any."""
         return None
 
+    def dead_units(self, params: dict, X) -> tuple[int, int] | None:
+        """``(dead, units)``: how many hidden units are inactive on every input of ``X (N, d)``,
+        out of how many; ``None`` for models without ReLU-like units (the default).
+
+        A unit whose pre-activation is ``<= 0`` on every training input has zero gradient (the
+        package's convention ``relu'(0) = 0``) and, under a deterministic algorithm, never
+        revives; a network all of whose units are dead is stuck (:func:`~implicit_bias.train`
+        then reports the status ``dead``).
+        """
+        return None
+
     def flow_params(self, params0: dict, z) -> dict:
         """Closed-form gradient flow: the parameters as a function of ``z = X^T nu`` (models
         with ``has_flow_map`` only)."""

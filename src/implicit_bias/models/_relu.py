@@ -156,6 +156,23 @@ class ShallowReLU(AbstractModel):
             out = out + X @ params["skip"]
         return out
 
+    def dead_units(self, params, X):
+        """``(dead, k)``: the hidden units with pre-activation ``w1_i^T x_n + b1_i <= 0`` at every
+        training input ``x_n`` (rows of ``X (N, d)``); their gradient is 0 (``relu'(0) = 0``, and
+        ``[x]_+^k`` is flat for ``x <= 0`` too).
+
+        Example:
+            >>> import numpy as np
+            >>> from implicit_bias.models import ShallowReLU
+            >>> m = ShallowReLU(2, input_dim=1)
+            >>> p = {"w1": np.array([[1.0], [-1.0]]), "b1": np.array([-5.0, 0.0]), "w2": np.ones(2), "b2": np.array(0.0)}
+            >>> m.dead_units(p, np.array([[0.5], [1.0]]))
+            (1, 2)
+        """
+        pre = np.asarray(X, dtype=np.float64) @ np.asarray(params["w1"], dtype=np.float64).T + np.asarray(params["b1"], dtype=np.float64)[None, :]
+        dead = np.all(pre <= 0.0, axis=0)
+        return int(dead.sum()), int(dead.size)
+
 
 # Up to this many samples and input dimensions, ``apply`` evaluates the hidden layer one sample
 # at a time (``_hidden_unrolled``); beyond, the matrix form (a matrix product reads ``w1`` once).
