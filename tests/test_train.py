@@ -198,3 +198,37 @@ def test_a_dead_relu_network_is_its_own_status():
     from implicit_bias.train import STATUSES
 
     assert "dead" in STATUSES
+
+
+def test_seed_may_be_a_jax_key_and_params_are_numpy_like_the_predictor():
+    import jax
+
+    from implicit_bias.train import as_seed
+
+    ds = ib.data.random_regression(n=4, d=6, seed=0)
+    m = ib.models.Diagonal(6, scale=0.5)
+    alg, stop = ib.GradientDescent(lr=0.05), ib.Stop(max_steps=5)
+    r_key = ib.train(m, ds, "square", alg, stop, seed=jax.random.key(7))
+    r_int = ib.train(m, ds, "square", alg, stop, seed=as_seed(jax.random.key(7)))
+    np.testing.assert_array_equal(r_key.predictor, r_int.predictor)  # a key is its integer seed
+    assert r_key.trajectory.attrs["seed"] == as_seed(jax.random.key(7))
+    assert as_seed(jax.random.key(7)) != as_seed(jax.random.key(8))
+    assert as_seed(jax.random.PRNGKey(7)) == as_seed(jax.random.key(7))  # raw uint32[2] keys too
+    assert type(r_key.predictor) is np.ndarray and all(type(v) is np.ndarray for v in r_key.params.values())
+    for bad in (-1, 1.5, "0", jax.random.split(jax.random.key(0), 3)):
+        with pytest.raises(ValueError, match="seed"):
+            ib.train(m, ds, "square", alg, stop, seed=bad)
+
+
+def test_a_callable_loss_trains_like_the_builtin_one():
+    import jax.numpy as jnp
+
+    ds = ib.data.random_regression(n=4, d=6, seed=0)
+    alg, stop = ib.GradientDescent(lr=0.1), ib.Stop(loss=1e-10, max_steps=20_000)
+    r_fn = ib.train(ib.models.Linear(6), ds, lambda f, y: 0.5 * jnp.mean((f - y) ** 2), alg, stop)
+    r_sq = ib.train(ib.models.Linear(6), ds, "square", alg, stop)  # L = mean (f - y)^2 / 2
+    assert r_fn.status == r_sq.status == "converged" and r_fn.steps == r_sq.steps
+    np.testing.assert_allclose(r_fn.predictor, r_sq.predictor, rtol=1e-10)
+    assert r_fn.training_accuracy is None
+    with pytest.raises(ValueError, match="fn must be a function"):
+        ib.losses.CallableLoss(3.0)

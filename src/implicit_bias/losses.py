@@ -162,10 +162,60 @@ class Polynomial(AbstractLoss):
 LOSSES = {"square": Square, "exponential": Exponential, "logistic": Logistic, "polynomial": Polynomial}
 
 
+class CallableLoss(AbstractLoss):
+    """A user's loss function ``fn(f, y) -> L``: the mean loss (a scalar, ``> 0`` away from a
+    perfect fit) of outputs ``f (N,)`` against targets ``y (N,)``, written with ``jax.numpy``.
+
+    ``log L = log fn(f, y)``: unlike the built-in losses this is *not* log-domain exact (``L``
+    underflows to 0 below ~1e-308, where the log loss becomes ``-inf``), so it suits regression-
+    style targets such as ``Stop(loss=1e-12)``; for astronomically small classification losses
+    write a subclass of :class:`AbstractLoss` with ``per_sample_log``. ``train``, ``fit`` and the
+    algorithms call it exactly like the built-in losses (``get_loss`` wraps a callable in it).
+
+    Args:
+        fn: the loss function ``fn(f (N,), y (N,)) -> ()``; jit- and grad-able.
+        task: ``"regression"`` (default) or ``"classification"`` (labels ``±1``; ``-log L`` is
+            then reported as the training accuracy).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from implicit_bias.losses import get_loss
+        >>> L = get_loss(lambda f, y: jnp.mean(jnp.abs(f - y) ** 3))
+        >>> float(L(jnp.array([1.0, 2.0]), jnp.array([0.0, 2.0])))
+        0.5
+    """
+
+    fn: object = eqx.field(static=True)
+    task: str = eqx.field(static=True)
+    name: ClassVar[str] = "callable"
+
+    def __init__(self, fn, task: str = "regression"):
+        self.fn = fn
+        self.task = task
+
+    def __check_init__(self):
+        if not callable(self.fn):
+            raise ValueError(f"CallableLoss: fn must be a function fn(f, y) -> mean loss; received {type(self.fn).__name__}")
+        if self.task not in ("regression", "classification"):
+            raise ValueError(f"CallableLoss: task must be 'regression' or 'classification'; received {self.task!r}")
+
+    def per_sample_log(self, f, y):
+        raise NotImplementedError("a CallableLoss has no per-sample terms: it knows only the mean loss fn(f, y)")
+
+    def log_loss(self, f, y):
+        return jnp.log(self.fn(f, y))
+
+    def __call__(self, f, y):
+        return self.fn(f, y)
+
+
 def get_loss(spec) -> AbstractLoss:
-    """Loss from a name (``square``, ``exponential``, ``logistic``, ``polynomial[:K]``) or instance."""
+    """Loss from a name (``square``, ``exponential``, ``logistic``, ``polynomial[:K]``,
+    ``cross-entropy``), an instance, or a function ``fn(f, y) -> L`` (:class:`CallableLoss`)."""
     if isinstance(spec, AbstractLoss):
         return spec
+    if callable(spec):
+        return CallableLoss(spec)
     s = str(spec).strip().lower()
     if s.startswith("polynomial:"):
         try:
@@ -218,4 +268,4 @@ class CrossEntropy(AbstractLoss):
 
 
 LOSSES["cross-entropy"] = CrossEntropy
-__all__ += ["CrossEntropy"]
+__all__ += ["CrossEntropy", "CallableLoss"]

@@ -45,7 +45,7 @@ from .data import Dataset
 from .losses import AbstractLoss, get_loss
 from .models import AbstractModel, check_params
 
-__all__ = ["Stop", "Record", "Run", "train", "train_many", "STATUSES"]
+__all__ = ["Stop", "Record", "Run", "train", "train_many", "STATUSES", "as_seed"]
 
 STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "dead", "failed")
 _NO_TARGET = -1e300  # a log-loss target that is never reached
@@ -191,7 +191,8 @@ class Run:
     Attributes:
         status: one of ``STATUSES``.
         message: a readable sentence on why the run stopped.
-        params: final parameters (dict of float64 arrays; the last finite ones on divergence).
+        params: final parameters (dict of float64 numpy arrays, the same kind as ``predictor``;
+            the last finite ones on divergence).
         final_loss, final_log_loss: ``L`` and ``log L`` at the final parameters.
         training_accuracy: ``-log L`` for classification losses, else ``None``.
         steps: algorithm (or solver) steps taken; time: training time reached;
@@ -425,7 +426,7 @@ def train(
     algorithm: AbstractAlgorithm | None = None,
     stop: Stop | None = None,
     record=None,
-    seed: int = 0,
+    seed=0,
     *,
     init: dict | None = None,
     progress: bool = False,
@@ -436,12 +437,14 @@ def train(
     Args:
         model: an :class:`~implicit_bias.models.AbstractModel`.
         data: a :class:`~implicit_bias.data.Dataset` or a tuple ``(X (N, d), y (N,))``.
-        loss: a loss or its name (``square``, ``logistic``, ``exponential``, ``polynomial:K``).
+        loss: a loss, its name (``square``, ``logistic``, ``exponential``, ``polynomial:K``,
+            ``cross-entropy``) or a function ``fn(f (N,), y (N,)) -> L`` of the mean loss
+            (:class:`~implicit_bias.losses.CallableLoss`).
         algorithm: default :class:`~implicit_bias.algorithms.GradientFlow`.
         stop: a :class:`Stop`; default ``Stop(loss=1e-12)`` for regression losses and
             ``Stop(training_accuracy=20)`` for classification losses.
         record: a :class:`Record` or a list of field names.
-        seed: seeds the initialization (``fold_in(key(seed), 0)``) and the algorithm's
+        seed: an integer or a ``jax.random`` key (:func:`as_seed`); seeds the initialization (``fold_in(key(seed), 0)``) and the algorithm's
             randomness (``fold_in(key(seed), 1)``): same seed, same numbers.
         init: explicit initial parameters by name (overrides the model's init).
         progress: show a rich progress bar on stderr.
@@ -476,7 +479,7 @@ def train_many(
     algorithms: Sequence[AbstractAlgorithm | None] | None = None,
     stop: Stop | None = None,
     record=None,
-    seeds: Sequence[int] | None = None,
+    seeds: Sequence | None = None,
     *,
     inits: Sequence[dict | None] | None = None,
     progress: bool = False,
@@ -484,7 +487,8 @@ def train_many(
 ) -> list[Run]:
     """Train a batch of points as one jitted, vectorised (``vmap``) computation.
 
-    Each point ``i`` is ``(models[i], datas[i], algorithms[i], seeds[i], inits[i])`` with a
+    Each point ``i`` is ``(models[i], datas[i], algorithms[i], seeds[i], inits[i])`` (a seed is
+    an integer or a ``jax.random`` key, as for :func:`train`) with a
     shared loss, stop rule and recording. Points must share structure (the same model and
     algorithm classes with the same static hyperparameters, parameters and data of the same
     shapes); numeric hyperparameters (scale, shape, step size) and the data values may differ.
@@ -578,6 +582,27 @@ def _check_points(models, datas, algorithms, loss_obj) -> None:
         raise ValueError("train_many: all points must use the same algorithm class")
 
 
+def as_seed(seed) -> int:
+    """The integer seed of ``seed``: an integer ``>= 0`` as is, a ``jax.random`` key (typed or
+    raw ``uint32[2]``) turned into one by ``jax.random.bits(key, (), uint32)``, so a key gives
+    the same numbers every time and different keys give independent-looking seeds.
+
+    Example:
+        >>> import jax
+        >>> as_seed(3), as_seed(jax.random.key(0)) == as_seed(jax.random.key(0))
+        (3, True)
+    """
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if int(seed) < 0:
+            raise ValueError(f"seed must be an integer >= 0 or a jax.random key; received {int(seed)}")
+        return int(seed)
+    if isinstance(seed, jax.Array) and (jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key) or (seed.dtype == jnp.uint32 and seed.shape == (2,))):
+        if seed.shape not in ((), (2,)):
+            raise ValueError(f"seed: pass one jax.random key (shape ()), not a batch of shape {seed.shape}; train_many takes one seed per point")
+        return int(jax.random.bits(seed, (), jnp.uint32))
+    raise ValueError(f"seed must be an integer >= 0 or a jax.random key; received {type(seed).__name__} {seed!r}")
+
+
 def _prepare(models, datas, loss, algorithms, stop, record, seeds, inits, fast_math) -> _Batch:
     """Check the points, fill in the defaults, draw the initial parameters and stack the
     models, data, parameters and algorithms for ``vmap``."""
@@ -586,7 +611,7 @@ def _prepare(models, datas, loss, algorithms, stop, record, seeds, inits, fast_m
     if len(datas) != B:
         raise ValueError(f"train_many: {B} models but {len(datas)} datasets")
     algorithms = [GradientFlow() if a is None else a for a in (algorithms or [None] * B)]
-    seeds = list(seeds) if seeds is not None else [0] * B
+    seeds = [as_seed(s) for s in seeds] if seeds is not None else [0] * B
     inits = list(inits) if inits is not None else [None] * B
     if not (len(algorithms) == len(seeds) == len(inits) == B):
         raise ValueError("train_many: models, datas, algorithms, seeds and inits must have the same length")
@@ -805,7 +830,7 @@ def _build_runs(batch: _Batch, pts: _Points, wall: float) -> list[Run]:
             Run(
                 status=pts.status[i],
                 message=pts.message[i],
-                params=_unstack(pts.params, i),
+                params=jax.tree_util.tree_map(np.asarray, _unstack(pts.params, i)),
                 final_loss=_exp(lv),
                 final_log_loss=float(lv),
                 training_accuracy=float(-lv) if batch.classification else None,

@@ -165,7 +165,7 @@ class ShallowReLU(AbstractModel):
             >>> import numpy as np
             >>> from implicit_bias.models import ShallowReLU
             >>> m = ShallowReLU(2, input_dim=1)
-            >>> p = {"w1": np.array([[1.0], [-1.0]]), "b1": np.array([-5.0, 0.0]), "w2": np.ones(2), "b2": np.array(0.0)}
+            >>> p = {"w1": np.array([[1.0], [-1.0]]), "b1": np.array([0.0, 0.0]), "w2": np.ones(2), "b2": np.array(0.0)}
             >>> m.dead_units(p, np.array([[0.5], [1.0]]))
             (1, 2)
         """
