@@ -36,7 +36,7 @@ demo: $(STAMP) system-deps
 	exit $$status
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -n auto --durations=25
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=40
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

@@ -125,7 +125,7 @@ def test_overflowing_trial_step_is_rejected_not_fatal():
     assert ib.diagnostics.relative_error(run.predictor, w) < 1e-4
 
 
-@pytest.mark.parametrize("depth", [2, 3])
+@pytest.mark.parametrize("depth", [2, pytest.param(3, marks=pytest.mark.slow)])  # 12 compiled flows: depth 3 in the slow suite
 def test_clocks_trace_the_same_path(depth):
     # theta' = -grad L, -grad log L and d theta/d gamma = -grad log L / ||grad log L||^2 differ
     # only in the time variable: stopping all at the same training accuracy gamma = -log L

@@ -13,6 +13,9 @@ from implicit_bias.experiments.diagonal import fig71_grid, gf_endpoints
 from implicit_bias.experiments.registry import Profile
 
 
+pytestmark = pytest.mark.xdist_group("diagonal")  # with its experiments in test_registry.py: shared cached runs
+
+
 @pytest.mark.parametrize("profile, sizes", [("quick", (6, 5)), ("full", (20, 20))])
 def test_fig71_grid(profile, sizes):
     alphas, shapes = fig71_grid(Profile(profile))

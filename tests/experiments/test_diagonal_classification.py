@@ -20,6 +20,9 @@ from implicit_bias.experiments import runner
 from implicit_bias.theory.margins import max_margin
 
 
+pytestmark = pytest.mark.xdist_group("diagonal_classification")  # with its experiments in test_registry.py: shared cached runs
+
+
 def _Z(ds):
     return ds.y[:, None] * ds.X
 

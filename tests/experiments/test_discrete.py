@@ -7,6 +7,9 @@ import pytest
 
 from implicit_bias.experiments import discrete
 
+
+pytestmark = pytest.mark.xdist_group("discrete")  # with its experiments in test_registry.py: shared cached runs
+
 matplotlib.use("Agg")
 
 

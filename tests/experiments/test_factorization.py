@@ -10,6 +10,9 @@ from implicit_bias.experiments import factorization as fz
 from implicit_bias.experiments import runner
 
 
+pytestmark = pytest.mark.xdist_group("factorization")  # with its experiments in test_registry.py: shared cached runs
+
+
 def _trajectory(params_list):
     names = params_list[0].keys()
     return xr.Dataset({f"param_{k}": (("t", f"{k}_0", f"{k}_1"), np.stack([p[k] for p in params_list])) for k in names})

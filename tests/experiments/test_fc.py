@@ -9,6 +9,9 @@ from implicit_bias.experiments import fc
 from implicit_bias.theory import linear_networks as ln
 
 
+pytestmark = pytest.mark.xdist_group("fc")  # with its experiments in test_registry.py: shared cached runs
+
+
 def test_relu_neuron_data_zero_loss_set_is_the_half_line():
     # hand solution: x1^T w = x2^T w = 1 with x1 = (1, 1/2, 0), x2 = (1/2, 1, 0) gives w1 = w2 = 2/3;
     # x3^T w = w1 - w2 + w3 = w3 must be <= 0

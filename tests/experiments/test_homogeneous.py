@@ -6,6 +6,10 @@ from implicit_bias.experiments import runner
 from implicit_bias.experiments.homogeneous import separable_dataset
 from implicit_bias.experiments.registry import Profile
 
+import pytest
+
+pytestmark = pytest.mark.xdist_group("homogeneous")  # with its experiments in test_registry.py: shared cached runs
+
 
 def test_dataset_is_linearly_separable_with_margin():
     X, y = separable_dataset(12)

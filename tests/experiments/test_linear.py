@@ -9,6 +9,9 @@ from implicit_bias import data
 from implicit_bias.experiments.linear import margin_gap_dataset
 
 
+pytestmark = pytest.mark.xdist_group("linear")  # with its experiments in test_registry.py: shared cached runs
+
+
 def _max_margin_l2(X, y, w_sep):
     """argmin ||w||^2 / 2 s.t. y_n <x_n, w> >= 1, by scipy's SLSQP (independent of theory.max_margin),
     started from the feasible point ``w_sep / min margin``."""

@@ -14,6 +14,14 @@ from implicit_bias.experiments import CheckResult
 matplotlib.use("Agg")
 
 EXPERIMENTS = experiments.select()
+
+
+def _grouped(exps):
+    """The experiments as parameters, each in the xdist group of its paper module: under
+    ``pytest -n N --dist loadgroup`` (``make test``) the experiments of one module, and that
+    module's own tests (``pytestmark`` in tests/experiments/test_<module>.py), run in one worker,
+    so the runs they share (the modules' cached sweeps) are computed once, not once per worker."""
+    return [pytest.param(e, id=e.id, marks=pytest.mark.xdist_group(e.fn.__module__.rsplit(".", 1)[-1])) for e in exps]
 PAPERS = {"vardi2022", "mulayoff2021", "azulay2021", "montufar2024", "moroshko2020", "woodworth2020", "cohen2021", "jin-montufar2023", "hastie2019", "even2023", "haochen2021", "gunasekar2017", "razin-cohen2020", "arora2019", "lyu-li2020", "ji-telgarsky2020", "soudry2018"}
 
 
@@ -30,7 +38,7 @@ def test_metadata(exp):
     assert exp.where and exp.title
 
 
-@pytest.mark.parametrize("exp", EXPERIMENTS, ids=lambda e: e.id)
+@pytest.mark.parametrize("exp", _grouped(EXPERIMENTS))
 def test_quick_profile_runs_and_its_checks_pass(exp, tmp_path):
     res = exp.run("quick")
     assert res.checks, "an experiment of this project carries at least one check"

@@ -18,6 +18,9 @@ from implicit_bias.diagnostics import loglog_slope
 from implicit_bias.experiments import splines as S
 from implicit_bias.univariate import evaluate
 
+
+pytestmark = pytest.mark.xdist_group("splines")  # with its experiments in test_registry.py: shared cached runs
+
 matplotlib.use("Agg")
 
 GAUSS = {"init_dist": "gaussian", "sigma_w": 1.0, "sigma_b": 1.0}  # the experiments' Gaussian (1, 1) init

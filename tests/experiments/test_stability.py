@@ -16,6 +16,9 @@ from implicit_bias.experiments import stability as st
 from implicit_bias.theory.stability import flattest_implementation, flattest_sharpness_batch, sharpness_lower_bound
 
 
+pytestmark = pytest.mark.xdist_group("stability")  # with its experiments in test_registry.py: shared cached runs
+
+
 def test_dataset_is_standardised_and_well_separated():
     ds = st.stability_dataset(8, seed=1)
     x = ds.X[:, 0]

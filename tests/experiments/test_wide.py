@@ -14,6 +14,9 @@ from implicit_bias.models.init import Gaussian
 from implicit_bias.univariate import evaluate_power_net, fit_affine_power
 from implicit_bias.theory.relu_power import null_space_polynomial, relu_power_spline
 
+
+pytestmark = pytest.mark.xdist_group("wide")  # with its experiments in test_registry.py: shared cached runs
+
 KW = {"init_dist": "gaussian", "sigma_w": 1.0, "sigma_b": 1.0}
 
 

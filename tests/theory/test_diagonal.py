@@ -240,7 +240,9 @@ SIM_GROUPS = {  # one compiled, vmapped training run per group (train_many)
 }
 
 
-@pytest.mark.parametrize("group", list(SIM_GROUPS))
+# tied D = 5 (~50 s) runs in the slow suite; the registry's woodworth2020-scale check compares
+# D = 5 flows with the same prediction at every CI run
+@pytest.mark.parametrize("group", [pytest.param(g, marks=pytest.mark.slow) if g == "tied-D5" else g for g in SIM_GROUPS])
 def test_interpolant_matches_gradient_flow(group):
     X, y = _problem(0)
     models = [m for m, _ in SIM_GROUPS[group]]
