@@ -78,6 +78,7 @@ def _direction_check(d: int, gamma: float):
     n = 2 * d
     ds = ibdata.separable_classification(n=n, d=d, seed=0)
     sol = dft_l1_max_margin(ds.X, ds.y)
+    mm = theory.max_margin(ds.X, ds.y, "l2")
     run = conv_run("conv", d, n, 2, gamma, 0, True)
     acc = run.trajectory.training_accuracy.values
     cos = np.array([_cosine(p, sol.beta) for p in run.trajectory.predictor.values])
@@ -85,16 +86,17 @@ def _direction_check(d: int, gamma: float):
     slope = loglog_slope(acc[late], 1.0 - cos[late])[0]
     increasing = bool(np.all(np.diff(cos[late]) > 0))
     final = float(cos[-1])
+    cos_l2 = _cosine(run.predictor, mm.w)  # the two predictions must be told apart: closer to DFT-l1 than to l2
     conv_check = CheckResult.compare(
         f"gunasekar2018-linear-conv/d{d}",
         f"depth-2 linear conv net (d={d}, N={n}, init {SCALE:g}, exponential loss) trained to -log L = {gamma:g} points along the "
         "DFT-l1 max-margin direction argmin ||F beta||_1 s.t. y_n <beta, x_n> >= 1 (error: 1 - cosine at the end, tolerance 0.01; "
-        "also required: the cosine increases with the accuracy for -log L >= 10)",
+        "also required: the cosine increases with the accuracy for -log L >= 10, and it exceeds the cosine with the l2 max margin)",
         "gunasekar2018",
         "Thm 2 (L = 2)",
         measured=final,
         predicted=1.0,
-        error=(1.0 - final) if increasing else float("inf"),
+        error=(1.0 - final) if increasing and final > cos_l2 else float("inf"),
         tolerance=0.01,
         statuses=run.status,
         cosine_increasing=increasing,
@@ -103,23 +105,24 @@ def _direction_check(d: int, gamma: float):
         cosine=cos[late].tolist(),
         active_frequencies_trained=active_frequencies(run.predictor, ACTIVE_RTOL),
         active_frequencies_predicted=active_frequencies(sol.beta, ACTIVE_RTOL),
+        cosine_with_l2=cos_l2,
     )
-    mm = theory.max_margin(ds.X, ds.y, "l2")
     fc = conv_run("fc", d, n, 2, FC_GAMMA)
     fc_cos = _cosine(fc.predictor, mm.w)
+    fc_dft = _cosine(fc.predictor, sol.beta)
     fc_check = CheckResult.compare(
         f"gunasekar2018-linear-conv/fc-control-d{d}",
         f"control: the fully-connected linear net of equal depth (2, width {d}) on the same data and training (to -log L = {FC_GAMMA:g}) reaches the l2 "
-        "max-margin direction, not the DFT-l1 one (error: 1 - cosine with the l2 max margin, tolerance 1e-3)",
+        "max-margin direction, not the DFT-l1 one (error: 1 - cosine with the l2 max margin, tolerance 1e-3; also required: "
+        "it exceeds the cosine with the DFT-l1 max margin)",
         "vardi2022",
         "§3.2",
         measured=fc_cos,
         predicted=1.0,
-        error=1.0 - fc_cos,
+        error=(1.0 - fc_cos) if fc_cos > fc_dft else float("inf"),
         tolerance=1e-3,
         statuses=fc.status,
-        cosine_with_dft_l1=_cosine(fc.predictor, sol.beta),
-        conv_cosine_with_l2=_cosine(run.predictor, mm.w),
+        cosine_with_dft_l1=fc_dft,
     )
     return [conv_check, fc_check], (acc[late], cos[late])
 
@@ -131,6 +134,8 @@ def _depth_check(d: int, gamma: float, seeds):
     statuses = [conv_run("conv", d, n, L, gamma, s).status for L in (2, 3, 4) for s in seeds]
     mean = {L: float(np.mean(v)) for L, v in counts.items()}
     gap = min(mean[2] - mean[3], mean[2] - mean[4])
+    ds = ibdata.separable_classification(n=n, d=d, seed=0)
+    stationary = {L: [active_frequencies(q.beta, ACTIVE_RTOL) for q in theory.dft_lp_stationary_points(ds.X, ds.y, L, n_random=4)] for L in (3, 4)}
     return CheckResult.compare(
         f"gunasekar2018-linear-conv/depth-d{d}",
         f"deeper conv nets are sparser in frequency (d={d}, N={n}, -log L = {gamma:g}, inits {list(seeds)}): the mean number of active "
@@ -144,6 +149,8 @@ def _depth_check(d: int, gamma: float, seeds):
         tolerance=1.0,
         statuses=statuses,
         counts={str(L): v for L, v in counts.items()},
+        stationary_point_counts={str(L): v for L, v in stationary.items()},
+        dft_l1_count=active_frequencies(dft_l1_max_margin(ds.X, ds.y).beta, ACTIVE_RTOL),
         mean_counts={str(L): v for L, v in mean.items()},
     )
 
@@ -164,7 +171,15 @@ def linear_conv(profile):
     reported); the fully-connected control (depth 2, width ``d``) reaches the l2 max margin
     (cosine ``>= 0.999``). Full profile also: conv nets of depth 2, 3, 4 from four inits on
     ``N = d/2`` points (``d = 16``, ``-log L = 100``): the mean number of active frequencies at
-    depths 3 and 4 is at least one below depth 2's. Every run must end ``converged``.
+    depths 3 and 4 is at least one below depth 2's (measured: 9.25, 5.0, 5.25 active frequencies;
+    the DFT-l1 limit of depth 2 has 8, the depth-2 runs at ``-log L = 100`` are still on the way.
+    Depth 4 is not sparser than depth 3 on this instance: for ``L > 2`` the limit is one of
+    several stationary points of the l_(2/L) problem, whose counts, as found by
+    :func:`~implicit_bias.theory.dft_lp_stationary_points`, are reported beside them: 5, 7, 8
+    for L = 3 and 5, 5, 7, 8 for L = 4). The
+    direction checks also require the trained predictor to be closer (in cosine) to its own
+    prediction than to the other one (conv: DFT-l1 over l2; fc: l2 over DFT-l1). Every run must
+    end ``converged``.
     """
     ds_list = profile.pick((16,), (16, 32))
     checks, curves = [], {}
@@ -239,9 +254,9 @@ def conv_dft_figure(profile):
         elif not profile.quick:
             pts = theory.dft_lp_stationary_points(ds.X, ds.y, L, n_random=2)
             if pts:
-                a.plot(freq, dft_magnitudes(pts[0].beta), "x", color="k", label=f"l_(2/{L}) stationary point")
+                a.plot(freq, dft_magnitudes(pts[0].beta), "x", color="k", label=f"lowest l_(2/{L}) stationary point found")
         a.set(xlabel="frequency m", ylabel="|F beta|_m / max", title=f"depth {L}")
         a.legend(fontsize=7)
-    caption(fig, f"gunasekar2018: d={d}, N={n}, init {SCALE:g}, exponential loss, LossScaledGD(lr={LR}) to -log L = {gamma:g}.")
+    caption(fig, f"gunasekar2018: d={d}, N={n}, init {SCALE:g}, exponential loss, LossScaledGD(lr={LR}) to -log L = {gamma:g} (conv) and {FC_GAMMA:g} (fully-connected, width {d}); x: the DFT-l1 max margin (L = 2) or the lowest l_(2/L) stationary point found (L > 2).")
     out = xr.Dataset({f"{k}_depth{L}": (("frequency",), v) for (k, L), v in mags.items()}, coords={"frequency": freq})
     return ExperimentResult(out, [check], fig)
