@@ -93,3 +93,21 @@ def test_bad_input():
         m.init()
     with pytest.raises(ValueError, match=r"X must have shape \(N, 4\)"):
         LinearConv(4).apply(LinearConv(4).init(0), np.ones((2, 5)))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from implicit_bias.models import _conv
+
+    res = doctest.testmod(_conv)
+    assert res.attempted >= 2 and res.failed == 0
+
+
+def test_config_builds_conv_and_names_a_filter_length_mismatch():
+    from implicit_bias import config
+
+    m = config.make_model("conv", 6, depth=3, scale=0.1)
+    assert isinstance(m, LinearConv) and m.depth == 3 and m.dim == 6 and "conv" in config.MODEL_NAMES
+    with pytest.raises(ValueError, match="filter 'w2' has length 5 but the data have dimension 6"):
+        config.make_model("conv", 6, depth=2, init={"w1": np.ones(6), "w2": np.ones(5)})

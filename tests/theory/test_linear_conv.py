@@ -109,3 +109,21 @@ def test_lp_stationary_points_one_point_by_hand():
     assert best.residual <= 1e-6
     for q in pts:  # every reported point is feasible with smallest margin 1
         assert np.min(y[:, None] * X @ q.beta) == pytest.approx(1.0, rel=1e-9)
+
+
+def test_depth_two_stationary_point_is_the_convex_solution():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((4, 6))
+    y = np.sign(X @ rng.standard_normal(6))
+    (pt,) = dft_lp_stationary_points(X, y, 2, n_random=0)
+    sol = dft_l1_max_margin(X, y)
+    assert pt.objective == pytest.approx(sol.objective, rel=1e-6) and pt.residual <= 1e-6
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from implicit_bias.theory import linear_conv
+
+    res = doctest.testmod(linear_conv)
+    assert res.attempted >= 4 and res.failed == 0
