@@ -17,8 +17,10 @@ i.e. ``f(x) = <beta, x>`` with
     F beta = (F w_1) ⊙ (F w_2) ⊙ ... ⊙ (F w_L)        (constant 1, no conjugation).
 
 Gunasekar et al. 2018b state ``F beta`` as the product of the layers' DFTs up to a power of
-``sqrt(d)`` and a conjugation fixed by their (non-unitary) DFT and correlation conventions; with
-the ``d^{-1/2}`` in the layer and the unitary ``F`` the constant is exactly 1. ``beta`` is real
+``sqrt(d)`` and a conjugation, both fixed by how the DFT and the convolution are normalised and
+oriented; with the ``d^{-1/2}`` in the layer and the unitary ``F`` above the constant is exactly
+1 (and with ``sum_k w[k] h[i - k]``, a convolution instead of a correlation, the factors would
+be conjugated: ``F beta = conj(prod_{l<L} F w_l) ⊙ F w_L``). ``beta`` is real
 (the product of DFTs of real vectors is Hermitian-symmetric), and ``beta`` is computed as
 ``F^{-1}`` of the product (``O(L d log d)``). Their theorem: gradient descent on an
 exponential-tailed loss over separable data converges in direction to a first-order stationary
