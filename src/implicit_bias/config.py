@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 #: Model names (``ibias fit --model``, ``model.name``): the DESIGN.md model table.
-MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu", "mlp", "factorization")
+MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu", "mlp", "factorization", "conv")
 #: models of a matrix (their data are matrix observations, :mod:`implicit_bias.matrix_data`).
 MATRIX_MODEL_NAMES = ("factorization",)
 #: ``init`` values of ``factorization`` that name an initialization rather than an .npz file.
@@ -484,6 +484,12 @@ def make_model(
         return models.ShallowReLU(width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init, activation=activation or "relu")
     if name == "mlp":
         return models.MLP(dim, widths=tuple(widths), activation=activation or "relu", bias=bias, outputs=outputs, slope=slope, scale=scale, init_params=init)
+    if name == "conv":  # gunasekar2018: full-width linear conv net, params w1..wL (d,)
+        bad = {k: np.shape(v) for k, v in (init or {}).items() if np.ndim(v) == 1 and np.shape(v) != (dim,)}
+        if bad:
+            k = sorted(bad)[0]
+            raise ValueError(f"model conv: initial filter {k!r} has length {bad[k][0]} but the data have dimension {dim} (the filters are full width: each w1..wL has the input's length); give filters of length {dim}")
+        return models.LinearConv(dim, depth=depth, scale=scale, init_params=init)
     if name in MATRIX_MODEL_NAMES:
         raise ValueError(f"model {name!r} is a model of a matrix: it is built from matrix data by build_matrix_model (ibias fit DATA.npz with entries/y/shape or A/y)")
     raise ValueError(f"model {name!r} is not available: use one of {', '.join(MODEL_NAMES)}")

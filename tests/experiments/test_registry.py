@@ -14,6 +14,7 @@ from implicit_bias.experiments import CheckResult
 matplotlib.use("Agg")
 
 EXPERIMENTS = experiments.select()
+PAPERS = {"vardi2022", "mulayoff2021", "azulay2021", "montufar2024", "moroshko2020", "woodworth2020", "cohen2021", "jin-montufar2023", "hastie2019", "even2023", "haochen2021", "gunasekar2017", "gunasekar2018", "razin-cohen2020", "arora2019", "lyu-li2020", "ji-telgarsky2020", "soudry2018"}
 
 
 def _grouped(exps):
@@ -22,7 +23,6 @@ def _grouped(exps):
     module's own tests (``pytestmark`` in tests/experiments/test_<module>.py), run in one worker,
     so the runs they share (the modules' cached sweeps) are computed once, not once per worker."""
     return [pytest.param(e, id=e.id, marks=pytest.mark.xdist_group(e.fn.__module__.rsplit(".", 1)[-1])) for e in exps]
-PAPERS = {"vardi2022", "mulayoff2021", "azulay2021", "montufar2024", "moroshko2020", "woodworth2020", "cohen2021", "jin-montufar2023", "hastie2019", "even2023", "haochen2021", "gunasekar2017", "razin-cohen2020", "arora2019", "lyu-li2020", "ji-telgarsky2020", "soudry2018"}
 
 
 def test_registry_is_not_empty_and_ids_are_unique():

@@ -35,6 +35,7 @@ def load_all() -> dict[str, Experiment]:
     :mod:`implicit_bias.experiments` (e.g. for :class:`~implicit_bias.experiments.registry.CheckResult`)
     stays cheap. A new paper module is added to this import.
     """
+    from . import conv  # noqa: F401
     from . import diagonal  # noqa: F401
     from . import diagonal_classification  # noqa: F401
     from . import discrete  # noqa: F401

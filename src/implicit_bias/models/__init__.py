@@ -11,6 +11,7 @@ from ._fc import ACTIVATIONS as ACTIVATIONS, FullyConnected as FullyConnected, S
 from ._power import POWER_ACTIVATIONS as POWER_ACTIVATIONS, activation_degree as activation_degree, power_activation as power_activation
 from ._mlp import MLP as MLP
 from ._factorization import MatrixFactorization as MatrixFactorization
+from ._conv import LinearConv as LinearConv
 
 # The public names above, for tools that read __all__ statically (the API docs).
-__all__ = ['AbstractModel', 'check_params', 'Diagonal', 'Linear', 'ShallowReLU', 'init', 'ACTIVATIONS', 'FullyConnected', 'SingleNeuron', 'POWER_ACTIVATIONS', 'activation_degree', 'power_activation', 'MLP', 'MatrixFactorization']
+__all__ = ['AbstractModel', 'check_params', 'Diagonal', 'Linear', 'ShallowReLU', 'init', 'ACTIVATIONS', 'FullyConnected', 'SingleNeuron', 'POWER_ACTIVATIONS', 'activation_degree', 'power_activation', 'MLP', 'MatrixFactorization', 'LinearConv']

@@ -162,3 +162,14 @@ def _register_matrix_predictions():
 
 
 _register_matrix_predictions()
+
+
+def _dft_l1(c: Context):
+    from .linear_conv import dft_l1_max_margin
+
+    return dft_l1_max_margin(c.X, c.y).beta
+
+
+PREDICTIONS["dft-l1"] = Prediction(
+    "dft-l1", "gunasekar2018", "Thm 2", "direction", "classification", "argmin ||F beta||_1 s.t. y_n <beta, x_n> >= 1, F the unitary DFT (depth-2 linear conv nets, --model conv)", _dft_l1
+)
