@@ -232,3 +232,14 @@ def test_a_callable_loss_trains_like_the_builtin_one():
     assert r_fn.training_accuracy is None
     with pytest.raises(ValueError, match="fn must be a function"):
         ib.losses.CallableLoss(3.0)
+
+
+def test_a_stiff_parameter_flow_that_runs_out_of_budget_names_the_reduced_route():
+    ds = ib.data.sparse_regression(n=5, d=12, sparsity=2, seed=0)
+    m = ib.models.Diagonal(12, depth=2, tied=False, scale=100.0)
+    r = ib.train(m, ds, "square", ib.GradientFlow(), ib.Stop(loss=1e-10, max_steps=40))
+    assert r.status == "max_steps" and "--algorithm reduced" in r.message
+    r = ib.train(m, ds, "square", ib.ReducedFlow(rtol=1e-8, atol=1e-16), ib.Stop(loss=1e-10, max_steps=100_000))
+    assert r.status == "converged"
+    r = ib.train(ib.models.Linear(12), ds, "square", ib.GradientFlow(), ib.Stop(loss=1e-30, max_steps=5))
+    assert r.status == "max_steps" and "reduced" not in r.message  # no closed form: no such advice
