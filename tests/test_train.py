@@ -243,3 +243,15 @@ def test_a_stiff_parameter_flow_that_runs_out_of_budget_names_the_reduced_route(
     assert r.status == "converged"
     r = ib.train(ib.models.Linear(12), ds, "square", ib.GradientFlow(), ib.Stop(loss=1e-30, max_steps=5))
     assert r.status == "max_steps" and "reduced" not in r.message  # no closed form: no such advice
+
+
+def test_progress_shows_the_compile_phase_until_the_first_segment():
+    from implicit_bias.train import COMPILING, TrainProgress
+
+    bar = TrainProgress(True, ib.Stop(loss=1e-12, max_steps=100), False)
+    try:
+        assert bar.p.tasks[0].fields["info"] == COMPILING
+        bar.update(np.array([10]), np.array([0.1]), np.array([-3.0]), [None])
+        assert bar.p.tasks[0].fields["info"].startswith("t=0.1 loss=")
+    finally:
+        bar.close()

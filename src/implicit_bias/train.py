@@ -506,7 +506,7 @@ def train_many(
     batch = _prepare(models, datas, loss, algorithms, stop, record, seeds, inits, fast_math)
     t_start = _time.perf_counter()
     points = _start(batch)
-    bar = _Progress(progress, batch.stop, batch.classification, batch.size)
+    bar = TrainProgress(progress, batch.stop, batch.classification, batch.size)
     if batch.continuous:
         _flow_loop(batch, points, t_start, bar)
     else:
@@ -706,7 +706,7 @@ def _start(batch: _Batch) -> _Points:
 _CHUNK = 20_000  # most steps of one discrete segment (between host-side checks)
 
 
-def _discrete_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> None:
+def _discrete_loop(batch: _Batch, pts: _Points, t_start: float, bar: TrainProgress) -> None:
     """Advance every running point to its next recording step (or budget) by one jitted call
     per segment; a point stops on its target, on non-finite values or on a budget."""
     B, stop, max_steps = batch.size, batch.stop, batch.max_steps
@@ -739,7 +739,7 @@ def _discrete_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) 
         bar.update(pts.steps, pts.t, pts.lv, pts.status)
 
 
-def _flow_loop(batch: _Batch, pts: _Points, t_start: float, bar: _Progress) -> None:
+def _flow_loop(batch: _Batch, pts: _Points, t_start: float, bar: TrainProgress) -> None:
     """Integrate every running point to its next recording time (or budget) by one jitted
     solve per segment; a segment whose solver failed or whose parameters are not finite is
     rejected (the point keeps its last parameters, status ``diverged``)."""
@@ -904,7 +904,10 @@ def _exp(lv: float) -> float:
     return float(np.exp(lv)) if lv < 709.0 else float("inf")
 
 
-class _Progress:
+COMPILING = "compiling the training program (first call; cached afterwards)"
+
+
+class TrainProgress:
     """A rich progress bar (steps, loss or training accuracy, ETA) on stderr, or nothing."""
 
     def __init__(self, enabled, stop, classification, n_points=1):
@@ -915,7 +918,8 @@ class _Progress:
 
         self.classification = classification
         self.n = n_points
-        self.p, self.task = progress_bar("train", "{task.completed:,.0f} steps", stop.max_steps if stop.max_steps else None)
+        # until the first segment returns, the time goes to tracing and XLA compilation: say so
+        self.p, self.task = progress_bar("train", "{task.completed:,.0f} steps", stop.max_steps if stop.max_steps else None, info=COMPILING)
 
     def update(self, steps, t, lv, status):
         if self.p is None:
