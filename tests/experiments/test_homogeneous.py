@@ -43,3 +43,20 @@ def test_multiclass_direction_matches_the_crammer_singer_hard_margin():
     c = r.checks[0]
     assert r.data.status == "converged" and c.passed and c.error < 1e-3
     assert c.details["gap_rate_vs_log_t"][0] < -0.5  # the gap falls at least like (log t)^{-1/2}
+
+
+def test_odd_even_parts_split_the_leaky_relu_net_exactly():
+    from implicit_bias import models
+    from implicit_bias.experiments.homogeneous import odd_even_parts, symmetric_separable
+
+    X, y = symmetric_separable(4, 5)
+    n = X.shape[0] // 2
+    np.testing.assert_array_equal(X[n:], -X[:n])
+    np.testing.assert_array_equal(y[n:], -y[:n])
+    m = models.MLP(4, (7,), activation="leaky_relu", slope=0.3, bias="none", scale=1.0)
+    p = m.init(3)
+    v, odd, even = odd_even_parts(p, X, 0.3)
+    f = np.asarray(m.apply(p, X))
+    np.testing.assert_allclose(odd + even, f, rtol=1e-12, atol=1e-12)  # the split is exact
+    np.testing.assert_allclose(odd, (f - np.asarray(m.apply(p, -X))) / 2, rtol=1e-12, atol=1e-12)  # odd part: (f(x) - f(-x)) / 2
+    np.testing.assert_allclose(odd, X @ v, rtol=1e-12)
