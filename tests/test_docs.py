@@ -104,3 +104,29 @@ def test_contract_page_ships_and_nothing_points_outside_the_package(site):
     for text in ((ROOT / "README.md").read_text(), pathlib.Path(cli.__file__).read_text()):
         assert "DESIGN.md" not in text and "../shared" not in text
     assert "docs/contract.md" in (ROOT / "README.md").read_text()
+
+
+def _blocks(page: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", (DOCS / page).read_text(encoding="utf-8"), re.S)
+
+
+def test_sweeps_page_yaml_examples_validate_and_name_every_config_field(tmp_path):
+    from implicit_bias import config as cfgmod
+
+    text = (DOCS / "sweeps.md").read_text(encoding="utf-8")
+    for i, block in enumerate(_blocks("sweeps.md", "yaml")):
+        (tmp_path / f"b{i}.yaml").write_text(block)
+        cfgmod.load_sweep_config(str(tmp_path / f"b{i}.yaml"))  # raises on an invalid example
+    for model in (cfgmod.SweepConfig, cfgmod.DataConfig, cfgmod.ModelConfig, cfgmod.AlgorithmConfig, cfgmod.StopConfig):
+        missing = [f for f in model.model_fields if f"`{f}`" not in text]
+        assert not missing, f"docs/sweeps.md does not describe {model.__name__} field(s) {missing}"
+    for name in cfgmod.MODEL_NAMES + cfgmod.ALGORITHM_NAMES + cfgmod.RECORDABLE:
+        assert f"`{name}`" in text, f"docs/sweeps.md does not name {name!r}"
+
+
+def test_sweeps_page_python_example_prints_what_the_page_says(tmp_path, capsys):
+    block = _blocks("sweeps.md", "python")[0]
+    exec(compile(block, "docs/sweeps.md", "exec"), {"STORE": str(tmp_path / "store")})
+    printed = capsys.readouterr().out.strip()
+    claimed = re.search(r"prints `(.*?)`", (DOCS / "sweeps.md").read_text(encoding="utf-8")).group(1)
+    assert printed == claimed

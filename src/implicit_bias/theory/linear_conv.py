@@ -164,9 +164,14 @@ def dft_lp_stationary_points(X, y, depth: int, *, n_random: int = 4, seed: int =
     (directions within 1e-6) are merged.
 
     Args:
-        X: data ``(N, d)``; y: labels ``(N,)`` in ``{-1, +1}``.
+        X: data ``(N, d)``.
+        y: labels ``(N,)`` in ``{-1, +1}``.
         depth: ``L >= 2`` (``L = 2`` gives the convex solution after one step).
-        n_random, seed, eps, maxiter, tol: as above.
+        n_random: the number of random starts (besides the uniform one).
+        seed: seeds the random starts.
+        eps: the smoothing of the weights ``(|z_m| + eps)^{p-1}``.
+        maxiter: reweighting steps per start.
+        tol: the relative-change stopping rule.
 
     Returns:
         Tuple of :class:`DftMaxMargin` (``objective = ||F beta||_{2/L}``), smallest objective first.
