@@ -12,6 +12,7 @@ from ._power import POWER_ACTIVATIONS as POWER_ACTIVATIONS, activation_degree as
 from ._mlp import MLP as MLP
 from ._factorization import MatrixFactorization as MatrixFactorization
 from ._conv import LinearConv as LinearConv
+from ._sum import Sum as Sum
 
 # The public names above, for tools that read __all__ statically (the API docs).
-__all__ = ['AbstractModel', 'check_params', 'Diagonal', 'Linear', 'ShallowReLU', 'init', 'ACTIVATIONS', 'FullyConnected', 'SingleNeuron', 'POWER_ACTIVATIONS', 'activation_degree', 'power_activation', 'MLP', 'MatrixFactorization', 'LinearConv']
+__all__ = ['AbstractModel', 'check_params', 'Diagonal', 'Linear', 'ShallowReLU', 'init', 'ACTIVATIONS', 'FullyConnected', 'SingleNeuron', 'POWER_ACTIVATIONS', 'activation_degree', 'power_activation', 'MLP', 'MatrixFactorization', 'LinearConv', 'Sum']

@@ -140,6 +140,11 @@ class MLP(AbstractModel):
         params.update({f"b{j}": jnp.zeros(s[j]) for j in self.bias_layers})
         return params
 
+    @property
+    def input_dim(self) -> int:
+        """Input dimension ``d`` (``dim``)."""
+        return self.dim
+
     def _sigma(self, x):
         return ACTIVATIONS[self.activation].fn(x, self.slope)
 
