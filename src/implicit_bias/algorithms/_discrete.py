@@ -55,8 +55,12 @@ class GradientDescent(AbstractDiscreteAlgorithm):
 def sample_batch(key, n: int, batch_size: int):
     """Indices ``(min(batch_size, n),)`` of a minibatch drawn without replacement from ``range(n)``
     with ``key`` (the per-step key the training loop passes to a stochastic algorithm's ``step``).
-    Shared by :class:`SGD` and the noisy algorithms: same key, same batch."""
-    return jax.random.permutation(key, n)[: min(batch_size, n)]
+    Shared by :class:`SGD` and the noisy algorithms: same key, same batch. A full batch
+    (``batch_size >= n``) is ``arange(n)``, drawing nothing: the mean then sums in data order,
+    as full-batch GD does."""
+    if batch_size >= n:
+        return jnp.arange(n)
+    return jax.random.permutation(key, n)[:batch_size]
 
 
 class SGD(AbstractDiscreteAlgorithm):
