@@ -199,6 +199,9 @@ def test_list_predictions_and_list():
         (["run", "x", "--profile", "huge"], "profile"),
         (["fit", "{reg}", "--algorithm", "label-noise-sgd", "--lr", "0.01"], "needs a noise level"),
         (["fit", "{reg}", "--algorithm", "param-noise-gd", "--lr", "0.01", "--noise", "-1"], "noise must be a finite number >= 0"),
+        (["fit", "{reg}", "--objective", "igr"], "needs the step size"),
+        (["fit", "{reg}", "--objective", "igr", "--algorithm", "gd", "--lr", "0.1"], "applies to flow, not gd"),
+        (["fit", "{reg}", "--objective", "modified"], "--objective 'modified' is not available"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file):
@@ -217,6 +220,19 @@ def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_fi
     assert "Traceback" not in p.stderr
     assert fragment.lower() in err[0].lower()
     assert p.stdout == ""
+
+
+def test_igr_flow_keeps_the_min_distance_bias_of_linear_regression(regression_file):
+    # the modified loss L + (lr/4)||grad L||^2 of a linear model moves w in the row space of X only
+    # (its gradient is (I + (lr/2) H) H (w - w*) with H = X^T X / N), so its flow interpolates at the
+    # same min-distance point as the flow of L: the pinv route must agree
+    path, ds = regression_file
+    p = ibias("fit", path, "--model", "linear", "--objective", "igr", "--lr", "0.5", "--stop-loss", "1e-24", "--predict", "min-distance", "--json", check=True)
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged"
+    (pred,) = out["predictions"]
+    np.testing.assert_allclose(out["predictor"], np.linalg.pinv(ds.X) @ ds.y, atol=1e-9)
+    assert pred["relative_error"] < 1e-9
 
 
 def test_diverging_gd_is_reported_as_status(regression_file):

@@ -142,3 +142,35 @@ def test_ranges_are_part_of_the_schema(patch, fragment):
     # issue 20 item 5: out-of-range values are config errors, not run-time failures
     with pytest.raises(ValueError, match=re.escape(fragment)):
         load_sweep_config({**BASE_DICT, **patch})
+
+
+def test_flow_objective_igr_builds_the_modified_flow():
+    from implicit_bias.algorithms import GradientFlow
+
+    run = RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 5}, "algorithm": {"name": "flow", "objective": "igr", "lr": 0.2}})
+    alg = build(run)[3]
+    assert isinstance(alg, GradientFlow) and alg.objective == "igr" and float(alg.lr) == 0.2
+    # the default is the flow of L, and a flow's lr is still ignored without objective igr
+    plain = build(RunConfig.model_validate({"data": {"generator": "random_regression", "n": 3, "d": 5}, "algorithm": {"name": "flow", "lr": 0.2}}))[3]
+    assert plain.objective == "loss" and plain.lr is None
+
+
+@pytest.mark.parametrize(
+    "algorithm,fragment",
+    [
+        ({"name": "gd", "lr": 0.1, "objective": "igr"}, "applies to flow, not gd"),
+        ({"name": "reduced", "lr": 0.1, "objective": "igr"}, "applies to flow, not reduced"),
+        ({"name": "flow", "objective": "igr"}, "needs the step size of the GD it models"),
+        ({"name": "flow", "objective": "igr", "lr": 0.1, "clock": "accuracy"}, "use clock time, not accuracy"),
+        ({"name": "flow", "objective": "modified"}, "objective"),
+    ],
+)
+def test_bad_objective_is_one_line_naming_the_field(algorithm, fragment):
+    from pydantic import ValidationError
+
+    from implicit_bias.config import format_validation_error
+
+    with pytest.raises(ValidationError) as e:
+        RunConfig.model_validate({"data": {"generator": "random_regression"}, "algorithm": algorithm})
+    msg = format_validation_error(e.value, RunConfig)
+    assert fragment in msg and "\n" not in msg

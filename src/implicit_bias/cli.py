@@ -265,6 +265,7 @@ def fit_cmd(
     lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization."),
     solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver of flow/reduced: tsit5 | dopri5 | dopri8 | kvaerno5 (stiff)."),
     clock: Optional[str] = typer.Option(None, "--clock", help="Time variable of flow/reduced: time | normalized (-grad log L) | accuracy (gamma = -log L); same path."),
+    flow_objective: str = typer.Option("loss", "--objective", help="flow: loss (the flow of L) | igr (the flow of L + (lr/4)||grad L||^2 that GD with step --lr tracks to O(lr^2); needs --lr)."),
     batch_size: int = typer.Option(1, "--batch-size", help="SGD batch size."),
     noise: Optional[float] = typer.Option(None, "--noise", help="label-noise-sgd / param-noise-gd: noise standard deviation (>= 0; required by them)."),
     potential: str = typer.Option("quadratic", "--potential", help="Mirror potential: entropy | quadratic | lp:P."),
@@ -297,6 +298,8 @@ def fit_cmd(
         from .config import ModelConfig
 
         _check_flow_flags(algorithm, solver, clock)
+        if flow_objective != "loss":
+            raise UserError(f"--objective {flow_objective} applies to the vector models, not --model {model}: drop --objective")
         mc = ModelConfig(name=model, depth=depth, scale=scale, init=init, symmetric=symmetric)
         return fit_factorization(data, mc, loss=loss, algorithm=algorithm, lr=lr, solver=solver, clock=clock, stop_loss=stop_loss, max_steps=max_steps,
                                  seed=seed, predict=predict, want_sharpness=want_sharpness, as_json=as_json, quiet=quiet)
@@ -323,7 +326,7 @@ def fit_cmd(
     if algorithm not in FLOW_NAMES and lr is None:
         s0 = diagnostics.sharpness(objective, params0)
         lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
-    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise)
+    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise, flow_objective)
     sc = _stop_config(stop_loss, stop_accuracy, max_steps, "classification" if loss_obj.task == "multiclass" else loss_obj.task)
     _check_target_against_data(sc, loss_obj, np.asarray(ds.y), stop_loss is None)
     from .train import train
@@ -440,12 +443,15 @@ def _check_flow_flags(algorithm, solver, clock):
             raise UserError(f"{flag} {value!r} is not available: use one of {', '.join(allowed)}")
 
 
-def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise=None):
+def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise=None, objective="loss"):
     from pydantic import ValidationError
 
+    from .algorithms import FLOW_OBJECTIVES
     from .config import AlgorithmConfig, format_validation_error
 
-    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver, noise=noise)
+    if objective not in FLOW_OBJECTIVES:
+        raise UserError(f"--objective {objective!r} is not available: use one of {', '.join(FLOW_OBJECTIVES)}")
+    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver, noise=noise, objective=objective)
     try:
         return AlgorithmConfig(**kw, **({} if clock is None else {"clock": clock}))
     except ValidationError as e:  # a default --lr that is no step size, or a bad or missing --noise

@@ -226,6 +226,7 @@ class AlgorithmConfig(_Strict):
     atol: float | None = None  # flow/reduced; default: each one's own (flow 1e-12, reduced 1e-16)
     solver: Literal["tsit5", "dopri5", "dopri8", "kvaerno5"] | None = None  # flow/reduced; default: each one's own
     clock: Literal["time", "normalized", "accuracy"] = "time"  # flow/reduced: see GradientFlow
+    objective: Literal["loss", "igr"] = "loss"  # flow: the flow of L, or of L + (lr/4)||grad L||^2 (barrett-dherin2021; needs lr)
 
     @model_validator(mode="after")
     def _lr(self):
@@ -243,6 +244,13 @@ class AlgorithmConfig(_Strict):
             raise ValueError(f"algorithm.noise applies to {' or '.join(NOISE_NAMES)}, not {self.name}")
         if self.clock != "time" and self.name not in FLOW_NAMES:
             raise ValueError(f"algorithm.clock applies to flow or reduced, not {self.name}")
+        if self.objective == "igr":
+            if self.name != "flow":
+                raise ValueError(f"algorithm.objective igr (the modified loss L + (lr/4)||grad L||^2) applies to flow, not {self.name}: use --algorithm flow --objective igr --lr ETA")
+            if self.lr is None:
+                raise ValueError("algorithm.objective igr needs the step size of the GD it models: add 'lr' to algorithm (--lr ETA)")
+            if self.clock != "time":
+                raise ValueError(f"algorithm.objective igr follows the flow in time t = k lr: use clock time, not {self.clock}")
         return self
 
 
@@ -537,7 +545,9 @@ def build_loss(name: str, task: str | None = None):
 def build_algorithm(ac: AlgorithmConfig):
     """The algorithm of an algorithm config (:func:`implicit_bias.algorithms.get_algorithm`).
 
-    Flows get ``clock`` and, when set, ``rtol``, ``atol`` and ``solver``; discrete algorithms get
+    Flows get ``clock`` and, when set, ``rtol``, ``atol`` and ``solver``; ``flow`` with
+    ``objective: igr`` also gets ``objective`` and ``lr`` (the flow of the modified loss
+    ``L + (lr/4)||grad L||^2``, barrett-dherin2021); discrete algorithms get
     ``lr`` and their own hyperparameters (``batch_size`` for sgd, ``potential`` for mirror,
     ``norm`` and ``normalize`` for steepest, ``noise`` for the noisy ones and ``batch_size`` for
     label-noise-sgd).
@@ -550,6 +560,9 @@ def build_algorithm(ac: AlgorithmConfig):
         kw["clock"] = ac.clock
         if ac.solver is not None:
             kw["solver"] = get_solver(ac.solver)
+        if ac.objective != "loss":
+            kw["objective"] = ac.objective
+            kw["lr"] = ac.lr
     else:
         kw["lr"] = ac.lr
         if ac.name in ("sgd", "label-noise-sgd"):

@@ -66,3 +66,30 @@ def test_label_noise_runs_two_phases_at_a_tiny_size():
     ref = ib.train(ib.models.Diagonal(100, depth=2, scale=1.0), ds, "square", ib.GradientDescent(lr=0.05), ib.Stop(loss=1e-5, max_steps=3000))
     assert final["gd"][0].status == ref.status == "converged"
     np.testing.assert_allclose(final["gd"][0].predictor, ref.predictor, rtol=1e-10, atol=1e-12)
+
+
+def test_igr_distances_fall_at_first_and_second_order_on_a_tiny_diagonal_net():
+    import implicit_bias as ib
+
+    model = ib.models.Diagonal(4, depth=2, scale=0.5)
+    ds = ib.data.random_regression(n=2, d=4, seed=0)
+    r = discrete.igr_distances(model, ds, (20, 40), 1.0)
+    assert r["statuses"] == ["max_time"] * 2
+    # halving eta halves the distance to the flow of L and quarters the one to the modified flow
+    assert r["to_flow"][0] / r["to_flow"][1] == pytest.approx(2.0, rel=0.1)
+    assert r["to_modified"][0] / r["to_modified"][1] == pytest.approx(4.0, rel=0.15)
+    assert r["flow_error"] < 1e-3 * r["to_modified"].min()
+
+
+def test_modified_flow_reference_matches_the_quadratic_closed_form():
+    import scipy.linalg
+
+    import implicit_bias as ib
+
+    rng = np.random.default_rng(0)
+    X, w0 = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    ds = ib.data.Dataset(X, np.zeros(3), "regression")
+    A = X.T @ X / 3
+    got = discrete.modified_flows(ib.models.Linear(3), ds, {"w": w0}, [0.0, 0.1], 1.5)
+    np.testing.assert_allclose(got[0, 0], scipy.linalg.expm(-1.5 * A) @ w0, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(got[0, 1], scipy.linalg.expm(-1.5 * (A + 0.05 * A @ A)) @ w0, rtol=1e-10, atol=1e-13)

@@ -27,6 +27,7 @@ from ._loss_scaled import LossScaledGD as LossScaledGD
 # The declared seams of the training loop (train.py): the flow base, the segment codes, the clocks.
 from ._base import AbstractFlow as AbstractFlow, FlowCode as FlowCode, StepFlag as StepFlag
 from ._flow import CLOCKS as CLOCKS
+from ._modified import FLOW_OBJECTIVES as FLOW_OBJECTIVES, igr_gradient as igr_gradient, igr_loss as igr_loss
 
 
 def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
@@ -50,4 +51,4 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     return table[name](**kwargs)
 
 # The public names above, for tools that read __all__ statically (the API docs).
-__all__ = ['AbstractAlgorithm', 'AbstractDiscreteAlgorithm', 'Objective', 'SGD', 'GradientDescent', 'MirrorDescent', 'NormalizedGD', 'Optax', 'SteepestDescent', 'parse_norm', 'sample_batch', 'SOLVERS', 'GradientFlow', 'ReducedFlow', 'get_solver', 'MarginPath', 'exponential_flow_path', 'LabelNoiseSGD', 'ParamNoiseGD', 'GainSums', 'GainTrackedGD', 'WidthScaledGD', 'width_scaled_gd', 'PowerWidthScaledGD', 'LossScaledGD', 'AbstractFlow', 'FlowCode', 'StepFlag', 'CLOCKS', 'get_algorithm']
+__all__ = ['AbstractAlgorithm', 'AbstractDiscreteAlgorithm', 'Objective', 'SGD', 'GradientDescent', 'MirrorDescent', 'NormalizedGD', 'Optax', 'SteepestDescent', 'parse_norm', 'sample_batch', 'SOLVERS', 'GradientFlow', 'ReducedFlow', 'get_solver', 'MarginPath', 'exponential_flow_path', 'LabelNoiseSGD', 'ParamNoiseGD', 'GainSums', 'GainTrackedGD', 'WidthScaledGD', 'width_scaled_gd', 'PowerWidthScaledGD', 'LossScaledGD', 'AbstractFlow', 'FlowCode', 'StepFlag', 'CLOCKS', 'FLOW_OBJECTIVES', 'igr_gradient', 'igr_loss', 'get_algorithm']

@@ -15,6 +15,7 @@ import optimistix as optx
 
 from ..models import Diagonal
 from ._base import AbstractFlow, FlowCode, Objective, as_float
+from ._modified import FLOW_OBJECTIVES, igr_gradient
 
 __all__ = ["GradientFlow", "ReducedFlow", "SOLVERS", "CLOCKS", "get_solver"]
 
@@ -33,6 +34,11 @@ def get_solver(name: str) -> diffrax.AbstractSolver:
 #: The flows' time variables (``algorithm.clock`` in configs, ``--clock`` in ``ibias fit``): see
 #: :class:`GradientFlow`.
 CLOCKS = ("time", "normalized", "accuracy")
+
+
+def _optional_float(x):
+    """``None`` or a float64 numpy scalar (see :func:`~implicit_bias.algorithms.as_float`)."""
+    return None if x is None else as_float(x)
 
 
 class GradientFlow(AbstractFlow):
@@ -67,10 +73,27 @@ class GradientFlow(AbstractFlow):
             time is hopeless, while in ``"accuracy"`` time it is a path of length ``1e12``
             whose direction settles (the solver's steps grow geometrically). ``Stop(max_time=...)``
             and ``Record(times=...)`` refer to the chosen clock.
+        objective: the function whose flow is followed (:data:`FLOW_OBJECTIVES`): ``"loss"``
+            (default), ``L``; ``"igr"``, the modified loss ``L~ = L + (lr/4) ||grad L||^2`` of GD
+            with step ``lr`` (barrett-dherin2021; :func:`~implicit_bias.algorithms.igr_gradient`):
+            GD after ``k`` steps is ``O(lr^2)`` from this flow at ``t = k lr`` (``O(lr)`` from the
+            flow of ``L``). Needs ``lr`` and the ``"time"`` clock. Stopping targets, recorded
+            losses and statuses still refer to ``L``.
+        lr: the step size ``eta`` of the modified loss (``objective="igr"`` only; ``>= 0``:
+            ``lr = 0`` is the flow of ``L``, which lets one batch of :func:`~implicit_bias.train_many`
+            hold both flows in one compiled program).
 
     Warning:
         A flow with no stopping target runs to ``Stop(max_time=...)``; without either,
         :func:`~implicit_bias.train` refuses to start.
+
+    Example:
+        >>> import implicit_bias as ib
+        >>> ds = ib.data.random_regression(n=4, d=8, seed=0)
+        >>> alg = ib.GradientFlow(objective="igr", lr=0.1, rtol=1e-12, atol=1e-14)
+        >>> run = ib.train(ib.models.Diagonal(8, scale=0.5), ds, "square", alg, ib.Stop(max_time=1.0))
+        >>> run.status, run.time
+        ('max_time', 1.0)
     """
 
     rtol: np.ndarray = eqx.field(default=1e-10, converter=as_float)
@@ -78,12 +101,15 @@ class GradientFlow(AbstractFlow):
     solver: diffrax.AbstractSolver = eqx.field(default_factory=diffrax.Tsit5)
     max_steps: int = eqx.field(default=100_000, static=True)
     clock: str = eqx.field(default="time", static=True)
+    objective: str = eqx.field(default="loss", static=True)
+    lr: np.ndarray | None = eqx.field(default=None, converter=_optional_float)
     name: ClassVar[str] = "flow"
 
     def __check_init__(self):
         if not (self.rtol > 0 and self.atol > 0):
             raise ValueError(f"GradientFlow: rtol and atol must be > 0; received rtol={self.rtol}, atol={self.atol}")
         _check_clock("GradientFlow", self.clock)
+        _check_objective(self.objective, self.lr, self.clock)
 
     def solve_segment(self, objective: Objective, params, state, t0, t1, target_log):
         """Integrate from ``t0`` to ``t1`` or to the event ``log L = target_log``.
@@ -172,6 +198,18 @@ class ReducedFlow(AbstractFlow):
         return _solve_reduced(self, objective, params, state, *_times(t0, t1, target_log))
 
 
+def _check_objective(objective, lr, clock):
+    if objective not in FLOW_OBJECTIVES:
+        raise ValueError(f"GradientFlow: unknown objective {objective!r}; use one of {', '.join(FLOW_OBJECTIVES)}")
+    if objective == "loss" and lr is not None:
+        raise ValueError("GradientFlow: lr applies to objective='igr' (the modified loss of GD with step lr); drop lr or set objective='igr'")
+    if objective == "igr":
+        if lr is None or not (np.ndim(lr) == 0 and np.isfinite(lr) and lr >= 0):
+            raise ValueError(f"GradientFlow: objective='igr' needs the step size it models: lr a finite number >= 0; received lr={None if lr is None else lr.tolist()}")
+        if clock != "time":
+            raise ValueError(f"GradientFlow: objective='igr' follows the flow in time t = k lr; use clock='time', not {clock!r}")
+
+
 def _check_clock(who, clock):
     if clock not in CLOCKS:
         raise ValueError(f"{who}: unknown clock {clock!r}; use one of {', '.join(CLOCKS)}")
@@ -237,6 +275,8 @@ def _integrate(method, vf, log_value, y0, t0, t1, target_log):
 @eqx.filter_jit
 def _solve_segment(flow: GradientFlow, objective: Objective, params, state, t0, t1, target_log):
     def vf(p):
+        if flow.objective == "igr":
+            return jax.tree_util.tree_map(jnp.negative, igr_gradient(objective, p, flow.lr))
         if flow.clock == "time":
             return jax.tree_util.tree_map(jnp.negative, jax.grad(objective.value)(p))
         g = jax.grad(objective.log_value)(p)

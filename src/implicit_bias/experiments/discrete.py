@@ -17,12 +17,13 @@ import xarray as xr
 
 from .. import data as ibdata
 from .. import models, theory
-from ..algorithms import GainTrackedGD, GradientDescent, LabelNoiseSGD, ParamNoiseGD
+from ..algorithms import GainTrackedGD, GradientDescent, GradientFlow, LabelNoiseSGD, ParamNoiseGD
+from ..diagnostics import loglog_slope
 from ..plotting import COLORS, caption, figure
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
 
-__all__ = ["ridgeless_monte_carlo", "gd_steps", "n_seeds", "risk_figure", "effective_init_runs", "label_noise_runs"]
+__all__ = ["ridgeless_monte_carlo", "gd_steps", "n_seeds", "risk_figure", "effective_init_runs", "label_noise_runs", "igr_distances", "modified_flows"]
 
 _PINV_TOL = 1e-8  # GD from zero vs numpy's pinv(X) y, relative l2 error
 _SIGNAL, _NOISE = 1.0, 1.0  # r^2 = ||beta||^2 and sigma^2 of the ridgeless experiments (SNR 1)
@@ -441,4 +442,188 @@ def label_noise_check(profile):
     ax[0, 0].legend(fontsize=7)
     caption(fig, f"haochen2021: tied diagonal net, d=100, n=40, 5-sparse, alpha=1; final test errors after the noise-free end phase: {', '.join(f'{nm} {v.max():.2g}' for nm, v in err.items())}.")
     out = xr.Dataset({nm.replace(" ", "_"): (("seed",), v) for nm, v in err.items()}, coords={"seed": list(seeds)})
+    return ExperimentResult(out, checks, fig)
+
+
+# ------------------------------------------------------------------------- barrett-dherin2021
+
+_IGR_RTOL, _IGR_ATOL = 1e-12, 1e-14  # the flows' tolerances (their error is far below the distances)
+
+
+def _flat(params) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(params[k])) for k in sorted(params)])
+
+
+def modified_flows(model, ds, params0, lrs, T: float, rtols=(_IGR_RTOL,), atol: float = _IGR_ATOL) -> np.ndarray:
+    """The gradient flows of ``L~ = L + (lr/4) ||grad L||^2`` at time ``T`` for each ``lr`` in ``lrs``
+    (``lr = 0``: the flow of ``L``) and each relative tolerance in ``rtols``, by scipy's ``solve_ivp``
+    (DOP853, an 8th-order Runge-Kutta) on the flattened parameters.
+
+    An independent route to :class:`~implicit_bias.algorithms.GradientFlow` with ``objective="igr"``:
+    ``L(theta) = ||model.apply(theta, X) - y||^2 / (2N)`` written out here, and ``grad L~`` by
+    reverse-over-reverse differentiation of ``L~`` as defined (no Hessian-vector identity, no
+    diffrax); one compiled vector field serves every ``lr``.
+
+    Returns:
+        ``(len(rtols), len(lrs), P)``: the parameters at ``T``, flattened in sorted name order.
+    """
+    import jax
+    import jax.flatten_util
+    import jax.numpy as jnp
+    from scipy.integrate import solve_ivp
+
+    theta0, unravel = jax.flatten_util.ravel_pytree({k: jnp.asarray(v) for k, v in params0.items()})
+    X, y = jnp.asarray(ds.X), jnp.asarray(ds.y)
+
+    def L(th):
+        return 0.5 * jnp.mean((model.apply(unravel(th), X) - y) ** 2)
+
+    def modified(th, eta):
+        g = jax.grad(L)(th)
+        return L(th) + 0.25 * eta * jnp.vdot(g, g)
+
+    vf = jax.jit(lambda th, eta: -jax.grad(modified)(th, eta))
+    out = np.empty((len(rtols), len(lrs), theta0.size))
+    for i, rtol in enumerate(rtols):
+        for j, lr in enumerate(lrs):
+            eta = jnp.asarray(lr, dtype=jnp.float64)
+            sol = solve_ivp(lambda t, th: np.asarray(vf(th, eta)), (0.0, T), np.asarray(theta0), method="DOP853", rtol=rtol, atol=atol)
+            if not sol.success:
+                raise RuntimeError(f"modified_flows: scipy's DOP853 failed at lr={lr} ({sol.message})")
+            out[i, j] = _flat(unravel(jnp.asarray(sol.y[:, -1])))
+    return out
+
+
+def igr_distances(model, ds, steps, T: float, seed: int = 0, library_flow: bool = False) -> dict:
+    """Distances in parameter space between GD and the two flows at time ``T``, for ``eta = T/k``.
+
+    Route 1: GD with step ``eta = T/k`` for ``k`` steps (``k`` in ``steps``) from
+    ``model.init(seed)``, one ``train_many`` batch to ``Stop(max_time=T)`` (status ``max_time``). Route 2: the gradient flow of ``L`` and
+    of the modified loss ``L~ = L + (eta/4) ||grad L||^2`` to ``t = T`` from the same initial
+    parameters, by :func:`modified_flows` (scipy DOP853, ``rtol = 1e-12``, ``atol = 1e-14``); the
+    same flows at ``rtol = 1e-10`` give ``flow_error``, the largest distance between the two
+    tolerances (a bound on the error at ``rtol = 1e-12``, which is far below it).
+    ``library_flow=True`` also runs the library's :class:`~implicit_bias.algorithms.GradientFlow`
+    with ``objective="igr"`` (``lr = 0`` for the flow of ``L``) at the same tolerances, one
+    ``train_many`` batch, and reports its largest distance to the scipy flows (``library_gap``).
+
+    Returns:
+        dict with ``eta`` (``(K,)``), ``to_flow`` and ``to_modified`` (``(K,)``, the l2 distances
+        ``||theta_GD(k) - theta(T)||`` over all parameters), ``flow_error`` (float), ``statuses``
+        (every trained run's status), ``scale`` (``||theta_flow(T)||``), ``library_gap`` (float or NaN).
+    """
+    steps = [int(k) for k in steps]
+    etas = [T / k for k in steps]
+    K = len(steps)
+    rec = Record(fields=("loss",), steps=(), times=())
+    p0 = {k: np.asarray(v) for k, v in model.init(seed).items()}
+    gd = train_many([model] * K, [ds] * K, "square", [GradientDescent(lr=e) for e in etas], Stop(max_time=T, max_steps=None), rec, [seed] * K, inits=[p0] * K)
+    fine, coarse = modified_flows(model, ds, p0, [0.0] + etas, T, rtols=(_IGR_RTOL, 1e-10))
+    statuses = [r.status for r in gd]
+    gap = math.nan
+    if library_flow:
+        algs = [GradientFlow(objective="igr", lr=e, rtol=_IGR_RTOL, atol=_IGR_ATOL) for e in [0.0] + etas]
+        lib = train_many([model] * (K + 1), [ds] * (K + 1), "square", algs, Stop(max_time=T, max_steps=None), rec, [seed] * (K + 1), inits=[p0] * (K + 1))
+        statuses += [r.status for r in lib]
+        gap = float(max(np.linalg.norm(_flat(r.params) - f) for r, f in zip(lib, fine)))
+    th = [_flat(r.params) for r in gd]
+    return {
+        "eta": np.asarray(etas),
+        "to_flow": np.asarray([np.linalg.norm(t - fine[0]) for t in th]),
+        "to_modified": np.asarray([np.linalg.norm(t - f) for t, f in zip(th, fine[1:])]),
+        "flow_error": float(max(np.linalg.norm(a - b) for a, b in zip(fine, coarse))),
+        "statuses": statuses,
+        "scale": float(np.linalg.norm(fine[0])),
+        "library_gap": gap,
+    }
+
+
+def _igr_problems(profile):
+    """``{name: (model, dataset)}``: the diagonal model and a small deep linear net (smooth, non-convex)."""
+    n, d = profile.pick((4, 8), (20, 30))
+    diag = (models.Diagonal(d, depth=2, scale=0.5), ibdata.random_regression(n=n, d=d, seed=0))
+    m, widths = profile.pick((5, (4, 3)), (10, (16, 16)))
+    fc = (models.FullyConnected(m, widths=widths, activation="linear", scale=1.0), ibdata.random_regression(n=profile.pick(6, 20), d=m, seed=1))
+    return {"diagonal": diag, "fc": fc}
+
+
+@register(
+    "barrett-dherin2021-igr",
+    paper="barrett-dherin2021",
+    kind="check",
+    where="Thm 3.1 (backward error analysis: the modified loss L + (eta/4)||grad L||^2)",
+    title="GD with step eta is O(eta) from the gradient flow of L and O(eta^2) from the flow of the modified loss",
+)
+def igr_check(profile):
+    """Log-log slopes of ``||theta_GD(k) - theta(k eta)||`` against ``eta`` at fixed time ``T = 1``.
+
+    Route 1: GD for ``k = T/eta`` steps through ``train_many``. Route 2: the flows of ``L`` and of
+    ``L~ = L + (eta/4) ||grad L||^2`` to ``t = T`` by scipy (DOP853, rtol 1e-12; :func:`igr_distances`,
+    :func:`modified_flows`); the full profile also runs the library's
+    ``GradientFlow(objective="igr", lr=eta)`` and checks it ends at the scipy flows (to 1 % of the
+    smallest measured distance; the quick profile leaves it to tests/algorithms/test_modified.py:
+    one flow compilation costs ~10 s). Problems: a tied depth-2 diagonal net (``scale 0.5``; quick
+    d = 8, n = 4; full d = 30, n = 20) and a depth-3 linear fully-connected net (quick 5-4-3-1,
+    full 10-16-16-1, Gaussian init of scale 1) on ``random_regression``. Step counts ``k`` in
+    ``10, 20, 40, 80`` (quick) / ``10 ... 320`` (full, 6 values), so ``eta`` in ``[T/80, T/10]`` /
+    ``[T/320, T/10]``. Checks per problem: the slope (:func:`~implicit_bias.diagnostics.loglog_slope`)
+    of the distance to the flow of ``L`` is ``1 +- 0.1`` and to the modified flow ``2 +- 0.15``; every
+    run ends at ``t = T`` (status ``max_time``); the flows' own error (rtol 1e-10 vs 1e-12) is below
+    1 % of the smallest measured distance.
+    """
+    T = 1.0
+    steps = profile.pick((10, 20, 40, 80), (10, 20, 40, 80, 160, 320))
+    rows, checks = {}, []
+    for name, (model, ds) in _igr_problems(profile).items():
+        r = igr_distances(model, ds, steps, T, library_flow=profile.pick(False, True))
+        rows[name] = r
+        s1, se1 = loglog_slope(r["eta"], r["to_flow"])
+        s2, se2 = loglog_slope(r["eta"], r["to_modified"])
+        common = dict(statuses=r["statuses"], require_status=("max_time",), eta=r["eta"].tolist(), T=T, model=type(model).__name__, dim=ds.dim, n=ds.n)
+        checks += [
+            CheckResult.compare(
+                f"barrett-dherin2021-igr/{name}/flow",
+                f"{name}: the distance between GD after k steps of size eta and the gradient flow of L at t = k eta = {T:g} "
+                "scales like eta (error: |fitted log-log slope - 1|)",
+                "barrett-dherin2021", "Thm 3.1 (first order)", measured=s1, predicted=1.0, error=abs(s1 - 1.0), tolerance=0.1,
+                slope_standard_error=se1, distances=r["to_flow"].tolist(), **common,
+            ),
+            CheckResult.compare(
+                f"barrett-dherin2021-igr/{name}/modified",
+                f"{name}: the distance between GD after k steps of size eta and the gradient flow of L + (eta/4)||grad L||^2 at t = k eta = {T:g} "
+                "scales like eta^2 (error: |fitted log-log slope - 2|)",
+                "barrett-dherin2021", "Thm 3.1", measured=s2, predicted=2.0, error=abs(s2 - 2.0), tolerance=0.15,
+                slope_standard_error=se2, distances=r["to_modified"].tolist(), **common,
+            ),
+            CheckResult.compare(
+                f"barrett-dherin2021-igr/{name}/flow-accuracy",
+                f"{name}: the flows (rtol {_IGR_RTOL:g}) are accurate far below the measured distances (error: largest distance between the "
+                "flows at rtol 1e-10 and 1e-12 over the smallest GD-to-modified-flow distance)",
+                "barrett-dherin2021", "(numerics)", measured=r["flow_error"], predicted=0.0, error=r["flow_error"] / float(r["to_modified"].min()),
+                tolerance=1e-2, **common,
+            ),
+        ]
+        if not math.isnan(r["library_gap"]):
+            checks.append(
+                CheckResult.compare(
+                    f"barrett-dherin2021-igr/{name}/library-flow",
+                    f"{name}: GradientFlow(objective='igr', lr=eta) (diffrax Tsit5, rtol {_IGR_RTOL:g}; lr = 0 for the flow of L) ends at the "
+                    "scipy DOP853 flows (error: largest l2 distance over the smallest GD-to-modified-flow distance)",
+                    "barrett-dherin2021", "Thm 3.1 (the library's modified flow)", measured=r["library_gap"], predicted=0.0,
+                    error=r["library_gap"] / float(r["to_modified"].min()), tolerance=1e-2, **common,
+                )
+            )
+    fig, ax = figure(len(rows), 1)
+    for j, (name, r) in enumerate(rows.items()):
+        a = ax[0, j]
+        a.loglog(r["eta"], r["to_flow"], "o-", color=COLORS[0], label="to the flow of L")
+        a.loglog(r["eta"], r["to_modified"], "s-", color=COLORS[1], label="to the flow of L + (eta/4)||grad L||^2")
+        e = r["eta"]
+        a.loglog(e, r["to_flow"][-1] * e / e[-1], ":", color="0.5", lw=0.8, label="slope 1, 2")
+        a.loglog(e, r["to_modified"][-1] * (e / e[-1]) ** 2, ":", color="0.5", lw=0.8)
+        a.set(xlabel="step size eta", ylabel=f"||theta_GD(k) - theta(k eta)||, k eta = {T:g}", title=name)
+        a.legend(fontsize=7)
+    caption(fig, "barrett-dherin2021 Thm 3.1: GD is O(eta) from gradient flow and O(eta^2) from the flow of the modified loss (fixed time T = 1).")
+    keys = ("to_flow", "to_modified")
+    out = xr.Dataset({f"{nm}_{k}": (("k",), rows[nm][k]) for nm in rows for k in keys}, coords={"k": list(steps)}, attrs={"T": T})
     return ExperimentResult(out, checks, fig)
