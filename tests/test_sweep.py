@@ -368,13 +368,15 @@ def _export(store, *extra):
 
 def test_export_refuses_missing_and_damaged_points_unless_allow_partial(tmp_path):
     cfg = dict(CFG, grid={"model.scale": [0.05, 0.5]}, seeds=[0, 1])
-    sweep(cfg, store=tmp_path, progress=False)
+    sweep(cfg, store=tmp_path, progress=False, batch=1)  # one zip and one index record per point
     st = Store(tmp_path)
     keys = st.get_sweep("t")["keys"]
     st.remove(keys[0])  # missing
-    (tmp_path / "index" / f"{keys[1]}.json").write_text("{not json")  # corrupted index entry
-    zj = tmp_path / "points" / f"{keys[2]}.zarr" / "zarr.json"
-    zj.write_bytes(zj.read_bytes()[:20])  # truncated group zarr.json
+    log = tmp_path / "index.log"
+    lines = [ln if keys[1] not in ln else ln[:60] + "\n" for ln in log.read_text().splitlines(keepends=True)]
+    log.write_text("".join(lines))  # keys[1]'s index record torn (its batch id still readable)
+    open(st.location(keys[2])[0], "r+b").truncate(50)  # keys[2]'s zip truncated
+    st = Store(tmp_path)
     assert [st.state(k) for k in keys] == ["missing", "damaged", "damaged", "present"]
     assert st.damaged() == sorted(keys[1:3])
     res = _export(tmp_path)

@@ -13,8 +13,9 @@ points, serves every point already in the store, and runs the others:
 
 Points are partitioned into batches deterministically (at most ``batch`` points that share
 structure, in grid order), and every backend runs exactly these batches with the same code, so
-the three give identical numbers, bit for bit, for the same seeds. Each point is written to the
-store as soon as its batch finishes, atomically; an interrupted sweep (Ctrl-C, ``kill -9``, a
+the three give identical numbers, bit for bit, for the same seeds. A batch's points are written
+to the store as soon as it finishes, in one atomic write (one zip, one index record:
+:meth:`Store.put_batch`); an interrupted sweep (Ctrl-C, ``kill -9``, a
 lost Dask worker) resumes where it stopped: finished points are read back, not recomputed.
 
 At scale (issue 20). The point count is known before any work (:func:`count_points`); a sweep
@@ -319,6 +320,12 @@ class _MemoryStore:
         self._d[key] = (dict(arrays), dict(attrs))
         return True
 
+    def put_batch(self, items, call=None):
+        return [self.put(*item) for item in items]
+
+    def batch_keys(self, key):
+        return None
+
     def get(self, key):
         arrays, attrs = self._d[key]
         return dataclasses.make_dataclass("R", ["key", "arrays", "attrs"])(key, arrays, attrs)
@@ -411,6 +418,10 @@ def sweep(
     n_points = check_size(cfg, max_points)
     validate_grid(cfg)
     st = _as_store(store)
+    if isinstance(st, Store) and not st.local:
+        import sys
+
+        sys.stderr.write(f"ibias: store {st.root} is a URL: points are not claimed there (claims need a local folder), so run one sweep at a time into it\n")
     if not replace:
         _check_identity(st, cfg)
     # an unreachable scheduler is reported before anything is written
@@ -460,13 +471,13 @@ def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summ
         return True
 
     def finish(items, results=None, error=None):
-        for j, (i, run) in enumerate(items):
+        if error is None:  # the whole batch in one atomic write (one zip, one index record)
+            st.put_batch([(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, {"sweep": cfg.name, "status": r["attrs"]["status"]}) for (i, run), r in zip(items, results)])
+        for i, _run in items:
             if error is not None:
                 summ.failed[keys[i]] = error
                 bar.advance(failed=True)
             else:
-                r = results[j]
-                st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
                 summ.done += 1
                 bar.advance()
             st.release(keys[i])
