@@ -134,6 +134,7 @@ POINT_DIM = "point"
 _LAYOUT = "implicit-bias run store batch 1"
 _DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64")
 _LOG = "index.log"
+_BIG_ENDIAN = not np.little_endian
 _CACHE_BATCHES, _CACHE_BYTES = 64, 256 * 2**20  # decoded batch zips kept by a Store (reads in grid order hit)
 _BATCH_RE = re.compile(rb'"batch":\s*"([0-9a-f]{8,64})"')
 
@@ -446,7 +447,8 @@ def _prepare_arrays(arrays: Mapping) -> list:
             dims = (dims,)
         dims = tuple(dims)
         arr = np.asarray(arr)
-        if arr.dtype.name not in _DTYPES:
+        dt = arr.dtype
+        if dt.kind not in "biuf" or (dt.kind == "f" and dt.itemsize > 8):  # (dtype.name is slow)
             raise ValueError(f"array {name!r} has dtype {arr.dtype}; the store keeps {', '.join(_DTYPES)} arrays: put strings and objects in attrs")
         if len(dims) != arr.ndim or not all(isinstance(d, str) and d for d in dims):
             raise ValueError(f"array {name!r} has {arr.ndim} axes and dims {dims!r}: give one non-empty dimension name per axis")
@@ -455,7 +457,8 @@ def _prepare_arrays(arrays: Mapping) -> list:
         for d, s in zip(dims, arr.shape):
             if sizes.setdefault(d, (s, name))[0] != s:
                 raise ValueError(f"dimension {d!r} has size {s} in array {name!r} but {sizes[d][0]} in array {sizes[d][1]!r}: one dimension name, one size")
-        arr = arr.astype(arr.dtype.newbyteorder("<") if arr.dtype.itemsize > 1 else arr.dtype, copy=False)
+        if dt.byteorder == ">" or (dt.byteorder == "=" and _BIG_ENDIAN):
+            arr = arr.astype(dt.newbyteorder("<"))
         out.append((name, dims, arr))
     out.sort(key=lambda t: t[0])
     return out
