@@ -193,3 +193,19 @@ def test_export_errors(store, tmp_path, fake_load_sweep):
 def test_no_args_shows_help():
     res = invoke()
     assert "ls" in res.output and "export" in res.output
+
+
+def test_migrate_old_layout(tmp_path):
+    import zarr
+
+    root = tmp_path / "old"
+    g = zarr.open_group(root / "points" / "k1.zarr", mode="w", attributes={"status": "converged", "final_loss": "NaN"})
+    g.create_array("predictor", shape=(3,), dtype="f8", dimension_names=["dim"], compressors=None)[...] = np.arange(3.0)
+    (root / "index").mkdir()
+    (root / "index" / "k1.json").write_text(json.dumps({"key": "k1", "created": "2026-01-01T00:00:00+00:00", "version": "0.1.0", "status": "converged"}))
+    msg = error("ls", "--store", root)
+    assert "old layout" in msg and "ibias runs migrate" in msg
+    assert "migrated 1 result in" in ok("migrate", "--store", root)
+    assert "already in the batched layout" in ok("migrate", "--store", root)
+    assert json.loads(ok("ls", "--store", root, "--json"))["total_points"] == 1
+    assert json.loads(ok("show", "k1", "--store", root, "--json"))["attrs"]["status"] == "converged"

@@ -4,6 +4,7 @@ import json
 import math
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,35 +103,43 @@ def test_round_trip_get(filled):
     assert same(r.attrs, ATTRS_DECODED)
 
 
-def test_zarr_python_reads_back_exactly(filled):
+def _zip_group(st, key):
     import zarr
 
+    path, row = st.location(key)
+    return zarr.open_group(zarr.storage.ZipStore(path, mode="r"), mode="r"), row
+
+
+def test_zarr_python_reads_back_exactly(filled):
     st, key = filled
-    g = zarr.open_group(st.root / "points" / f"{key}.zarr", mode="r")
+    g, row = _zip_group(st, key)
     assert sorted(g.array_keys()) == sorted(ARRAYS)
     for name, (dims, arr) in ARRAYS.items():
         z = g[name]
         exp = expected_array(arr)
-        assert z.shape == exp.shape and z.dtype == exp.dtype, name
-        assert tuple(z.metadata.dimension_names or ()) == dims
-        np.testing.assert_array_equal(z[...], exp, strict=True)
-    # attributes as stored: JSON, with the documented encoding of non-finite floats
-    raw = dict(g.attrs)
+        assert z.shape == (1,) + exp.shape and z.dtype == exp.dtype, name
+        assert tuple(z.metadata.dimension_names) == ("point",) + dims
+        np.testing.assert_array_equal(z[row], exp, strict=True)
+    # attributes as stored: JSON text per row, with the documented encoding of non-finite floats
+    assert g.attrs["keys"] == [key]
+    raw = json.loads(g.attrs["attrs"][row])
     assert raw["final_loss"] == "NaN" and raw["log_loss"] == "-Infinity" and raw["bound"] == "Infinity"
     assert same(decode_json(raw), ATTRS_DECODED)
 
 
 def test_xarray_reads_back_exactly(filled):
     import xarray as xr
+    import zarr
 
     st, key = filled
-    ds = xr.open_zarr(st.root / "points" / f"{key}.zarr", consolidated=False)
+    path, row = st.location(key)
+    ds = xr.open_zarr(zarr.storage.ZipStore(path, mode="r"), consolidated=False).isel(point=row)
     assert sorted(ds.variables) == sorted(ARRAYS)
     for name, (dims, arr) in ARRAYS.items():
         exp = expected_array(arr)
         assert ds[name].dims == dims
         np.testing.assert_array_equal(ds[name].values, exp, strict=True)  # zeros are not masked
-    assert same(decode_json(dict(ds.attrs)), ATTRS_DECODED)
+    assert ds.attrs["keys"] == [key] and same(decode_json(json.loads(ds.attrs["attrs"][row])), ATTRS_DECODED)
     mine = st.open_dataset(key)
     assert same(mine.attrs, ATTRS_DECODED)
     for name in ARRAYS:
@@ -138,24 +147,118 @@ def test_xarray_reads_back_exactly(filled):
         assert mine[name].dims == ds[name].dims
 
 
-def test_metadata_mimics_zarr_python(tmp_path, filled):
-    """Each array's zarr.json equals what zarr-python writes for the same uncompressed array."""
+def test_a_batch_is_one_compressed_zarr_group_in_one_zip(st):
+    """issue 20 item 7: points are written per batch, stacked along ``point``, compressed, by
+    zarr-python (the metadata is what zarr-python's public create_array writes)."""
     import zarr
 
-    st, key = filled
-    ref = zarr.open_group(tmp_path / "ref.zarr", mode="w")
-    for name, (dims, arr) in ARRAYS.items():
-        exp = expected_array(arr)
-        a = ref.create_array(name, shape=exp.shape, dtype=exp.dtype, chunks=tuple(max(1, s) for s in exp.shape), dimension_names=list(dims) or None, compressors=None, filters=None, config={"write_empty_chunks": True})
-        if exp.size:  # (we always write the chunk; zarr-python skips chunks equal to the fill value unless told)
-            a[...] = exp
-    for name in ARRAYS:
-        ours = json.loads((st.root / "points" / f"{key}.zarr" / name / "zarr.json").read_text())
-        theirs = json.loads((tmp_path / "ref.zarr" / name / "zarr.json").read_text())
-        assert ours == theirs, name
-        chunks_ours = sorted(p.relative_to(st.root / "points" / f"{key}.zarr" / name).as_posix() for p in (st.root / "points" / f"{key}.zarr" / name).rglob("*") if p.is_file())
-        chunks_theirs = sorted(p.relative_to(tmp_path / "ref.zarr" / name).as_posix() for p in (tmp_path / "ref.zarr" / name).rglob("*") if p.is_file())
-        assert chunks_ours == chunks_theirs, name
+    items = [(f"p{i}", {"w": (("dim",), np.full(500, float(i % 3))), "s": ((), np.int64(i))}, {"i": i}, {"status": "converged"}) for i in range(40)]
+    assert st.put_batch(items) == [True] * 40
+    assert len(os.listdir(st.root / "batches")) == 1
+    assert len((st.root / "index.log").read_bytes().splitlines()) == 1  # one index record
+    g, row = _zip_group(st, "p7")
+    assert row == 7 and g.attrs["keys"] == [f"p{i}" for i in range(40)]
+    w = g["w"]
+    assert w.shape == (40, 500) and [c.to_dict()["name"] for c in w.metadata.codecs] == ["bytes", "blosc"]
+    np.testing.assert_array_equal(w[...], np.stack([np.full(500, float(i % 3)) for i in range(40)]), strict=True)
+    ref = zarr.create_array(zarr.storage.MemoryStore(), shape=w.shape, dtype=w.dtype, chunks=w.shape, dimension_names=["point", "dim"], compressors=zarr.codecs.BloscCodec(cname="zstd", clevel=1, shuffle="shuffle"), fill_value=0, config={"write_empty_chunks": True})
+    assert w.metadata.to_dict() == ref.metadata.to_dict()
+    size = os.path.getsize(st.location("p0")[0])
+    assert size < 40 * 500 * 8 / 10  # compressed (the rows repeat)
+    for i in (0, 39):
+        r = st.get(f"p{i}")
+        assert r.attrs == {"i": i} and r.arrays["s"][1] == i and r.arrays["s"][1].shape == ()
+
+
+def test_put_batch_mixed_layouts_and_repeats(st):
+    items = [
+        ("a", {"w": (("d",), np.zeros(2))}, {}, None),
+        ("b", {"w": (("d",), np.zeros(3))}, {}, None),  # another shape: another zip
+        ("a", {"w": (("d",), np.ones(2))}, {}, None),  # repeated: the first wins
+        ("c", {"w": (("d",), np.ones(2))}, {}, None),
+    ]
+    assert st.put_batch(items) == [True, True, False, True]
+    assert len(os.listdir(st.root / "batches")) == 2
+    assert st.get("a").arrays["w"][1].tolist() == [0.0, 0.0] and st.get("b").arrays["w"][1].shape == (3,)
+    assert st.put_batch(items) == [False] * 4
+    assert st.batch_keys("c") == ["a", "c"] and st.batch_keys("b") == ["b"] and st.batch_keys("z") is None
+    with pytest.raises(ValueError, match="keeps for stacking"):
+        st.put("p", {"w": (("point",), np.zeros(2))}, {})
+
+
+def test_files_per_point_at_scale(tmp_path):
+    """issue 20 item 7: <= 0.05 files per point (here 2,000 points in batches of 32)."""
+    st = Store(tmp_path / "s")
+    w = np.random.default_rng(0).standard_normal(50)
+    for b in range(0, 2000, 32):
+        st.put_batch([(f"k{i}", {"predictor": (("dim",), w + i), "param_u": (("u",), w)}, {"status": "converged", "i": i}, {"sweep": "s"}) for i in range(b, min(b + 32, 2000))])
+    files = sum(len(fs) for _, _, fs in os.walk(tmp_path / "s"))
+    assert files / 2000 <= 0.05, files
+    assert len(st.entries()) == 2000 and st.get("k1999").attrs["i"] == 1999
+    np.testing.assert_array_equal(st.get("k1234").arrays["predictor"][1], w + 1234, strict=True)
+
+
+def test_another_store_object_sees_new_writes(tmp_path):
+    a, b = Store(tmp_path), Store(tmp_path)
+    assert not b.has("k")
+    a.put("k", {"w": (("d",), np.zeros(1))}, {"v": 1})
+    assert b.has("k") and b.get("k").attrs == {"v": 1}  # the log is followed incrementally
+    b.remove("k")
+    assert not a.has("k") and a.put("k", {"w": (("d",), np.ones(1))}, {"v": 2}) and b.get("k").attrs == {"v": 2}
+
+
+def test_remove_deletes_a_batch_once_all_its_points_are_gone(st):
+    st.put_batch([(k, {"w": (("d",), np.zeros(1))}, {}, None) for k in ("a", "b")])
+    (zipname,) = os.listdir(st.root / "batches")
+    assert st.remove("a") and (st.root / "batches" / zipname).exists() and st.has("b")
+    assert st.remove_many(["b", "nope"]) == 1 and not (st.root / "batches" / zipname).exists()
+    assert st.batch_keys("a") == ["a", "b"]  # the composition is remembered
+    # a result recomputed alone for a larger call records that call
+    assert st.put_batch([("b", {"w": (("d",), np.zeros(1))}, {}, None)], call=["a", "b", "c"]) == [True]
+    assert st.batch_keys("b") == ["a", "b", "c"] and st.batch_keys("a") == ["a", "b"]
+
+
+def test_url_store_memory(tmp_path):
+    pytest.importorskip("fsspec")
+    url = f"memory://ibias-test-{os.getpid()}-{random.getrandbits(32)}"
+    st = Store(url)
+    assert not st.local and str(st.root) == url and not st.has("k")
+    assert st.put_batch([(k, {"w": (("d",), np.arange(3.0) + i)}, {"i": i}, {"status": "converged"}) for i, k in enumerate("abc")]) == [True] * 3
+    assert st.claim("a") and not st.claimed("a")  # no claims on a URL store: one writer at a time
+    again = Store(url)
+    assert [e["key"] for e in again.entries()] == ["a", "b", "c"]
+    np.testing.assert_array_equal(again.get("c").arrays["w"][1], np.arange(3.0) + 2, strict=True)
+    again.put_sweep("s", {"keys": ["a", "b"]})
+    assert again.remove_sweep("s") == 2 and Store(url).entries()[0]["key"] == "c"
+    assert Store("file://" + str(tmp_path / "f")).local  # a file:// URL is a local path
+
+
+def _legacy_store(root, key, arrays, attrs, entry):
+    """A store in the old per-point layout, written with zarr-python (not with this package)."""
+    import zarr
+
+    g = zarr.open_group(root / "points" / f"{key}.zarr", mode="w", attributes=encode_json(attrs))
+    for name, (dims, arr) in arrays.items():
+        a = g.create_array(name, shape=arr.shape, dtype=arr.dtype, chunks=tuple(max(1, s) for s in arr.shape), dimension_names=list(dims) or None, compressors=None)
+        a[...] = arr
+    (root / "index").mkdir(parents=True)
+    (root / "index" / f"{key}.json").write_text(json.dumps({"key": key, "created": "2026-01-01T00:00:00+00:00", "version": "0.1.0", **entry}))
+
+
+def test_old_layout_is_refused_in_one_line_and_migrates(tmp_path):
+    arrays = {"w": (("dim",), np.array([1.0, np.nan])), "n": ((), np.int64(3))}
+    _legacy_store(tmp_path, "k", arrays, {"loss": float("inf"), "status": "converged"}, {"sweep": "s", "status": "converged"})
+    with pytest.raises(ValueError) as e:
+        Store(tmp_path)
+    assert "old layout" in str(e.value) and "ibias runs migrate" in str(e.value) and "\n" not in str(e.value)
+    assert Store.migrate(tmp_path) == 1
+    st = Store(tmp_path)
+    assert st.entries()[0]["sweep"] == "s" and not (tmp_path / "points").exists() and not (tmp_path / "index").exists()
+    r = st.get("k")
+    np.testing.assert_array_equal(r.arrays["w"][1], arrays["w"][1], strict=True)
+    assert r.arrays["n"][0] == () and r.arrays["n"][1] == 3
+    assert r.attrs == {"loss": math.inf, "status": "converged"}
+    assert Store.migrate(tmp_path) == 0
 
 
 def test_encode_decode_json():
@@ -229,10 +332,22 @@ def test_fsync_mode(tmp_path):
 
 def test_damaged_result_is_reported(st):
     st.put("k", {"w": (("d",), np.arange(4.0))}, {})
-    chunk = st.root / "points" / "k.zarr" / "w" / "c" / "0"
-    chunk.write_bytes(chunk.read_bytes()[:8])
+    st.put("j", {"w": (("d",), np.arange(4.0))}, {})
+    path = st.location("k")[0]
+    data = bytearray(open(path, "rb").read())
+    open(path, "wb").write(bytes(data[: len(data) // 2]))  # truncated
+    assert st.state("k") == "damaged" and not st.has("k") and st.damaged() == ["k"]
     with pytest.raises(ValueError, match="result k in store .* is damaged.*ibias runs rm k"):
         st.get("k")
+    path = st.location("j")[0]
+    data = bytearray(open(path, "rb").read())
+    i = data.find(b"zarr.json") + 40
+    data[i : i + 8] = b"\xff" * 8  # same size, bytes flipped: found on reading
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(ValueError, match="result j in store .* is damaged"):
+        st.get("j")
+    assert st.remove("k") and st.state("k") == "missing" and st.put("k", {"w": (("d",), np.ones(2))}, {})
+    assert st.get("k").arrays["w"][1].tolist() == [1.0, 1.0]
 
 
 # ------------------------------------------------------------------------------ atomicity
@@ -244,58 +359,48 @@ def _dead_pid():
     return p.pid
 
 
-def test_simulated_crash_leftovers(st):
+def test_simulated_crash_leftovers(st, tmp_path):
     arrays, attrs = {"w": (("d",), np.arange(3.0))}, {"a": 1}
     st.put("other", arrays, attrs)
     host = store_mod.HOST_TAG
     pid = _dead_pid()
-    # a crash while writing the group: a half-written temp dir of a dead process
-    tmpdir = st.root / "points" / f".tmp-k1-{host}-{pid}-deadbeef"
-    (tmpdir / "w").mkdir(parents=True)
-    (tmpdir / "w" / "zarr.json").write_text("{")
-    # a crash while writing an index entry
-    (st.root / "index" / f".tmp-k2-{host}-{pid}-cafe0001.json").write_text('{"key": "k2"')
-    # a crash between the rename and the index write: a complete group, no index entry
-    st.put("k3", arrays, attrs)
-    (st.root / "index" / "k3.json").unlink()
-    # a temp dir of a live writer (this process) and of another host: kept while young
-    live = st.root / "points" / f".tmp-k4-{host}-{os.getpid()}-00000000"
-    live.mkdir()
-    foreign = st.root / "points" / f".tmp-k5-0123abcd-{pid}-00000000"
-    foreign.mkdir()
-    for k in ("k1", "k2", "k3", "k4", "k5"):
-        assert not st.has(k)
+    batches = st.root / "batches"
+    # a crash while writing a zip: a half-written temp zip of a dead process
+    dead = batches / f".tmp-0011aa-{host}-{pid}-deadbeef.zip"
+    dead.write_bytes(b"PK\x03\x04 half")
+    # a crash between the rename and the index append: a complete zip without a record
+    side = Store(tmp_path / "side")
+    side.put("k3", arrays, attrs)
+    orphan = batches / "00112233445566778899.zip"
+    shutil.copy(side.location("k3")[0], orphan)
+    # temp zips of a live writer (this process) and of another host: kept while young
+    live = batches / f".tmp-0022bb-{host}-{os.getpid()}-00000000.zip"
+    live.write_bytes(b"")
+    foreign = batches / f".tmp-0033cc-0123abcd-{pid}-00000000.zip"
+    foreign.write_bytes(b"")
+    for k in ("k1", "k3"):
+        assert not st.has(k) and st.state(k) == "missing"
     assert [e["key"] for e in st.entries()] == ["other"]
-    assert st.cleanup() == 2  # the dead writer's two leftovers; the young orphan k3 is kept
-    assert not tmpdir.exists() and live.exists() and foreign.exists()
-    assert (st.root / "points" / "k3.zarr").exists()
+    assert st.cleanup() == 1  # the dead writer's temp zip; the young orphan is kept
+    assert not dead.exists() and live.exists() and foreign.exists() and orphan.exists()
     old = time.time() - 2 * st.stale_after
-    for p in (live, foreign, st.root / "points" / "k3.zarr"):
+    for p in (live, foreign, orphan):
         os.utime(p, (old, old))
     assert Store(st.root).has("other")  # opening runs cleanup
-    assert not live.exists() and not foreign.exists() and not (st.root / "points" / "k3.zarr").exists()
-    assert sorted(os.listdir(st.root / "points")) == ["other.zarr"]
-    assert sorted(os.listdir(st.root / "index")) == ["other.json"]
-    for k in ("k1", "k2", "k3"):
-        assert st.put(k, arrays, attrs) and st.has(k)
-        np.testing.assert_array_equal(st.get(k).arrays["w"][1], arrays["w"][1])
+    assert not live.exists() and not foreign.exists() and not orphan.exists()
+    assert len(os.listdir(batches)) == 1
+    assert st.put("k3", arrays, attrs) and st.has("k3")
+    np.testing.assert_array_equal(st.get("k3").arrays["w"][1], arrays["w"][1])
 
 
-def test_orphan_group_is_completed_by_put(st):
-    arrays = {"w": (("d",), np.arange(3.0))}
-    st.put("k", arrays, {"a": 1})
-    (st.root / "index" / "k.json").unlink()
-    assert not st.has("k")
-    assert st.put("k", arrays, {"a": 1}, index={"status": "converged"}) is False  # group reused
-    assert st.has("k") and st.entries()[0]["status"] == "converged"
-
-
-def test_junk_in_the_way_is_replaced(st):
-    (st.root / "points" / "k.zarr").mkdir(parents=True)
-    (st.root / "points" / "k.zarr" / "zarr.json").write_text("not json")
-    assert not st.has("k")
-    assert st.put("k", {"w": (("d",), np.ones(2))}, {})
-    assert st.has("k") and st.get("k").arrays["w"][1].tolist() == [1.0, 1.0]
+def test_a_torn_or_junk_index_line_is_reported_not_fatal(st):
+    st.put("a", {"w": (("d",), np.ones(2))}, {})
+    with open(st.root / "index.log", "ab") as f:
+        f.write(b"not json at all\n")  # junk naming no batch: ignored
+    assert st.put("b", {"w": (("d",), np.ones(2))}, {})
+    assert [e["key"] for e in Store(st.root).entries()] == ["a", "b"]
+    (st.root / "batches" / "notes.txt").write_text("someone's file")  # not a zip: left alone
+    assert Store(st.root).cleanup() == 0 and (st.root / "batches" / "notes.txt").exists()
 
 
 WRITER = textwrap.dedent(
@@ -306,7 +411,7 @@ WRITER = textwrap.dedent(
     start, stop, n = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     won = 0
     for i in range(start, stop):
-        arrays = {"w": (("dim",), np.full(n, float(i))), "m": (("a", "b"), np.arange(6).reshape(2, 3) + i)}
+        arrays = {"w": (("dim",), np.random.default_rng(i).standard_normal(n)), "m": (("a", "b"), np.arange(6).reshape(2, 3) + i)}
         won += st.put(f"p{i:05d}", arrays, {"i": i, "nan": float("nan")}, index={"i": i, "status": "converged"})
     print(won)
     """
@@ -321,12 +426,10 @@ def _check_complete(st, n):
         assert st.has(k)
         i = int(k[1:])
         r = st.get(k)
-        np.testing.assert_array_equal(r.arrays["w"][1], np.full(n, float(i)), strict=True)
+        np.testing.assert_array_equal(r.arrays["w"][1], np.random.default_rng(i).standard_normal(n), strict=True)
         np.testing.assert_array_equal(r.arrays["m"][1], np.arange(6).reshape(2, 3) + i, strict=True)
         assert r.attrs["i"] == i and math.isnan(r.attrs["nan"])
-    for name in os.listdir(st.root / "points"):  # a group without index entry is not reported
-        if name.endswith(".zarr") and name[:-5] not in keys:
-            assert not st.has(name[:-5])
+    assert st.damaged() == []
     return set(keys)
 
 
@@ -334,7 +437,7 @@ def test_kill_9_leaves_only_complete_entries(tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     root = tmp_path / "runs"
-    n = 50_000  # 400 kB per point: a kill is likely to land inside a write
+    n = 50_000  # 400 kB per point (incompressible): a kill is likely to land inside a write
     rng = random.Random(0)
     done = set()
     for round_ in range(2):
@@ -343,22 +446,23 @@ def test_kill_9_leaves_only_complete_entries(tmp_path):
             deadline = time.time() + 30
             target = len(done) + 15
             while time.time() < deadline:
-                idx = root / "index"
-                if idx.exists() and sum(1 for f in os.listdir(idx) if not f.startswith(".")) >= target:
+                log = root / "index.log"
+                if log.exists() and len(log.read_bytes().splitlines()) >= target:
                     break
                 time.sleep(0.01)
             time.sleep(rng.uniform(0.0, 0.05))
         finally:
             p.send_signal(signal.SIGKILL)
             p.wait()
-        st = Store(root, stale_after=1e9)  # opening cleans up the dead writer's temp dirs
-        assert not [f for d in ("points", "index") for f in os.listdir(root / d) if f.startswith(".tmp-")]
+        st = Store(root, stale_after=1e9)  # opening cleans up the dead writer's temp zips
+        assert not [f for f in os.listdir(root / "batches") if f.startswith(".tmp-")]
         keys = _check_complete(st, n)
         assert len(keys) >= target and done <= keys
         done = keys
     # what the killed writers left unfinished is written by the next put
     nxt = max(int(k[1:]) for k in done) + 1
-    assert st.put(f"p{nxt:05d}", {"w": (("dim",), np.full(n, float(nxt))), "m": (("a", "b"), np.arange(6).reshape(2, 3) + nxt)}, {"i": nxt, "nan": float("nan")}) in (True, False)
+    arrays = {"w": (("dim",), np.random.default_rng(nxt).standard_normal(n)), "m": (("a", "b"), np.arange(6).reshape(2, 3) + nxt)}
+    assert st.put(f"p{nxt:05d}", arrays, {"i": nxt, "nan": float("nan")}) in (True, False)
     assert st.has(f"p{nxt:05d}")
     _check_complete(st, n)
 
@@ -369,12 +473,13 @@ def test_concurrent_writers_same_keys(tmp_path):
     root = tmp_path / "runs"
     n, count = 100, 300
     procs = [subprocess.Popen([sys.executable, str(script), str(root), "0", str(count), str(n)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    won = [int(p.communicate(timeout=60)[0]) for p in procs]
+    won = [int(p.communicate(timeout=120)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sum(won) == count  # each key stored by exactly one writer
     st = Store(root)
     assert len(_check_complete(st, n)) == count
-    assert not [f for d in ("points", "index") for f in os.listdir(root / d) if f.startswith(".")]
+    assert not [f for f in os.listdir(root / "batches") if f.startswith(".")]
+    assert len(os.listdir(root / "batches")) == count  # the losers' zips are deleted
 
 
 # ------------------------------------------------------------------------------------ keys
@@ -452,7 +557,15 @@ def test_state_tells_missing_damaged_and_present_apart(tmp_path):
     st = Store(tmp_path)
     for k in ("a", "b", "c"):
         st.put(k, {"w": (("d",), np.zeros(2))}, {})
-    (tmp_path / "index" / "b.json").write_text("{trunc")
-    (tmp_path / "points" / "c.zarr" / "zarr.json").write_text('{"attri')
-    assert [st.state(k) for k in ("a", "b", "c", "d")] == ["present", "damaged", "damaged", "missing"]
-    assert st.damaged() == ["b", "c"]
+    log = tmp_path / "index.log"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1][:60] + b"\n"  # b's index record torn (its batch id still readable)
+    log.write_bytes(b"".join(lines))
+    zc = st.location("c")[0]
+    open(zc, "r+b").truncate(100)  # c's zip truncated
+    fresh = Store(tmp_path)
+    assert [fresh.state(k) for k in ("a", "b", "c", "d")] == ["present", "damaged", "damaged", "missing"]
+    assert fresh.damaged() == ["b", "c"]
+    assert [e["key"] for e in fresh.entries()] == ["a"]
+    assert fresh.remove("b") and fresh.remove("c") and fresh.damaged() == []
+    assert fresh.put("b", {"w": (("d",), np.ones(2))}, {}) and fresh.has("b")

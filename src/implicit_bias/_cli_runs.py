@@ -9,7 +9,11 @@ Commands (``--store DIR``, default ``ibias-runs``):
 - ``rm NAME_OR_KEY [--keep-points]``: remove a sweep (and its points) or one point;
 - ``export NAME --out FILE.nc [--allow-partial]``: the sweep's dataset as netCDF, readable by
   ``xarray``; an incomplete sweep (missing, damaged or failed points) is refused unless
-  ``--allow-partial``.
+  ``--allow-partial``;
+- ``migrate``: convert a store of the old per-point layout (``points/<key>.zarr``) in place into
+  the batched layout (:meth:`~implicit_bias.store.Store.migrate`).
+
+``--store`` also takes an fsspec URL (``memory://...``, ``s3://...``).
 
 User errors are ``ValueError`` with one sentence naming the problem and the fix; the main CLI
 prints it as one line on stderr and exits with code 2.
@@ -42,11 +46,11 @@ runs_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_STORE_HELP = "The run store folder."
+_STORE_HELP = "The run store folder (or an fsspec URL)."
 
 
 def _open(store: str) -> Store:
-    if not os.path.isdir(store):
+    if "://" not in store and not os.path.isdir(store):
         raise ValueError(f"store folder {store} does not exist; pass --store DIR pointing at a run store (`ibias sweep` creates one)")
     return Store(store)
 
@@ -348,3 +352,20 @@ def export_cmd(
             os.unlink(tmp)
     dims = ", ".join(f"{d}={n}" for d, n in ds.sizes.items())
     typer.echo(f"wrote {out} (sweep {name}: {dims}; {len(ds.data_vars)} variables)")
+
+
+@runs_app.command("migrate")
+def migrate_cmd(
+    store: str = typer.Option("ibias-runs", "--store", help="The run store folder in the old per-point layout."),
+    batch: int = typer.Option(256, "--batch", help="Results per zip in the new layout."),
+):
+    """Convert a store of the old per-point layout (points/<key>.zarr) in place into the batched layout."""
+    if not os.path.isdir(store):
+        raise ValueError(f"store folder {store} does not exist; pass --store DIR pointing at a run store")
+    if batch < 1:
+        raise ValueError(f"--batch must be >= 1; received {batch}")
+    if not os.path.isdir(os.path.join(store, "points")):
+        typer.echo(f"{store} is already in the batched layout: nothing to migrate")
+        return
+    n = Store.migrate(store, batch=batch)
+    typer.echo(f"migrated {n} result{'s' if n != 1 else ''} in {store} to the batched layout")

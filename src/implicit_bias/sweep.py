@@ -12,10 +12,21 @@ points, serves every point already in the store, and runs the others:
   ``LocalCluster`` of ``workers`` processes started here (listening on 127.0.0.1 only).
 
 Points are partitioned into batches deterministically (at most ``batch`` points that share
-structure, in grid order), and every backend runs exactly these batches with the same code, so
-the three give identical numbers, bit for bit, for the same seeds. Each point is written to the
-store as soon as its batch finishes, atomically; an interrupted sweep (Ctrl-C, ``kill -9``, a
-lost Dask worker) resumes where it stopped: finished points are read back, not recomputed.
+structure, in grid order, over the whole grid), and every backend runs exactly these batches
+with the same code, so the three give identical numbers, bit for bit, for the same seeds. A
+batch's points are written to the store as soon as it finishes, in one atomic write (one zip,
+one index record: :meth:`Store.put_batch`); an interrupted sweep (Ctrl-C, ``kill -9``, a lost
+Dask worker) resumes where it stopped: finished points are read back, not recomputed.
+
+Determinism, stated exactly (issue 20 item 8). A point's numbers are a function of its config
+*and of the vectorised call it runs in* (XLA's batched kernels may sum in another order for
+another batch: the same point alone and in a batch can differ in the last bits). So a point is
+always computed in the same call (:func:`plan_batches`): a resumed sweep reruns the calls of the
+whole grid's partition that hold its missing points (recomputing, not rewriting, their finished
+points), and a point the store has a recorded batch for (:meth:`Store.batch_keys`: removed with
+``ibias runs rm``, or damaged) is recomputed in that recorded batch, whatever ``batch`` is now.
+A resumed or repaired sweep therefore equals an uninterrupted one bit for bit (same machine,
+same versions).
 
 At scale (issue 20). The point count is known before any work (:func:`count_points`); a sweep
 of more than ``max_points`` (default 10^5, ``--max-points``) is refused in one line. Every grid
@@ -27,8 +38,11 @@ Each point is claimed in the store before it is computed (:meth:`Store.claim`), 
 into one store never compute a point twice. Point statuses use one vocabulary everywhere
 (:data:`STATUSES`): a run's own status, ``failed`` (its batch raised), ``pending`` (not
 computed), ``damaged`` (stored files unreadable; recomputed on resume); a diverged point keeps
-its non-finite loss. Ctrl-C is never swallowed (checked between batches; the interrupted batch
-is not written); an unreachable scheduler fails within ``connect_timeout`` seconds.
+its non-finite loss. Ctrl-C stops a sweep between steps: a discrete-step batch returns to
+Python every :data:`INTERRUPT_STEPS` steps (bit-identical numbers), where the interrupt is
+raised (a gradient-flow batch between solver segments); the interrupted batch is not written,
+worker processes of the ``local`` backend are terminated, and an interrupt that JAX swallowed
+is raised again after the call. An unreachable scheduler fails within ``connect_timeout`` s.
 
 SLURM: with ``dask-jobqueue`` installed, start a cluster and pass its scheduler address::
 
@@ -61,12 +75,15 @@ from ._json import dumps
 from .config import RunConfig, SweepConfig, build, load_sweep_config
 from .store import Store
 
-__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "STATUSES", "run_batch", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
+__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "INTERRUPT_STEPS", "STATUSES", "run_batch", "plan_batches", "point_run", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
 
 BACKENDS = ("vmap", "local", "dask")
 #: The status words of a sweep's points, the same in ``ibias sweep``, ``runs ls``, ``runs show``
 #: and ``runs export``: a run's own status, or one of these for a point without a result.
 STATUSES = ("converged", "max_steps", "max_time", "max_wall_time", "diverged", "dead", "failed", "pending", "damaged")
+#: A discrete-step batch returns to Python every this many steps, so Ctrl-C stops it there (between
+#: steps, not at the end of the batch); the segments do not change the numbers.
+INTERRUPT_STEPS = 1000
 #: Sweeps with more points than this are refused unless ``max_points`` (``--max-points``) allows them.
 DEFAULT_MAX_POINTS = 100_000
 # Fields that may differ inside one vectorised batch (they are data, not structure).
@@ -229,6 +246,67 @@ def iter_batches(config, batch: int = 32, skip=None):
             yield g
 
 
+def point_run(config, i: int) -> dict:
+    """The run config dict of the point with flat index ``i`` (C order over the axes, as
+    :func:`iter_points`), validated, without generating the others.
+
+    Example:
+        >>> cfg = {"name": "x", "data": {"generator": "sparse_regression", "n": 4, "d": 5, "sparsity": 1},
+        ...        "model": {"name": "diagonal"}, "grid": {"model.scale": [0.1, 1.0]}, "seeds": [0, 1]}
+        >>> r = point_run(cfg, 3); r["model"]["scale"], r["seed"]
+        (1.0, 1)
+    """
+    cfg = load_sweep_config(config)
+    axes = _axes(cfg)
+    idx = np.unravel_index(int(i), [len(fields[0][1]) for _, fields in axes])
+    return RunConfig.model_validate(_point_dict(_base(cfg), axes, tuple(int(j) for j in idx))).model_dump()
+
+
+def plan_batches(config, batch: int, keys: Sequence[str], todo, store=None):
+    """Yield the vectorised calls that compute the points ``todo`` (flat indices), each as
+    ``[(flat index, run config dict, write)]``: the whole call, ``write`` marking its points in
+    ``todo`` (the others are recomputed for the call's sake and not written).
+
+    Determinism (issue 20 item 8): a point's numbers depend on the call it runs in (XLA's batched
+    kernels may sum in another order for another batch), so a point is always computed in the
+    same call. A point the store has a recorded batch for (:meth:`Store.batch_keys`, e.g. after
+    ``ibias runs rm`` or damage) is recomputed in that recorded batch, whatever ``batch`` is now
+    (if every point of it belongs to this sweep); any other point in its batch of the partition of
+    the *whole* grid (:func:`iter_batches` without ``skip``), never in a batch of the points left
+    over, so a resumed or repaired sweep equals an uninterrupted one bit for bit.
+
+    Example:
+        >>> cfg = {"name": "x", "data": {"generator": "sparse_regression", "n": 4, "d": 5, "sparsity": 1},
+        ...        "model": {"name": "diagonal"}, "grid": {"model.scale": [0.1, 0.2, 0.5, 1.0]}, "seeds": [0]}
+        >>> keys = ["k0", "k1", "k2", "k3"]
+        >>> [[(i, w) for i, _run, w in call] for call in plan_batches(cfg, 2, keys, {3})]
+        [[(2, False), (3, True)]]
+    """
+    cfg = load_sweep_config(config)
+    todo = set(todo)
+    covered: set[int] = set()
+    index_of = None
+    batch_keys = getattr(store, "batch_keys", None)
+    for i in sorted(todo) if batch_keys is not None else ():
+        comp = None if i in covered else batch_keys(keys[i])
+        if not comp:
+            continue
+        if index_of is None:
+            index_of = {k: j for j, k in enumerate(keys)}
+        idx = [index_of.get(k) for k in comp]
+        if any(j is None for j in idx):  # recorded with points of another sweep: fresh partition
+            continue
+        write = {j for j in idx if j in todo and j not in covered}
+        covered |= write
+        yield [(j, point_run(cfg, j), j in write) for j in idx]
+    rest = todo - covered
+    if rest:
+        for b in iter_batches(cfg, batch):
+            write = [i for i, _ in b if i in rest]
+            if write:
+                yield [(i, run, i in rest) for i, run in b]
+
+
 def _signature(run: dict) -> str:
     d = json.loads(json.dumps(run))
     for path in _VMAPPABLE:
@@ -246,6 +324,7 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
     point, ``{"arrays": {name: (dims, array)}, "attrs": {...}}`` with ``attrs["status"]``.
     Configuration errors of the whole batch are raised as ``ValueError``.
     """
+    from .algorithms import AbstractFlow
     from .train import Record, train_many
 
     cfgs = [RunConfig.model_validate(r) for r in runs]
@@ -256,8 +335,12 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
         ds, model, loss, alg, stop = build(c)
         ds = data_cache.setdefault(dkey, ds)
         built.append((ds, model, loss, alg, stop))
-    ds0, _, loss, _, stop = built[0]
-    res = train_many([b[1] for b in built], [b[0] for b in built], loss, [b[3] for b in built], stop, record=Record(fields=("loss",), steps=(), times=()), seeds=[c.seed for c in cfgs])
+    ds0, _, loss, alg0, stop = built[0]
+    if isinstance(alg0, AbstractFlow):
+        record = Record(fields=("loss",), steps=(), times=())
+    else:  # segments of INTERRUPT_STEPS steps: Ctrl-C is seen between them (same numbers, bit for bit)
+        record = Record(fields=("loss",), steps=range(INTERRUPT_STEPS, int(stop.max_steps or 10**7), INTERRUPT_STEPS), times=None)
+    res = train_many([b[1] for b in built], [b[0] for b in built], loss, [b[3] for b in built], stop, record=record, seeds=[c.seed for c in cfgs])
     out = []
     for run, (ds, *_rest) in zip(res, built):
         arrays = {}
@@ -318,6 +401,12 @@ class _MemoryStore:
     def put(self, key, arrays, attrs, index=None):
         self._d[key] = (dict(arrays), dict(attrs))
         return True
+
+    def put_batch(self, items, call=None):
+        return [self.put(*item) for item in items]
+
+    def batch_keys(self, key):
+        return None
 
     def get(self, key):
         arrays, attrs = self._d[key]
@@ -411,6 +500,10 @@ def sweep(
     n_points = check_size(cfg, max_points)
     validate_grid(cfg)
     st = _as_store(store)
+    if isinstance(st, Store) and not st.local:
+        import sys
+
+        sys.stderr.write(f"ibias: store {st.root} is a URL: points are not claimed there (claims need a local folder), so run one sweep at a time into it\n")
     if not replace:
         _check_identity(st, cfg)
     # an unreachable scheduler is reported before anything is written
@@ -459,14 +552,22 @@ def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summ
         held.add(k)
         return True
 
+    def claimed(plan):
+        """The planned batches with their points to write claimed; batches with none dropped."""
+        for b in plan:
+            b = [(i, run, write and take(i)) for i, run, write in b]
+            if any(w for _, _, w in b):
+                yield b
+
     def finish(items, results=None, error=None):
-        for j, (i, run) in enumerate(items):
+        mine = [(i, run, r) for (i, run, write), r in zip(items, results or [None] * len(items)) if write]
+        if error is None:  # the batch's points in one atomic write (one zip, one index record)
+            st.put_batch([(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, {"sweep": cfg.name, "status": r["attrs"]["status"]}) for i, run, r in mine], call=[keys[i] for i, _, _ in items])
+        for i, _run, _r in mine:
             if error is not None:
                 summ.failed[keys[i]] = error
                 bar.advance(failed=True)
             else:
-                r = results[j]
-                st.put(keys[i], r["arrays"], {**r["attrs"], "run_config": run}, index={"sweep": cfg.name, "status": r["attrs"]["status"]})
                 summ.done += 1
                 bar.advance()
             st.release(keys[i])
@@ -476,7 +577,7 @@ def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summ
         if backend == "vmap":
             for b in batches:
                 try:
-                    res = run_batch([r for _, r in b])
+                    res = run_batch([run for _, run, _ in b])
                 except Exception as e:
                     intr.check()  # an interrupt turned into another error inside JAX
                     if not isinstance(e, ValueError):
@@ -493,13 +594,21 @@ def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summ
     intr = _Interrupts()
     try:
         with intr:
-            run_round(iter_batches(cfg, batch, skip=lambda i, _run: cached[i] or not take(i)))
+            todo = set(np.flatnonzero(~cached).tolist())
+            run_round(claimed(plan_batches(cfg, batch, keys, todo, st)))
             # points another sweep was computing: wait for them; compute those it abandons
             while others:
                 waiting, others[:] = list(others), []
-                mine = {i for i in waiting if not st.has(keys[i]) and take(i)}
-                if mine:
-                    run_round(iter_batches(cfg, batch, skip=lambda i, _run: i not in mine))
+                free = set()
+                for i in waiting:
+                    if st.has(keys[i]):
+                        continue
+                    if st.claimed(keys[i]):
+                        others.append(i)
+                    else:
+                        free.add(i)
+                if free:  # abandoned by the other sweep: computed here, in their own batches
+                    run_round(claimed(plan_batches(cfg, batch, keys, free, st)))
                 left = [i for i in others if not st.has(keys[i])]
                 others[:] = left
                 if left:
@@ -579,9 +688,9 @@ def _run_local(batches, workers, finish, intr):
     os.environ["JAX_ENABLE_X64"] = "1"
     ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
     try:
-        futs = {ex.submit(run_batch, [r for _, r in first]): first}
+        futs = {ex.submit(run_batch, [it[1] for it in first]): first}
         for b in itertools.islice(batches, 2 * n - 1):
-            futs[ex.submit(run_batch, [r for _, r in b])] = b
+            futs[ex.submit(run_batch, [it[1] for it in b])] = b
         while futs:
             done, _ = cf.wait(futs, return_when=cf.FIRST_COMPLETED)
             intr.check()
@@ -595,8 +704,10 @@ def _run_local(batches, workers, finish, intr):
                     finish(b, res)
                 nxt = next(batches, None)
                 if nxt is not None:
-                    futs[ex.submit(run_batch, [r for _, r in nxt])] = nxt
-    except BaseException:
+                    futs[ex.submit(run_batch, [it[1] for it in nxt])] = nxt
+    except BaseException:  # Ctrl-C: the workers' batches are dropped (nothing partial is written)
+        for proc in list((getattr(ex, "_processes", None) or {}).values()):
+            proc.terminate()  # (else interpreter exit would wait for their batches)
         ex.shutdown(wait=False, cancel_futures=True)
         raise
     else:
@@ -656,7 +767,7 @@ def _run_dask(batches, workers, client, finish, intr):
         n = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or (workers or os.cpu_count() or 1)
 
         def submit(b):
-            f = client.submit(run_batch, [r for _, r in b], pure=False, retries=2)
+            f = client.submit(run_batch, [it[1] for it in b], pure=False, retries=2)
             futs[f.key] = b
             return f
 

@@ -148,6 +148,9 @@ class Record:
         if self.steps is not None:
             if continuous:
                 raise ValueError("Record(steps=...) applies to discrete algorithms; use Record(times=...) for gradient flow")
+            if isinstance(self.steps, range) and self.steps.step > 0:  # increasing already: lazily
+                yield from (s for s in self.steps if s > 0)
+                return
             yield from sorted({int(s) for s in self.steps if s > 0})
             return
         if continuous:
