@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from .._json import dumps
 from .registry import REGISTRY, Experiment, ExperimentResult
 
-__all__ = ["load_all", "get", "select", "run", "save", "run_saved", "run_many", "usable_cores", "index", "live_index", "write_index", "listing", "INDEX_PATH", "INDEX_FIELDS", "INDEX_COMMAND", "COSTS_PATH", "expected_seconds"]
+__all__ = ["load_all", "get", "select", "run", "save", "run_saved", "run_many", "usable_cores", "index", "live_index", "write_index", "listing", "INDEX_PATH", "INDEX_FIELDS", "INDEX_COMMAND", "COSTS_PATH", "expected_seconds", "index_difference"]
 
 #: The static index of the registry, shipped in the package (what ``ibias list`` prints).
 INDEX_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_index.json")
@@ -117,6 +117,34 @@ def write_index(path: str | os.PathLike | None = None) -> str:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(dumps(live_index(), "index", indent=1) + "\n")
     return path
+
+
+def index_difference(static: list[dict] | None = None, live: list[dict] | None = None) -> str:
+    """What differs between the static index and the live registry (``""``: nothing): the ids
+    missing from the index, the ids no longer registered, the entries that changed, the order;
+    with the command that regenerates the index. Defaults: :func:`index` and :func:`live_index`.
+
+    Example:
+        >>> from implicit_bias.experiments import runner
+        >>> print(runner.index_difference([], [{"id": "x", "kind": "check", "paper": "p", "where": "w", "title": "t"}]))
+        experiments/_index.json is stale: not in it: x. Regenerate it with `make experiments-index`
+    """
+    static = index() if static is None else static
+    live = live_index() if live is None else live
+    if static == live:
+        return ""
+    s_ids, l_ids = [e["id"] for e in static], [e["id"] for e in live]
+    by_id = {e["id"]: e for e in static}
+    parts = []
+    if missing := [i for i in l_ids if i not in by_id]:
+        parts.append("not in it: " + ", ".join(missing))
+    if gone := [i for i in s_ids if i not in set(l_ids)]:
+        parts.append("no longer registered: " + ", ".join(gone))
+    if changed := [e["id"] for e in live if e["id"] in by_id and by_id[e["id"]] != e]:
+        parts.append("changed: " + ", ".join(changed))
+    if not parts:
+        parts.append("the order differs from the registry's")
+    return f"experiments/_index.json is stale: {'; '.join(parts)}. Regenerate it with `{INDEX_COMMAND}`"
 
 
 def listing(pattern: str | None = None, kind: str | None = None) -> list[dict]:
