@@ -74,6 +74,8 @@ def run(only: str | None = SUBSET, warm: bool = False, costs: bool = False) -> l
     with tempfile.TemporaryDirectory() as tmp:
         d = {k: os.path.join(tmp, k) for k in ("out1", "out2", "cache1", "cache2")}
         one = verify(d["out1"], d["cache1"], 1, only)
+        if costs:
+            print(f"recorded the --jobs 1 wall times in {record_costs(d['out1'])}", flush=True)
         two = verify(d["out2"], d["cache2"], 2, only)
         r1, r2 = results(d["out1"]), results(d["out2"])
         same = "identical results" if r1 == r2 else f"RESULTS DIFFER: {sorted(k for k in r1 if r1.get(k) != r2.get(k))}"
@@ -86,8 +88,6 @@ def run(only: str | None = SUBSET, warm: bool = False, costs: bool = False) -> l
             again = verify(os.path.join(tmp, "out3"), d["cache2"], 2, only)
             same3 = "identical results" if results(os.path.join(tmp, "out3")) == r1 else "RESULTS DIFFER"
             rows.append({"name": f"verify quick {scope} --jobs 2, warm cache", "ours_s": again, "baseline_s": one, "baseline": "--jobs 1, cold cache", "notes": f"{same3}; {load}"})
-        if costs:
-            print(f"recorded the --jobs 1 wall times in {record_costs(d['out1'])}")
     return rows
 
 
