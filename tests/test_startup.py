@@ -46,10 +46,23 @@ def test_help_and_list_import_no_jax(args):
         "from implicit_bias.models import Linear",  # a subpackage first
         "from implicit_bias import losses",  # a layer-0 module
         "import jax\nimport implicit_bias as ib\nib.GradientFlow",  # JAX imported before the package
+        "import jax\nfrom implicit_bias.models import Diagonal",  # JAX first, then a subpackage
+        "import implicit_bias",  # the package alone, then the user's own JAX
+        "import implicit_bias.univariate",  # a module that imports JAX but not _config
+        "import implicit_bias.cli",  # the `ibias` program: a command's JAX comes after this import
+        "import implicit_bias.cli as cli\ncli._jax_setup()",  # what fit/run/verify/sweep call first
     ],
 )
 def test_float64_is_on_before_the_first_array(entry):
     assert _fresh(f"{entry}\nimport jax.numpy as jnp\nprint(jnp.zeros(1).dtype, jnp.asarray(1.0).dtype)") == "float64 float64"
+
+
+@pytest.mark.parametrize("entry", ["import implicit_bias", "import implicit_bias.cli", "from implicit_bias.models import Linear"])
+def test_float64_even_when_the_environment_turns_it_off(entry):
+    # as before the package was lazy: float64 regardless of JAX_ENABLE_X64 (never float32 arrays
+    # first and float64 after the first lazy name)
+    code = f"{entry}\nimport jax.numpy as jnp\nprint(jnp.zeros(1).dtype)"
+    assert _fresh(code, JAX_ENABLE_X64="0") == "float64"
 
 
 def test_the_lazy_names_are_the_public_names():

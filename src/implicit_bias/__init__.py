@@ -3,9 +3,10 @@
 The package imports lazily: ``import implicit_bias`` is cheap (no JAX, xarray or pydantic), and
 each public name (``ib.models``, ``ib.train``, ``ib.GradientFlow``, ...) is imported the first
 time it is used. Float64 is on before the first array: importing the package sets
-``JAX_ENABLE_X64=1`` (unless the environment says otherwise) for the JAX imported after it, and
-every name loaded here (and every JAX-using module) goes through :mod:`implicit_bias._config`,
-which switches ``jax_enable_x64`` on.
+``JAX_ENABLE_X64=1`` (when the environment does not set it) for the JAX imported after it, and
+every name loaded here goes through :mod:`implicit_bias._config`, which switches
+``jax_enable_x64`` on; when JAX is already imported, or the environment sets ``JAX_ENABLE_X64`` to
+a false value, the package imports :mod:`implicit_bias._config` at once (float64 regardless).
 
 Example:
     >>> import implicit_bias as ib
@@ -23,7 +24,10 @@ import types
 from typing import TYPE_CHECKING
 
 os.environ.setdefault("JAX_ENABLE_X64", "1")  # read by JAX when it is imported (float64 from the first array)
-if "jax" in sys.modules:  # JAX came first: switch the flag on now (cheap, JAX is loaded)
+# Switch the flag on now when JAX came first (cheap, JAX is loaded), or when the environment turns
+# float64 off (JAX_ENABLE_X64=0): the package is float64 everywhere, as _config makes it, and a flag
+# switched later would leave float32 arrays made before it.
+if "jax" in sys.modules or os.environ["JAX_ENABLE_X64"].lower() not in ("1", "true", "t", "yes", "y", "on"):
     from . import _config  # noqa: F401
 
 from ._version import __version__
