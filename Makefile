@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-test
 BSTAMP := $(VENV)/.installed-bench
 OUT    ?= ibias-results
 
-.PHONY: install system-deps demo test test-slow bench clean
+.PHONY: install system-deps demo test test-slow bench clean experiments-index
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ $(BSTAMP): $(STAMP)
 
 bench: $(BSTAMP)
 	$(BIN)/python benchmarks/run.py
+
+# The static index of the experiments that `ibias list` prints without importing them
+# (src/implicit_bias/experiments/_index.json); run after adding, removing or renaming one.
+experiments-index: $(STAMP)
+	$(BIN)/python -c "from implicit_bias.experiments import runner; print(runner.write_index())"
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -40,6 +40,7 @@ RANKS = {
     "_norms": 0,
     "_json": 0,
     "_progress": 0,
+    "_names": 0,
     "potentials": 0,
     "losses": 0,
     "data": 0,

@@ -421,3 +421,34 @@ def test_a_closed_pipe_exits_quietly_and_the_cli_uses_public_typer_api():
     assert len(p.stdout.splitlines()) == 1
     src = open(ib.cli.__file__).read() if hasattr(ib, "cli") else open(os.path.join(os.path.dirname(ib.__file__), "cli.py")).read()
     assert "typer._click" not in src and "from click" not in src
+
+
+def test_verify_jobs_must_be_positive():
+    p = ibias("verify", "--only", "montufar2024-thm1-min-distance", "--jobs", "0")
+    assert p.returncode == 2 and "--jobs must be >= 1" in p.stderr and "Traceback" not in p.stderr
+
+
+def _verify_outputs(folder, stdout):
+    """What `ibias verify` leaves: the JSON files (but wall_time), the data files, the table (but its time column)."""
+    import xarray as xr
+
+    out = {}
+    for f in sorted(folder.glob("*.json")):
+        meta = json.loads(f.read_text())
+        meta.pop("wall_time")
+        with xr.open_dataset(f.with_suffix(".nc")) as ds:
+            out[f.stem] = (meta, ds.load())
+    table = [row.rsplit("│", 2)[0] for row in stdout.splitlines()]  # the last column is the time
+    return out, table
+
+
+@pytest.mark.slow  # two verify runs of two experiments (~20 s on a quiet machine)
+def test_verify_in_two_processes_gives_what_one_gives(tmp_path):
+    runs = {j: ibias("verify", "--only", "jin-montufar2023-zeta", "--out", tmp_path / j, "--jobs", j, "--quiet") for j in ("1", "2")}
+    (files1, table1), (files2, table2) = (_verify_outputs(tmp_path / j, runs[j].stdout) for j in ("1", "2"))
+    assert runs["1"].returncode == runs["2"].returncode == 0, runs["2"].stderr
+    assert set(files1) == set(files2) == {"jin-montufar2023-zeta", "jin-montufar2023-zeta-closed-forms"}
+    for k in files1:
+        assert files1[k][0] == files2[k][0]  # checks, statuses, numbers: identical
+        assert files1[k][1].identical(files2[k][1])  # the data, bit for bit
+    assert table1 == table2 and any("jin-montufar2023-zeta-closed-forms" in row for row in table1)  # same rows, registry order

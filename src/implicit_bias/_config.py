@@ -1,8 +1,19 @@
 """Process-wide numerical configuration: float64 everywhere.
 
-Importing :mod:`implicit_bias` imports this module first, which switches on
-``jax_enable_x64``. Worker processes (process pools, Dask workers) must import
-``implicit_bias`` too, or set ``JAX_ENABLE_X64=1`` in their environment.
+Importing this module switches on ``jax_enable_x64``. The package is imported lazily, and every
+route into it runs ``implicit_bias/__init__.py`` first, which makes float64 hold from the first
+array: it sets ``JAX_ENABLE_X64=1`` (when the environment does not set it) before any JAX import;
+it imports this module at once when JAX is already imported or the environment sets
+``JAX_ENABLE_X64`` to a false value; and every public name of the package is loaded after this
+module. The commands of ``ibias`` that compute import it too. Worker processes (process pools,
+Dask workers) must import ``implicit_bias`` too, or set ``JAX_ENABLE_X64=1`` in their environment
+(spawned workers inherit the variable the package set).
+
+Example:
+    >>> from implicit_bias import _config  # noqa: F401
+    >>> import jax.numpy as jnp
+    >>> jnp.zeros(1).dtype
+    dtype('float64')
 """
 
 import os

@@ -17,7 +17,7 @@ import numpy as np
 import typer
 
 from ._json import dumps
-from .config import ALGORITHM_NAMES, FLOW_NAMES, MATRIX_MODEL_NAMES, MODEL_NAMES, RELU_INITS
+from ._names import ALGORITHM_NAMES, FLOW_NAMES, MATRIX_MODEL_NAMES, MODEL_NAMES, RELU_INITS
 
 app = typer.Typer(
     add_completion=False,
@@ -51,17 +51,17 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="One JSON array instead of lines."),
 ):
     """One line per experiment or check: id, kind, paper, where."""
-    from .experiments import runner
+    from .experiments import runner  # the static index: no paper module, no JAX
 
     if kind is not None and kind not in ("check", "figure"):
         raise UserError(f"--kind must be 'check' or 'figure'; received {kind!r}")
-    exps = runner.select(kind=kind)
+    exps = runner.listing(kind=kind)
     if as_json:
-        print(dumps([{"id": e.id, "kind": e.kind, "paper": e.paper, "where": e.where, "title": e.title} for e in exps], "list", indent=1))
+        print(dumps([{f: e[f] for f in ("id", "kind", "paper", "where", "title")} for e in exps], "list", indent=1))
         return
-    w = max((len(e.id) for e in exps), default=10)
+    w = max((len(e["id"]) for e in exps), default=10)
     for e in exps:
-        print(f"{e.id:<{w}}  {e.kind:<6}  {e.paper:<13}  {e.where}")
+        print(f"{e['id']:<{w}}  {e['kind']:<6}  {e['paper']:<13}  {e['where']}")
 
 
 # ------------------------------------------------------------------------------ run/verify
@@ -96,24 +96,28 @@ def _check_table(results, title):
     return t
 
 
-def _run_many(exps, profile, out, quiet):
+def _run_many(exps, profile, out, quiet, jobs=1, cache_dir=None):
+    """Run ``exps`` (in ``jobs`` processes), print one line per experiment as it finishes;
+    the results in the order of ``exps``."""
     from rich.console import Console
 
     from .experiments import runner
 
     console = Console(stderr=True, quiet=quiet)
-    results = []
-    for e in exps:
-        with console.status(f"running {e.id} ({profile})"):
-            res = e.run(profile)
-        runner.save(res, out)
-        import matplotlib.pyplot as plt
+    n, finished = len(exps), []
+    status = console.status(f"running {n} experiments ({profile}) in {min(jobs, n)} processes" if jobs > 1 and n > 1 else "")
 
-        plt.close(res.figure) if res.figure is not None else None
-        ok = "PASS" if res.passed else "FAIL"
-        console.print(f"{ok} {e.id}  ({res.wall_time:.1f} s)  -> {out}/{e.id}.png")
-        results.append(res)
-    return results
+    def start(id):
+        status.update(f"running {id} ({profile})")
+
+    def done(res):
+        finished.append(res.id)
+        console.print(f"{'PASS' if res.passed else 'FAIL'} {res.id}  ({res.wall_time:.1f} s)  -> {out}/{res.id}.png")
+        if jobs > 1:
+            status.update(f"running {n} experiments ({profile}) in {min(jobs, n)} processes: {len(finished)} done")
+
+    with status:
+        return runner.run_many([e.id for e in exps], profile, out, jobs=jobs, cache_dir=cache_dir, on_start=start, on_done=done)
 
 
 @app.command("run")
@@ -124,6 +128,7 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
 ):
     """Run one experiment; write ID.png, ID.svg, ID.nc and ID.json to --out."""
+    _jax_setup()
     from .experiments import runner
 
     e = runner.get(id)
@@ -139,14 +144,23 @@ def verify_cmd(
     profile: ProfileName = typer.Option(ProfileName.quick, help="quick (CI-sized) or full (paper-sized)."),
     out: str = typer.Option("ibias-results", help="Folder for the figures and results."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs",
+        help="Processes running independent experiments at once (default: the usable CPU cores; 1: one after another in this process). "
+        "The files, the table and the exit code are the same for any value; the workers share compiled programs through the on-disk "
+        "compilation cache (IBIAS_COMPILATION_CACHE=DIR, or 0 to switch it off).",
+    ),
 ):
     """Run every check; print the table; exit 1 if any fails."""
     from .experiments import runner
 
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be >= 1; received {jobs}")
+    cache_dir = _jax_setup()
     exps = runner.select(only)
     if not exps:
         raise UserError(f"no experiment matches --only {only!r}; run `ibias list` for the ids")
-    results = _run_many(exps, profile.value, out, quiet)
+    results = _run_many(exps, profile.value, out, quiet, jobs=runner.usable_cores() if jobs is None else jobs, cache_dir=cache_dir)
     _console().print(_check_table(results, f"ibias verify ({profile.value})"))
     n = sum(len(r.checks) for r in results)
     failed = [c.id for r in results for c in r.checks if not c.passed]
@@ -178,6 +192,7 @@ def sweep_cmd(
     replace: bool = typer.Option(False, "--replace", help="Replace a stored sweep of the same name but a different config (its points stay)."),
 ):
     """Run a sweep; finished points are read from the store, the rest computed and saved."""
+    _jax_setup()
     from rich.table import Table
 
     from .config import load_sweep_config
@@ -231,7 +246,7 @@ def report_cmd(
 # ------------------------------------------------------------------------------------- fit
 
 
-MODELS = MODEL_NAMES  # the names come from config.py, the one name-to-object mapping
+MODELS = MODEL_NAMES  # the names come from _names.py (config.py maps each to its object)
 ALGORITHMS = ALGORITHM_NAMES
 
 
@@ -286,6 +301,7 @@ def fit_cmd(
     symmetric: bool = typer.Option(False, "--symmetric", help="factorization: the PSD model W = U U^T (U(0) = scale I by default)."),
 ):
     """Train a model on your data and compare the result with the theory's predictions."""
+    _jax_setup()
     if list_predictions:
         _print_predictions()
         return
@@ -598,16 +614,29 @@ def _quiet_stdout():
         pass
 
 
+#: True when run as the ``ibias`` program (:func:`main` without ``argv``): the commands that
+#: compile (fit, run, verify, sweep) then turn the on-disk compilation cache on.
+_PROGRAM = False
+
+
+def _jax_setup():
+    """Before a command's first JAX import: float64, and in the ``ibias`` program the on-disk
+    compilation cache (:func:`implicit_bias.enable_compilation_cache`); returns its folder or None.
+    ``--help``, ``list`` and ``report`` never import JAX."""
+    from ._config import enable_compilation_cache
+
+    return enable_compilation_cache() if _PROGRAM else None
+
+
 def main(argv=None):
     """Console entry point: one line and exit code 2 for user errors, never a traceback.
 
-    Run as the ``ibias`` program (``argv`` None) it also turns on the on-disk compilation cache
-    (:func:`implicit_bias.enable_compilation_cache`: ``IBIAS_COMPILATION_CACHE=DIR|0``); called
-    with ``argv`` (tests, scripts) it changes no global JAX setting."""
-    if argv is None:
-        from ._config import enable_compilation_cache
-
-        enable_compilation_cache()
+    Run as the ``ibias`` program (``argv`` None), the commands that compile (fit, run, verify,
+    sweep) also turn on the on-disk compilation cache (:func:`implicit_bias.enable_compilation_cache`:
+    ``IBIAS_COMPILATION_CACHE=DIR|0``); called with ``argv`` (tests, scripts) it changes no global
+    JAX setting."""
+    global _PROGRAM
+    _PROGRAM = argv is None
     try:
         rv = app(args=argv, prog_name="ibias", standalone_mode=False)
         sys.stdout.flush()  # a closed pipe shows here, not at exit

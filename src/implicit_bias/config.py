@@ -67,21 +67,16 @@ __all__ = [
     "RELU_INITS",
 ]
 
-#: Model names (``ibias fit --model``, ``model.name``): the DESIGN.md model table.
-MODEL_NAMES = ("linear", "diagonal", "fc", "neuron", "relu", "mlp", "factorization", "conv")
-#: models of a matrix (their data are matrix observations, :mod:`implicit_bias.matrix_data`).
-MATRIX_MODEL_NAMES = ("factorization",)
-#: ``init`` values of ``factorization`` that name an initialization rather than an .npz file.
-MATRIX_INITS = ("gaussian", "identity", "balanced")
-#: Algorithm names (``ibias fit --algorithm``, ``algorithm.name``); the flows come first.
-ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest", "label-noise-sgd", "param-noise-gd", "loss-scaled-gd")
-#: The noisy algorithms (``noise`` applies to them: label-noise or parameter-noise standard deviation).
-NOISE_NAMES = ("label-noise-sgd", "param-noise-gd")
-#: The continuous-time algorithms (no step size; ``solver`` and ``clock`` apply to them).
-FLOW_NAMES = ("flow", "reduced")
-#: Initialization distributions of the shallow ReLU network (montufar2024 Thm 6); ``breakpoints``
-#: needs a density function, so it is available from Python only.
-RELU_INITS = ("gaussian", "uniform", "binary-uniform", "pytorch", "breakpoints")
+# The accepted names live in _names (no pydantic or JAX there: `ibias --help` imports them).
+from ._names import (  # noqa: E402
+    ALGORITHM_NAMES as ALGORITHM_NAMES,
+    FLOW_NAMES as FLOW_NAMES,
+    MATRIX_INITS as MATRIX_INITS,
+    MATRIX_MODEL_NAMES as MATRIX_MODEL_NAMES,
+    MODEL_NAMES as MODEL_NAMES,
+    NOISE_NAMES as NOISE_NAMES,
+    RELU_INITS as RELU_INITS,
+)
 
 RECORDABLE = ("predictor", "final_loss", "log_loss", "training_accuracy", "test_error", "status", "steps", "time", "wall_time", "params")
 

@@ -54,3 +54,44 @@ def test_save_writes_strict_json_with_nonfinite_strings(tmp_path):
     assert meta["passed"] is False and meta["wall_time"] == 0.5
     with xr.open_dataset(paths["nc"]) as ds:
         assert json.loads(ds.attrs["grid"]) == [0.1, "NaN"] and ds.attrs["n"] == 3
+
+
+# ------------------------------------------------------------ the static index (`ibias list`)
+
+
+def test_the_static_index_equals_the_live_registry():
+    # `ibias list` prints experiments/_index.json without importing the paper modules; an
+    # experiment added, removed or renamed without `make experiments-index` fails here
+    assert runner.index_difference() == ""
+    assert runner.index() == runner.live_index()
+    assert [e["id"] for e in runner.index()] == list(runner.load_all())
+
+
+def test_a_stale_index_is_named_with_the_command_that_regenerates_it():
+    live = runner.live_index()
+    entry = dict(live[0], title="an old title")
+    msg = runner.index_difference([entry] + live[2:], live)
+    assert f"not in it: {live[1]['id']}" in msg and f"changed: {live[0]['id']}" in msg and "`make experiments-index`" in msg
+    assert "no longer registered: gone" in runner.index_difference(live + [dict(live[0], id="gone")], live)
+    assert "order" in runner.index_difference(live[::-1], live)
+
+
+def test_listing_selects_like_select_without_loading(tmp_path):
+    for pattern, kind in ((None, None), ("montufar2024-thm1*", None), ("fig", "figure"), (None, "check")):
+        assert [e["id"] for e in runner.listing(pattern, kind)] == [e.id for e in runner.select(pattern, kind)]
+    path = runner.write_index(tmp_path / "index.json")
+    assert json.loads(open(path).read()) == runner.live_index()
+
+
+# --------------------------------------------------------------- running in worker processes
+
+
+def test_longest_expected_first_from_earlier_results(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({"id": "a", "profile": "quick", "wall_time": 3.0}))
+    (tmp_path / "b.json").write_text(json.dumps({"id": "b", "profile": "full", "wall_time": 9.0}))  # another profile: not used
+    cost = runner.expected_seconds(["a", "b", "no-such-experiment"], "quick", tmp_path)
+    assert cost["a"] == 3.0
+    assert cost["b"] == cost["no-such-experiment"] == max(cost.values())  # unknown: as long as the longest known
+    assert runner.usable_cores() >= 1
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        runner.run_many(["a"], "quick", tmp_path, jobs=0)

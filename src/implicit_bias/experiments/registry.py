@@ -19,11 +19,12 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable
-from typing import Any
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any
 
 from .._json import encode_json
+
+if TYPE_CHECKING:  # (xarray is imported by the experiments, not by the registry: `ibias list` stays fast)
+    import xarray as xr
 
 __all__ = [
     "Profile",
