@@ -3,6 +3,7 @@ all pass (the theorems hold at CI size), with figures and the four output files.
 (tests/experiments/test_runner.py) loads, looks up and saves them."""
 
 import json
+import types
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -71,6 +72,18 @@ def test_check_result_compare_fails_on_a_run_without_the_required_status():
     ok = CheckResult.compare("x", "c", "p", "w", 1.0, 1.0, 1e-9, 1e-6, statuses="max_time", require_status=("converged", "max_time"))
     assert ok.passed and ok.details["statuses"] == ["max_time"]
     assert CheckResult.compare("x", "c", "p", "w", 1.0, 1.0, 1e-9, 1e-6).passed  # no runs: no requirement
+
+
+def test_check_result_compare_fails_on_budget_stopped_runs_even_at_error_zero():
+    # issue 19 item 3: an exact number does not rescue a run that stopped on its step budget;
+    # the runs' statuses (read from their ``status``) are recorded with the requirement
+    runs = [types.SimpleNamespace(status="max_steps"), types.SimpleNamespace(status="max_steps")]
+    c = CheckResult.compare("x", "c", "p", "w", 1.0, 1.0, 0.0, 1e-6, statuses=runs, require_status=("converged",))
+    assert not c.passed
+    assert c.details["status_failures"] == ["max_steps", "max_steps"]
+    assert c.details["statuses"] == ["max_steps", "max_steps"] and c.details["required_status"] == ["converged"]
+    # the same runs pass where the claim is about that budget
+    assert CheckResult.compare("x", "c", "p", "w", 1.0, 1.0, 0.0, 1e-6, statuses=runs, require_status=("max_steps",)).passed
 
 
 def test_montufar2024_thm1_runs_reach_their_loss_target():

@@ -111,6 +111,7 @@ def commuting(profile):
             distances=dist.tolist(),
             loglog_slope_in_alpha=float(slope),
             loglog_slope_in_log_inv_alpha=float(slope_log),
+            statuses=[run.status for run in runs],
             lp_vs_cvxpy_sdp=_rel(W0.W, nuc.W),
         ),
     ]
@@ -180,7 +181,7 @@ def balancedness(profile):
                 predicted=0.0,
                 error=drift if gf.converged else float("inf"),
                 tolerance=1e-8,
-                status=gf.status,
+                statuses=gf.status,
                 final_loss=gf.final_loss,
             )
         )
@@ -200,6 +201,8 @@ def balancedness(profile):
                 tolerance=0.1,
                 drifts=drifts,
                 etas=etas,
+                statuses=[run.status for run in gds],
+                require_status=("max_steps",),  # the claim is about exactly 10 steps: each run must stop on that budget
             )
         )
     fig, ax = figure(1, 1)
@@ -301,7 +304,7 @@ def razin_cohen(profile):
                 predicted=1.0,
                 error=err if ok else float("inf"),
                 tolerance=1e-3,
-                status=run.status,
+                statuses=run.status,
                 final_loss=run.final_loss,
                 min_det=float(np.min(q["det"])),
                 final_w11=float(q["w11"][-1]),
@@ -424,7 +427,7 @@ def singular_value_ode(profile):
                 predicted=0.0,
                 error=err if ok else float("inf"),
                 tolerance=1e-3,
-                status=run.status,
+                statuses=run.status,
                 final_loss=run.final_loss,
                 flow_time=float(run.time),
                 errors_per_sigma=[float(e) for e in q["errors"]],

@@ -111,6 +111,7 @@ def thm61_q_delta(profile):
         error=float(np.nanmax(err)) if ok else float("inf"),
         tolerance=1e-6,
         all_converged=ok,
+        statuses=statuses,  # a claim about the flow's limit: every run must reach L <= 1e-20
         grid={"alpha": alphas, "s": shapes},
         errors=err.tolist(),
     )
@@ -129,9 +130,10 @@ def thm61_q_delta(profile):
 
 
 
-def _rate_check(id, claim, where, xs, errs, slope, slope_tol, tolerance, x_name):
+def _rate_check(id, claim, where, xs, errs, slope, slope_tol, tolerance, x_name, statuses):
     """A limit checked by its rate: the errors along ``xs`` fall monotonically, with log-log slope
-    ``slope ± slope_tol``, and the last one is <= ``tolerance`` (error inf if the shape fails)."""
+    ``slope ± slope_tol``, and the last one is <= ``tolerance`` (error inf if the shape fails);
+    ``statuses``: those of the runs the errors come from, each required ``converged``."""
     fitted = loglog_slope(xs, errs)[0]
     ok = monotone_decreasing(errs) and abs(fitted - slope) <= slope_tol
     return CheckResult.compare(
@@ -146,6 +148,7 @@ def _rate_check(id, claim, where, xs, errs, slope, slope_tol, tolerance, x_name)
         **{x_name: list(xs)},
         errors=list(errs),
         slope=fitted,
+        statuses=statuses,
     )
 
 
@@ -184,11 +187,12 @@ def limits_fc(profile):
     u = _unit(d, 3)
     checks = []
     # (a) Prop 6.2
-    errs_a = []
+    errs_a, st_a = [], []
     for a in (0.3, 2.0):
         m = models.FullyConnected(d, widths=(4,), balanced=True, scale=a, orientation=u)
         run = _flow_endpoint(m, ds)
         errs_a.append(diagnostics.relative_error(run.predictor, ln.balanced_interpolant(ds.X, ds.y, a * u)) if run.converged else float("inf"))
+        st_a.append(run.status)
     checks.append(
         CheckResult.compare(
             "azulay2021-limits-fc/prop6.2",
@@ -201,15 +205,17 @@ def limits_fc(profile):
             error=max(errs_a),
             tolerance=1e-6,
             errors=errs_a,
+            statuses=st_a,  # every limit of this check is the flow's endpoint: its runs must reach L <= 1e-20
         )
     )
     # (b) Thm 6.3
     alphas_b = profile.pick([1e-1, 1e-2, 1e-3, 1e-4, 1e-6], [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-8])
     mn = ln.vanishing_init_interpolant(ds.X, ds.y)
-    errs_b = []
+    errs_b, st_b = [], []
     for a in alphas_b:
         run = _flow_endpoint(models.FullyConnected(d, widths=(4,), scale=a), ds)
         errs_b.append(diagnostics.relative_error(run.predictor, mn) if run.converged else float("inf"))
+        st_b.append(run.status)
     checks.append(
         _rate_check(
             "azulay2021-limits-fc/thm6.3",
@@ -222,12 +228,13 @@ def limits_fc(profile):
             0.1,
             2e-3,
             "alphas",
+            st_b,
         )
     )
     # (c) NTK limit
     r0 = np.random.default_rng(5).standard_normal(n)
     alphas_c = profile.pick([3.0, 10.0, 30.0, 100.0], [3.0, 10.0, 30.0, 100.0, 300.0])
-    errs_c = []
+    errs_c, st_c = [], []
     for a in alphas_c:
         m = models.FullyConnected(d, widths=(1,), scale=a, shape=0.3, orientation=u)
         q = ln.neuron_init_quantities(_np(m.init()))
@@ -235,6 +242,7 @@ def limits_fc(profile):
         run = _flow_endpoint(m, ibdata.Dataset(ds.X, yc))
         wb = ln.ntk_mahalanobis_interpolant(ds.X, yc, q.w0, q.delta)
         errs_c.append(float(np.linalg.norm(run.predictor - wb) / np.linalg.norm(wb - q.w0)) if run.converged else float("inf"))
+        st_c.append(run.status)
     checks.append(
         _rate_check(
             "azulay2021-limits-fc/ntk",
@@ -247,14 +255,16 @@ def limits_fc(profile):
             0.15,
             2e-2,
             "alphas",
+            st_c,
         )
     )
     # (d) s -> 1
     shapes_d = profile.pick([0.9, 0.99, 0.999], [0.9, 0.99, 0.999, 0.9999])
-    errs_d = []
+    errs_d, st_d = [], []
     for s in shapes_d:
         run = _flow_endpoint(models.FullyConnected(d, widths=(1,), scale=1.0, shape=s, orientation=u), ds)
         errs_d.append(diagnostics.relative_error(run.predictor, theory.min_distance_interpolant(ds.X, ds.y, u)) if run.converged else float("inf"))
+        st_d.append(run.status)
     one_minus = [1.0 - s for s in shapes_d]
     checks.append(
         _rate_check(
@@ -267,6 +277,7 @@ def limits_fc(profile):
             0.15,
             1e-6,
             "one_minus_s",
+            st_d,
         )
     )
     fig, ax = figure(3, 1)
@@ -315,7 +326,7 @@ def thm81_leaky(profile):
         raise RuntimeError("the data must have targets of both signs")
     u = _unit(d, 3)
     cases = [(sl, s, sg) for sl in (0.1, 0.5) for s, sg in ((0.2, 1.0), (0.8, 1.0), (0.5, -1.0))]
-    errs = []
+    errs, statuses = [], []
     for sl, s, sg in cases:
         p0 = _np(models.FullyConnected(d, widths=(1,), scale=1.0, shape=s, orientation=u).init())
         p0["W2"] = sg * p0["W2"]
@@ -324,6 +335,7 @@ def thm81_leaky(profile):
         pe = _np(run.params)
         pred = ln.fc_neuron_interpolant(ds.X, ds.y, p0, activation="leaky_relu", slope=sl)
         errs.append(diagnostics.relative_error(pe["W2"][0, 0] * pe["W1"][0], pred.w) if run.converged else float("inf"))
+        statuses.append(run.status)
     check = CheckResult.compare(
         "azulay2021-thm8.1",
         "leaky-ReLU single hidden neuron (slopes 0.1, 0.5; a(0) > 0 and < 0): GF ends at the q_delta interpolant of sigma^{-1}(y) "
@@ -336,6 +348,7 @@ def thm81_leaky(profile):
         tolerance=1e-6,
         cases=[f"slope={sl}, s={s}, sign a(0)={sg:+.0f}" for sl, s, sg in cases],
         errors=errs,
+        statuses=statuses,  # the flow's endpoint: every run must reach L <= 1e-20
     )
     fig, ax = figure(1, 1)
     ax[0, 0].bar(range(len(cases)), np.maximum(errs, 1e-17), color=[COLORS[0] if c[0] == 0.1 else COLORS[1] for c in cases])
@@ -402,9 +415,10 @@ def relu_neuron(profile):
     lr = 1.0 / float(np.linalg.eigvalsh(X.T @ X / n).max())
     k = profile.pick(8, 32)
     inits = [rng.standard_normal(d) * sc / np.sqrt(d) for sc in (1e-2, 3.0) for _ in range(k)]
-    ratios, norms, fac2, n_conv = [], [], 0, 0
+    ratios, norms, fac2, n_conv, all_st = [], [], 0, 0, []
     for w0 in inits:
         run = train(models.SingleNeuron(d, "relu", init_params={"w": w0}), ds, "square", GradientDescent(lr=lr), Stop(loss=1e-24, max_steps=10**6), Record(fields=("loss",)))
+        all_st.append(str(run.status))
         if run.status != "converged":
             continue  # zero loss not reached (e.g. every sample inactive): the bound is about zero-loss endpoints
         n_conv += 1
@@ -425,6 +439,10 @@ def relu_neuron(profile):
             tolerance=1e-9,
             converged_runs=n_conv,
             runs=len(inits),
+            # the bound is about zero-loss endpoints: the compared runs are the converged ones (at
+            # least half of all must be); every run's status is kept as run_statuses
+            statuses=[st for st in all_st if st == "converged"],
+            run_statuses={st: all_st.count(st) for st in sorted(set(all_st))},
             norm_star=bound.norm_star,
             factor_two_violations=fac2,
         )
@@ -462,6 +480,7 @@ def relu_neuron(profile):
             e_A=eA.tolist(),
             e_B=eB.tolist(),
             final_losses=[ends["relu", 1e-6, i][1] for i in (0, 1)],
+            statuses=[ends[act, eps, i][2] for act, eps in (("relu", 1e-6), ("relu", 1e-4), ("leaky_relu", 1e-6)) for i in (0, 1)],  # every compared endpoint at zero loss
             leaky_amplification=leaky_amp,
             eps_stability=stable,
         )
@@ -529,9 +548,10 @@ def balancedness(profile):
                 gram_relative=dr.gram_relative.tolist(),
             )
         )
-        fixed_steps, fixed_time = [], []
+        fixed_steps, fixed_time, st_steps = [], [], []
         for eta in etas:
             r1 = train(m, ds, "square", GradientDescent(lr=eta), Stop(max_steps=10), Record(fields=("loss", "params")), seed=1)
+            st_steps.append(r1.status)
             fixed_steps.append(inv.invariant_drift(r1).max_relative)
             r2 = train(m, ds, "square", GradientDescent(lr=eta), Stop(max_time=0.08, max_steps=10**6), Record(fields=("loss", "params")), seed=1)
             fixed_time.append(inv.invariant_drift(r2).max_relative)
@@ -551,6 +571,8 @@ def balancedness(profile):
                 tolerance=0.1,
                 fixed_time_exponent=k1.exponent,
                 drifts=fixed_steps,
+                statuses=st_steps,
+                require_status=("max_steps",),  # the claim is about exactly 10 steps: each run must stop on that budget
             )
         )
     fig, ax = figure(2, 1)
@@ -668,7 +690,7 @@ def fig72(profile):
     lines = [(np.array([1.0, 0.4]), 2.5), (np.array([0.3, 1.0]), -1.5), (np.array([1.0, -1.0]), 1.0)]
     n_grid = profile.pick(121, 301)
     fig, ax = figure(3, 2, width=3.6, height=3.4)
-    errs = []
+    errs, statuses = [], []
     out = {}
     for k, (alpha, s) in enumerate(panels):
         a = ax[k // 3, k % 3]
@@ -684,6 +706,7 @@ def fig72(profile):
             run = _flow_endpoint(m, ds)
             pred = ln.q_delta_interpolant(x[None, :], np.array([yv]), q.w0, q.delta).w
             errs.append(diagnostics.relative_error(run.predictor, pred) if run.converged else float("inf"))
+            statuses.append(run.status)
             t = np.linspace(-2 * R, 2 * R, 200)
             base = x * yv / (x @ x)
             perp = np.array([-x[1], x[0]]) / np.linalg.norm(x)
@@ -706,6 +729,7 @@ def fig72(profile):
         predicted=0.0,
         error=max(errs),
         tolerance=1e-6,
+        statuses=statuses,  # endpoints of the flow: every run must reach L <= 1e-20
     )
     caption(
         fig,
@@ -744,11 +768,13 @@ def regimes(profile):
     mn = ln.vanishing_init_interpolant(ds.X, ds.y)
     scale = float(np.linalg.norm(mn))
     D = np.full((3, len(shapes), len(alphas)), np.nan)
+    statuses = []
     for j, s in enumerate(shapes):
         for i, a in enumerate(alphas):
             m = models.FullyConnected(d, widths=(1,), scale=float(a), shape=s, orientation=u)
             q = ln.neuron_init_quantities(_np(m.init()))
             run = _flow_endpoint(m, ds)
+            statuses.append(run.status)
             if not run.converged:
                 continue
             preds = (mn, ln.ntk_mahalanobis_interpolant(ds.X, ds.y, q.w0, q.delta), ln.q_delta_interpolant(ds.X, ds.y, q.w0, q.delta).w)
@@ -766,6 +792,7 @@ def regimes(profile):
         tolerance=1e-6,
         min_l2_at_smallest_alpha=D[0, :, 0].tolist(),
         ntk_at_largest_alpha=D[1, :, -1].tolist(),
+        statuses=statuses,  # endpoints of the flow: every run must reach L <= 1e-20
     )
     fig, ax = figure(3, 1)
     names = ("min-l2 (Thm 6.3)", "NTK B-Mahalanobis (§7.2)", "q_delta (Thm 6.1)")

@@ -613,6 +613,7 @@ def edge(profile):
             tolerance=0.03,
             large_eta=eta[large].tolist(),
             sharpness_times_eta_over_2=r[large].tolist(),
+            **_status_details(sw),
         ),
     ]
     fig, ax = figure(1, 1, width=5.0)
@@ -681,6 +682,7 @@ def step_size_monotone(profile):
             rest_mass=s.curvature_rest.values.tolist(),
             centre_drop=dc,
             rest_drop=dr,
+            **_status_details(sw),
         ),
         CheckResult.compare(
             "mulayoff2021-step-size-monotone/falls",
@@ -691,6 +693,7 @@ def step_size_monotone(profile):
             predicted=0.05,
             error=0.05 / drop if n_ok >= 3 and drop > 0 else float("inf"),
             tolerance=1.0,
+            **_status_details(sw),
         ),
     ]
     fig, ax = figure(2, 1)
@@ -749,6 +752,8 @@ def sgd(profile):
     err_a = float(max(0.0, np.nanmax(ratio) - 1.0)) if np.all(per_b >= 1) else float("inf")
     mean = np.array([np.nanmean(lam[b]) if per_b[b] else np.nan for b in range(len(batches))])
     err_b = float(max(0.0, np.max(-np.diff(mean) / mean[:-1]))) if np.all(per_b >= 1) else float("inf")
+    # the claims are about the runs that stopped at a minimum (settled): those are the compared runs; every run's status is kept
+    st = {"statuses": [str(v) for v in status.ravel() if v == "settled"], "require_status": ("settled",), "run_statuses": status.astype(str).tolist()}
     checks = [
         CheckResult.compare(
             "mulayoff2021-sgd/lemma1",
@@ -761,7 +766,7 @@ def sgd(profile):
             error=err_a,
             tolerance=1e-3,
             sharpness_times_eta_over_2=ratio.tolist(),
-            status=status.tolist(),
+            **st,
         ),
         CheckResult.compare(
             "mulayoff2021-sgd/batch-size",
@@ -774,6 +779,7 @@ def sgd(profile):
             tolerance=1e-3,
             batch_sizes=list(batches),
             mean_sharpness=mean.tolist(),
+            **st,
         ),
     ]
     fig, ax = figure(1, 1, width=5.0)
@@ -879,9 +885,11 @@ def edge_of_stability(profile):
             error=float(max(0.0, ctrl_r.max() - 1.0) + ctrl_inc),
             tolerance=1e-9,
             loss_increases=ctrl_inc,
+            statuses=runs[0].status,
+            require_status=("max_steps",),  # a claim about the first `steps` GD steps (no loss target): the run must make them all
         )
     ]
-    for e, sm in zip(etas[1:], summaries[1:]):
+    for e, sm, run in zip(etas[1:], summaries[1:], runs[1:]):
         ok = sm["start"] < 0.9 and sm["t_reach"] >= 0 and sm["increases"] >= 5 and sm["loss_drop"] >= 5.0
         checks.append(
             CheckResult.compare(
@@ -894,6 +902,8 @@ def edge_of_stability(profile):
                 predicted=0.0,
                 error=sm["hover"] if ok else float("inf"),
                 tolerance=0.05,
+                statuses=run.status,
+                require_status=("max_steps",),
                 **sm,
             )
         )
@@ -972,6 +982,8 @@ def fig1(profile):
             predicted=1.0,
             error=max(0.0, lam[1] * etas[1] / 2 - 1.0) if reps[1].settled else float("inf"),
             tolerance=1e-3,
+            statuses=reps[1].status,
+            require_status=("settled",),  # Lemma 1 is about a minimum GD stopped at
         ),
     ]
     fig, ax = figure(3, 1, width=3.8)
@@ -1085,6 +1097,7 @@ def fig3(profile):
             error=float(max(0.0, viol.max())) if n_ok >= 3 else float("inf"),
             tolerance=1e-3,
             eta=s.eta.values.tolist(),
+            **_status_details(sw),
         )
     ]
     fig, ax = figure(3, 1, width=3.8)

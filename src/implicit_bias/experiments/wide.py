@@ -176,6 +176,7 @@ def thm9_relu_power(profile):
                 PAPER, "Thm 9", measured=slope, predicted=-0.5, error=abs(slope + 0.5) if ok else math.inf, tolerance=_RATE_TOL,
                 slope_standard_error=se, widths=[int(w) for w in widths], errors=[float(e) for e in rms],
                 max_steps=int(data.steps.sel(k=k).max()), p_l2=float(data.p_l2.sel(k=k)), eta_bar=float(data.eta_bar.sel(k=k)),
+                statuses=st.ravel().tolist(),  # Thm 9 is about the trained limit: every run must reach L <= 1e-10
             )
         )
     zerr = _zeta_quadrature_error(range(1, profile.pick(4, 5)))
@@ -411,6 +412,7 @@ def thm8_multivariate(profile):
             PAPER, "Thm 8", measured=slope, predicted=-0.5, error=abs(slope + 0.5) if ok else math.inf, tolerance=_RATE_TOL,
             slope_standard_error=se, widths=[int(w) for w in widths], errors=[float(e) for e in rms], sup_errors=[float(e) for e in sup],
             sup_slope=sup_slope, g_K_distance=gK_gap, max_steps=int(data.steps.max()), eta_bar=data.attrs["eta_bar"],
+            statuses=data.status.values.ravel().tolist(),  # Thm 8 is about the trained limit: every run must reach its loss target
         )
     ]
     ds = thm8_data()
