@@ -51,6 +51,7 @@ def test_fit_json_contract(regression_file, tmp_path):
     assert out["status"] == "converged"
     assert set(out["final"]) >= {"loss", "log_loss", "training_accuracy", "steps", "time"}
     assert out["final"]["loss"] <= 1e-20 and out["final"]["training_accuracy"] is None
+    assert out["final"]["fraction_correct"] is None and out["clock"] is None  # regression; a discrete algorithm
     assert isinstance(out["final"]["steps"], int) and isinstance(out["final"]["time"], float)
     assert list(out["params"]) == ["w"] and len(out["params"]["w"]) == 12
     assert len(out["predictor"]) == 12
@@ -220,6 +221,23 @@ def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_fi
     assert "Traceback" not in p.stderr
     assert fragment.lower() in err[0].lower()
     assert p.stdout == ""
+
+
+def test_a_flow_toward_an_accuracy_target_reaches_it_by_default(classification_file):
+    # issue 19 item 6: on the time clock L falls like 1/t and -log L >= 128 needs t ~ e^128 (it ended
+    # at max_steps near gamma 35); --clock auto, the default, runs the flow on gamma = -log L
+    path, ds = classification_file
+    p = ibias("fit", path, "--model", "diagonal", "--depth", "2", "--scale", "8", "--loss", "exponential", "--algorithm", "flow", "--stop-accuracy", "128", "--json", check=True)
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged" and out["clock"] == "accuracy"
+    assert out["final"]["training_accuracy"] >= 128 - 1e-9 and out["final"]["steps"] < 20_000
+    # fraction_correct, recomputed from the predictor: the share of signs y <w, x> > 0 (here every one:
+    # L <= e^-128 leaves no margin negative)
+    w = np.array(out["predictor"])
+    assert out["final"]["fraction_correct"] == np.mean(np.sign(ds.X @ w) == ds.y) == 1.0
+    # an explicit clock is kept
+    p = ibias("fit", path, "--model", "linear", "--loss", "exponential", "--clock", "time", "--stop-accuracy", "5", "--json", check=True)
+    assert json.loads(p.stdout)["clock"] == "time"
 
 
 def test_igr_flow_keeps_the_min_distance_bias_of_linear_regression(regression_file):

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from ._json import dumps
+from ._names import FLOW_NAMES
 
 __all__ = ["fit_factorization"]
 
@@ -67,7 +68,7 @@ def fit_factorization(path: str, mc, *, loss: str, algorithm: str, lr: float | N
     if algorithm == "gd" and lr is None:
         s0 = diagnostics.sharpness(objective, params0)
         lr = 1.0 / s0 if s0 > 1e-12 else 0.1
-    ac = AlgorithmConfig(name=algorithm, lr=lr, solver=solver, **({} if clock is None else {"clock": clock}))
+    ac = AlgorithmConfig(name=algorithm, lr=lr, solver=solver, **({} if clock in (None, "auto") else {"clock": clock}))  # auto: a loss target runs on time
     stop = build_stop(StopConfig(loss=1e-12 if stop_loss is None else stop_loss, max_steps=max_steps))
     run = train(model, ds, loss_obj, build_algorithm(ac), stop, record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
     W = np.asarray(model.matrix(run.params))
@@ -85,7 +86,7 @@ def fit_factorization(path: str, mc, *, loss: str, algorithm: str, lr: float | N
     }
     result = {
         "status": run.status,
-        "final": {"loss": _finite_or_none(run.final_loss), "log_loss": _finite_or_none(run.final_log_loss), "training_accuracy": None, "steps": int(run.steps), "time": float(run.time)},
+        "final": {"loss": _finite_or_none(run.final_loss), "log_loss": _finite_or_none(run.final_log_loss), "training_accuracy": None, "fraction_correct": None, "steps": int(run.steps), "time": float(run.time)},
         "predictor": [float(v) for v in W.reshape(-1)],
         "predictor_shape": list(data.shape),
         "params": {k: np.asarray(v).tolist() for k, v in run.params.items()},
@@ -98,6 +99,7 @@ def fit_factorization(path: str, mc, *, loss: str, algorithm: str, lr: float | N
         "loss": loss_obj.name,
         "algorithm": algorithm,
         "lr": lr,
+        "clock": ac.clock if algorithm in FLOW_NAMES else None,
         "wall_time": run.wall_time,
     }
     if as_json:

@@ -67,7 +67,24 @@ def load_all() -> dict[str, Experiment]:
     from . import stability  # noqa: F401
     from . import wide  # noqa: F401
 
+    _canonical_order()
     return REGISTRY
+
+
+def _canonical_order() -> None:
+    """Put the registry in one order whatever order the paper modules were imported in (a test
+    module or a user may import ``experiments.wide`` before ``experiments.conv``): by paper module
+    (alphabetical, as :func:`load_all` imports them), then by where the function is defined in
+    it. The static index, ``ibias list`` and ``ibias verify`` all follow this order."""
+    def key(item):
+        fn = item[1].fn
+        code = getattr(fn, "__code__", None)
+        return (getattr(fn, "__module__", "") or "", code.co_firstlineno if code is not None else 0, item[0])
+
+    items = sorted(REGISTRY.items(), key=key)
+    if list(REGISTRY) != [k for k, _ in items]:
+        REGISTRY.clear()
+        REGISTRY.update(items)
 
 
 def get(id: str) -> Experiment:
