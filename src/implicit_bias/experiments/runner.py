@@ -2,9 +2,8 @@
 
 The paper modules (one per family: ``diagonal``, ``fc``, ``splines``, ``wide``, ``discrete``, ...,
 one import line each in :func:`load_all`) register their experiments into :data:`~implicit_bias.experiments.registry.REGISTRY`
-The paper modules (``diagonal``, ``diagonal_classification``, ``fc``, ``homogeneous``, ``linear``, ``splines``,
-``stability``) register their experiments into :data:`~implicit_bias.experiments.registry.REGISTRY`
-when they are imported; :func:`load_all` imports them. Every lookup here (:func:`get`,
+when they are imported; :func:`load_all` imports them and puts the registry in one order (by
+module, then by place in the module), whatever order the modules were imported in. Every lookup here (:func:`get`,
 :func:`select`, :func:`run`) loads them first, so ``ibias list/run/verify`` and the report see
 every experiment. A new paper module is added to the import in :func:`load_all`.
 
