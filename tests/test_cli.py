@@ -77,11 +77,18 @@ def test_fit_defaults_work(regression_file):
 
 def test_fit_classification_csv_and_margins(classification_file):
     path, ds = classification_file
-    p = ibias("fit", path, "--loss", "exponential", "--algorithm", "steepest", "--norm", "linf", "--normalize", "--lr", "0.1", "--max-steps", "20000", "--stop-accuracy", "1e9", "--predict", "max-margin-linf", "--json", check=True)
+    p = ibias("fit", path, "--loss", "exponential", "--algorithm", "steepest", "--norm", "linf", "--normalize", "--max-steps", "20000", "--stop-accuracy", "1e9", "--predict", "max-margin-linf", "--json", check=True)
     out = json.loads(p.stdout)
     assert out["status"] == "max_steps"
-    assert out["final"]["training_accuracy"] > 100
+    assert out["final"]["training_accuracy"] > 50
     assert out["predictions"][0]["relative_error"] < 0.05
+    # issue 19 item 8: the default step of steepest descent on a linear model is 1/B^2,
+    # B = max_n ||x_n||_1 (the dual of linf), and a step past 2/B^2 is warned about
+    assert out["lr"] == pytest.approx(1 / np.abs(ds.X).sum(axis=1).max() ** 2, rel=1e-12)
+    assert "warning" not in p.stderr
+    p = ibias("fit", path, "--loss", "exponential", "--algorithm", "steepest", "--norm", "linf", "--normalize", "--lr", "1.0", "--max-steps", "10", "--json", check=True)
+    assert p.stderr.count("\n") == 1 and "ibias: warning: --lr 1 is above 2/B^2" in p.stderr and "omit --lr" in p.stderr
+    assert json.loads(p.stdout)["lr"] == 1.0
 
 
 def test_fit_mirror_bregman(tmp_path):

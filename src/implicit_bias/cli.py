@@ -277,7 +277,7 @@ def fit_cmd(
     a_b: float = typer.Option(1.0, "--a-b", help="relu --init uniform / binary-uniform: B ~ U(-a_b, a_b)."),
     loss: str = typer.Option("auto", "--loss", help="square | logistic | exponential | polynomial:K | cross-entropy (labels 0..C-1, --outputs C); auto = square for real targets, logistic for +-1 labels."),
     algorithm: str = typer.Option("flow", "--algorithm", help=f"One of: {', '.join(ALGORITHMS)}."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization (steepest descent on a linear model: 1/B^2, B = max_n ||x_n||_* in the dual of --norm, the step that provably decreases the loss)."),
     solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver of flow/reduced: tsit5 | dopri5 | dopri8 | kvaerno5 (stiff)."),
     clock: Optional[str] = typer.Option(None, "--clock", help="Time variable of flow/reduced: time | normalized (-grad log L) | accuracy (gamma = -log L) | auto (the default: accuracy for a flow toward a training-accuracy target, which time t ~ e^gamma cannot reach in a step budget; time otherwise); same path."),
     flow_objective: str = typer.Option("loss", "--objective", help="flow: loss (the flow of L) | igr (the flow of L + (lr/4)||grad L||^2 that GD with step --lr tracks to O(lr^2); needs --lr)."),
@@ -339,9 +339,18 @@ def fit_cmd(
     params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
     objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
     _check_flow_flags(algorithm, solver, clock)
+    lr_smooth = _steepest_smooth_lr(algorithm, model, loss_obj, ds, norm, normalize, objective, params0)
     if algorithm not in FLOW_NAMES and lr is None:
-        s0 = diagnostics.sharpness(objective, params0)
-        lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
+        if lr_smooth is not None:
+            lr = lr_smooth  # steepest descent on a linear model: 1 / B^2, the smoothness in the norm
+        else:
+            s0 = diagnostics.sharpness(objective, params0)
+            lr = 1.0 / s0 if s0 > 1e-12 else 0.1  # default: 1 / sharpness at initialization
+    elif lr_smooth is not None and lr > 2.0 * lr_smooth:
+        sys.stderr.write(
+            f"ibias: warning: --lr {lr:g} is above 2/B^2 = {2.0 * lr_smooth:.3g} (B = max_n ||x_n||_*, the data's size in the dual of --norm {norm}), "
+            f"where steepest descent no longer provably decreases the loss and can stall short of the max-margin; omit --lr for the default 1/B^2 = {lr_smooth:.3g}\n"
+        )
     sc = _stop_config(stop_loss, stop_accuracy, max_steps, "classification" if loss_obj.task == "multiclass" else loss_obj.task)
     clock = _resolve_clock(algorithm, clock, sc, flow_objective)
     ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise, flow_objective)
@@ -364,6 +373,23 @@ def _print_predictions():
 
     for p in theory.PREDICTIONS.values():
         print(f"{p.name:<16} {p.task:<14} {p.paper:<13} {p.where:<8} {p.description}")
+
+
+def _steepest_smooth_lr(algorithm, model, loss_obj, ds, norm, normalize, objective, params0):
+    """``1 / B^2`` (:func:`implicit_bias.algorithms.steepest_descent_lr`) where its smoothness bound
+    is derived: steepest descent on a linear model with the square (plain variant only),
+    exponential or logistic loss; else None."""
+    if algorithm != "steepest" or model != "linear" or loss_obj.name not in ("square", "exponential", "logistic"):
+        return None
+    if normalize and loss_obj.name == "square":
+        return None
+    from .algorithms import steepest_descent_lr
+
+    loss0 = 1.0 if loss_obj.name == "square" else float(objective.value(params0))
+    try:
+        return steepest_descent_lr(np.asarray(ds.X), norm, normalize=normalize, loss_at_init=loss0)
+    except ValueError:
+        return None  # all-zero inputs or an overflowing start: the sharpness default and its errors apply
 
 
 def _check_numbers(model, algorithm, scale, shape, lr, max_steps, batch_size, depth):

@@ -14,6 +14,7 @@ from ._discrete import (
     SteepestDescent as SteepestDescent,
     parse_norm as parse_norm,
     sample_batch as sample_batch,
+    steepest_descent_lr as steepest_descent_lr,
 )
 from ._flow import SOLVERS as SOLVERS, GradientFlow as GradientFlow, ReducedFlow as ReducedFlow, get_solver as get_solver
 from ._margin_path import MarginPath as MarginPath, exponential_flow_path as exponential_flow_path
@@ -51,4 +52,4 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     return table[name](**kwargs)
 
 # The public names above, for tools that read __all__ statically (the API docs).
-__all__ = ['AbstractAlgorithm', 'AbstractDiscreteAlgorithm', 'Objective', 'SGD', 'GradientDescent', 'MirrorDescent', 'NormalizedGD', 'Optax', 'SteepestDescent', 'parse_norm', 'sample_batch', 'SOLVERS', 'GradientFlow', 'ReducedFlow', 'get_solver', 'MarginPath', 'exponential_flow_path', 'LabelNoiseSGD', 'ParamNoiseGD', 'GainSums', 'GainTrackedGD', 'WidthScaledGD', 'width_scaled_gd', 'PowerWidthScaledGD', 'LossScaledGD', 'AbstractFlow', 'FlowCode', 'StepFlag', 'CLOCKS', 'FLOW_OBJECTIVES', 'igr_gradient', 'igr_loss', 'get_algorithm']
+__all__ = ['AbstractAlgorithm', 'AbstractDiscreteAlgorithm', 'Objective', 'SGD', 'GradientDescent', 'MirrorDescent', 'NormalizedGD', 'Optax', 'SteepestDescent', 'parse_norm', 'sample_batch', 'steepest_descent_lr', 'SOLVERS', 'GradientFlow', 'ReducedFlow', 'get_solver', 'MarginPath', 'exponential_flow_path', 'LabelNoiseSGD', 'ParamNoiseGD', 'GainSums', 'GainTrackedGD', 'WidthScaledGD', 'width_scaled_gd', 'PowerWidthScaledGD', 'LossScaledGD', 'AbstractFlow', 'FlowCode', 'StepFlag', 'CLOCKS', 'FLOW_OBJECTIVES', 'igr_gradient', 'igr_loss', 'get_algorithm']
