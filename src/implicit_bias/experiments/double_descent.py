@@ -1,0 +1,291 @@
+"""Double descent of min-norm random-feature regression (belkin2019 Fig. 2; vardi2022 §6, Figs. 1-2).
+
+Sources (issue 23): belkin2019 (M. Belkin, D. Hsu, S. Ma, S. Mandal, *Reconciling modern
+machine-learning practice and the classical bias-variance trade-off*, PNAS 116(32), 2019),
+surveyed in vardi2022 §6 (Fig. 2: dashed training risk, solid test risk, the interpolation
+threshold; Fig. 1: a degree-3 and a degree-8 polynomial fit of a noisy cubic).
+
+The risk curves come from the closed-form route
+(:func:`implicit_bias.theory.min_norm_random_features`: ``lstsq`` on the nested features,
+``N`` over a grid of ratios ``N/n``); the training route is real where it is checked: GD from
+zero through :func:`implicit_bias.train_many` on a linear model over the features ends at the
+same min-norm solution. Data: a synthetic nonlinear regression and sklearn's shipped
+``load_digits`` (8x8 digits, 1797 images, no download; one-hot targets, as belkin2019 fit MNIST).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import xarray as xr
+
+from .. import models, theory
+from ..algorithms import GradientDescent
+from ..data import Dataset
+from ..plotting import COLORS, caption, figure
+from ..train import Record, Stop, train_many
+from .registry import CheckResult, ExperimentResult, register
+
+__all__ = ["synthetic_problem", "digits_problem", "risk_curves", "gd_min_norm", "double_descent_figure", "polynomial_fits", "polynomial_figure"]
+
+_KINDS = ("relu", "fourier")
+_PEAK_WINDOW = 0.25  # the test risk peaks at N with |N/n - 1| <= 0.25
+_SECOND_DESCENT = 0.25  # test risk at the largest N <= 0.25 x the peak
+_INTERP_TOL = 1e-20  # training risk / mean ||y||^2 past the threshold (N > n)
+_PINV_TOL = 1e-8  # GD from zero vs lstsq, relative l2 distance of the coefficients
+
+
+def synthetic_problem(n: int, n_test: int = 1000, dim: int = 5, noise: float = 0.3, seed: int = 0):
+    """``x ~ N(0, I_dim)``, ``y = sin(2 u^T x) + noise * eps`` with ``u`` a random unit vector,
+    ``eps ~ N(0, 1)``; ``n`` training and ``n_test`` test points (noisy labels on both, so the
+    test risk includes ``noise^2``). Returns ``(X (n, dim), y (n,), X_test, y_test)``."""
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(dim)
+    u /= np.linalg.norm(u)
+    X = rng.standard_normal((n + n_test, dim))
+    y = np.sin(2.0 * X @ u) + noise * rng.standard_normal(n + n_test)
+    return X[:n], y[:n], X[n:], y[n:]
+
+
+def digits_problem(n: int, seed: int = 0):
+    """sklearn's ``load_digits`` (shipped with sklearn, no download): ``n`` random training images,
+    the other ``1797 - n`` as the test set; pixels standardised with the training set's mean and
+    standard deviation (pixels constant on it dropped); targets one-hot ``(., 10)``.
+    Returns ``(X (n, d), Y (n, 10), X_test, Y_test)``."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as err:  # pragma: no cover - scikit-learn is a dependency
+        raise ImportError("the digits problem needs scikit-learn (pip install scikit-learn); its load_digits ships the data") from err
+    digits = load_digits()
+    X, labels = np.asarray(digits.data, dtype=np.float64), np.asarray(digits.target)
+    if not 1 <= n < X.shape[0]:
+        raise ValueError(f"n must be in [1, {X.shape[0] - 1}] (load_digits has {X.shape[0]} images); received {n!r}")
+    idx = np.random.default_rng(seed).permutation(X.shape[0])
+    tr, te = idx[:n], idx[n:]
+    mu, sd = X[tr].mean(axis=0), X[tr].std(axis=0)
+    keep = sd > 0
+    Z = (X[:, keep] - mu[keep]) / sd[keep]
+    Y = np.eye(10)[labels]
+    return Z[tr], Y[tr], Z[te], Y[te]
+
+
+def _blas_one_thread():
+    """One BLAS thread for the lstsq sweep: on two shared cores OpenBLAS's own threads
+    oversubscribe (a 200 x 2000 lstsq took 2.0 s threaded under load, 0.056 s on one thread)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def risk_curves(problem, n: int, ratios, seeds, bandwidth: float, problem_seed: int = 0) -> dict:
+    """Training and test risk of the min-norm random-feature fit at ``N = round(ratio * n)``.
+
+    ``problem(n, seed) -> (X, y, X_test, y_test)``. For each feature kind and seed: one draw of
+    ``N_max = max(N)`` features (:func:`theory.random_features`, seed ``seed``) on the problem
+    drawn with ``problem_seed + seed``; risks averaged over seeds.
+
+    Returns:
+        dict kind -> :class:`theory.RandomFeatureRiskCurve`-like dict of arrays ``(len(ratios),)``
+        (``train_risk``, ``test_risk``, ``norm``: means over seeds) plus ``scale`` (mean ``||y||^2``).
+    """
+    grid = sorted({max(1, int(round(r * n))) for r in ratios})
+    out = {}
+    with _blas_one_thread():
+        for kind in _KINDS:
+            acc = []
+            for s in seeds:
+                X, y, Xt, yt = problem(n, problem_seed + s)
+                feats = theory.random_features(X.shape[1], max(grid), kind, bandwidth=bandwidth, seed=1000 + s)
+                acc.append((theory.min_norm_random_features(X, y, feats, Xt, yt).risks(grid), float(np.mean(np.sum(np.reshape(y, (n, -1)) ** 2, axis=1)))))
+            out[kind] = {
+                "n_features": np.asarray(grid),
+                "train_risk": np.mean([c.train_risk for c, _ in acc], axis=0),
+                "test_risk": np.mean([c.test_risk for c, _ in acc], axis=0),
+                "norm": np.mean([c.norm for c, _ in acc], axis=0),
+                "scale": float(np.mean([sc for _, sc in acc])),
+            }
+    return out
+
+
+def gd_min_norm(cases) -> dict:
+    """GD from zero on linear models over random features, as one :func:`train_many` batch.
+
+    ``cases``: list of ``(name, Phi (n, N), y (n,))`` of one shape. Each point: ``Linear(N)``
+    from ``w = 0`` on the square loss ``(1/2n) ||Phi w - y||^2``, GD with
+    ``lr = 2/(lambda_min + lambda_max)`` of ``Phi^T Phi / n`` (nonzero eigenvalues). ``N > n``:
+    to ``L <= 1e-26`` (status ``converged``; budget 3x the steps that contract the error ``1e13``
+    times); ``N < n``: the steps that contract the error ``1e12`` times (:func:`gd_steps`;
+    status ``max_steps``; the least-squares loss stays positive). Compared with ``numpy.linalg.lstsq``.
+
+    Returns:
+        dict name -> ``{"error": relative l2 distance to lstsq, "status", "steps", "kappa"}``.
+    """
+    over = cases[0][1].shape[1] > cases[0][1].shape[0]
+    dsets, algs, refs, kappas = [], [], [], []
+    for _, P, y in cases:
+        lam = np.linalg.svd(P, compute_uv=False) ** 2 / P.shape[0]
+        lam = lam[lam > lam[0] * 1e-13]
+        algs.append(GradientDescent(lr=2.0 / float(lam[0] + lam[-1])))
+        kappas.append(float(lam[0] / lam[-1]))
+        dsets.append(Dataset(P, y, "regression"))
+        refs.append(np.linalg.lstsq(P, y, rcond=None)[0])
+    N = cases[0][1].shape[1]
+    stop = Stop(loss=1e-26, max_steps=3 * gd_steps(max(kappas), 1e-13)) if over else Stop(max_steps=gd_steps(max(kappas)))
+    runs = train_many([models.Linear(N)] * len(cases), dsets, "square", algs, stop, Record(fields=("loss",), steps=()), list(range(len(cases))), inits=[{"w": np.zeros(N)}] * len(cases))
+    return {
+        name: {"error": float(np.linalg.norm(r.predictor - ref) / np.linalg.norm(ref)), "status": r.status, "steps": int(r.steps), "kappa": k}
+        for (name, _, _), r, ref, k in zip(cases, runs, refs, kappas)
+    }
+
+
+def gd_steps(kappa: float, accuracy: float = 1e-12) -> int:
+    """Steps of GD at ``lr = 2/(lambda_min + lambda_max)`` that contract the error ``1/accuracy``
+    times in every direction (rate ``(kappa - 1)/(kappa + 1)``)."""
+    return int(math.ceil(math.log(accuracy) / math.log((kappa - 1.0) / (kappa + 1.0)))) + 10
+
+
+def _problems(profile):
+    """The two problems of the check: ``name -> (problem(n, seed), n, bandwidth)``."""
+    n = profile.pick(100, 400)
+    return {
+        "synthetic": (lambda m, s: synthetic_problem(m, profile.pick(1000, 4000), seed=s), n, 1.0),
+        "digits": (digits_problem, n, 8.0),
+    }
+
+
+def _curve_checks(name, kind, c, n):
+    """Peak within the window, second descent, zero training risk past ``N = n``."""
+    N, test, train = c["n_features"], c["test_risk"], c["train_risk"]
+    k = int(np.argmax(test))
+    base = f"belkin2019-double-descent/{name}-{kind}"
+    common = {"n": n, "n_features": N.tolist(), "test_risk": test.tolist(), "train_risk": train.tolist()}
+    past = train[N > n] / c["scale"]
+    below = train[N < n]
+    return [
+        CheckResult.compare(
+            f"{base}/peak",
+            f"the test risk of the min-norm fit with N random {kind} features ({name}, n = {n}) is largest at an N "
+            f"within [{1 - _PEAK_WINDOW:g} n, {1 + _PEAK_WINDOW:g} n] (error: |N_peak / n - 1|)",
+            "belkin2019", "Fig. 2; vardi2022 Fig. 2(B)",
+            measured=N[k] / n, predicted=1.0, error=abs(N[k] / n - 1.0), tolerance=_PEAK_WINDOW, peak_risk=float(test[k]), **common,
+        ),
+        CheckResult.compare(
+            f"{base}/second-descent",
+            f"past the peak the test risk falls again: at the largest N = {N[-1]} it is at most {_SECOND_DESCENT:g} x the peak "
+            f"(error: R_test(N_max) / R_test(N_peak))",
+            "belkin2019", "Fig. 2; vardi2022 Fig. 2(B)",
+            measured=float(test[-1]), predicted=0.0, error=float(test[-1] / test[k]), tolerance=_SECOND_DESCENT,
+            min_risk_below_threshold=float(test[N < n].min()), min_risk_past_threshold=float(test[N > n].min()), **common,
+        ),
+        CheckResult.compare(
+            f"{base}/interpolation",
+            f"past the threshold (every N > n = {n} on the grid) the min-norm fit interpolates: training risk / mean ||y||^2 "
+            f"<= {_INTERP_TOL:g}; below it (N < n) the least-squares training risk is positive (error: the largest ratio past n, "
+            f"or inf if a fit below n interpolates)",
+            "belkin2019", "Fig. 2 (interpolation threshold)",
+            measured=float(past.max()), predicted=0.0, error=float(past.max()) if below.min() > 0 else math.inf, tolerance=_INTERP_TOL,
+            min_train_risk_below_threshold=float(below.min()), **common,
+        ),
+    ]
+
+
+def _gd_cases(profile, ratio):
+    """``(name, Phi, y)`` for the GD check at ``N = ratio * n_gd``: synthetic with Fourier features,
+    digits (one-hot column of the digit 0) with ReLU and Fourier features. Random ReLU features of
+    the 5-dim synthetic inputs are left out: their ``Phi^T Phi`` has condition numbers ~1e5 (GD
+    would need ~1e6 steps)."""
+    n = profile.pick(40, 100)
+    N = int(round(ratio * n))
+    X, y, _, _ = synthetic_problem(n, 1, seed=0)
+    Xd, Yd, _, _ = digits_problem(n, seed=0)
+    out = [("synthetic-fourier", theory.random_features(X.shape[1], N, "fourier", bandwidth=1.0, seed=1000)(X), y)]
+    for kind in _KINDS:
+        out.append((f"digits-{kind}", theory.random_features(Xd.shape[1], N, kind, bandwidth=8.0, seed=1000)(Xd), Yd[:, 0]))
+    return out, n, N
+
+
+def _gd_check(profile, ratio):
+    cases, n, N = _gd_cases(profile, ratio)
+    res = gd_min_norm(cases)
+    over = N > n
+    err = max(r["error"] for r in res.values())
+    regime = f"N = {N} > n = {n}: the min-norm interpolant, runs to L <= 1e-26" if over else f"N = {N} < n = {n}: the least-squares fit, a step budget contracting the error 1e12 times"
+    return CheckResult.compare(
+        f"belkin2019-double-descent/gd-equals-pinv/{'over' if over else 'under'}",
+        f"GD from zero on a linear model over the random features ({regime}) ends at lstsq's min-norm solution Phi^+ y "
+        f"(error: largest relative l2 distance over {', '.join(res)})",
+        "belkin2019", "§3 (min-norm fitting); vardi2022 §4.1",
+        measured=err, predicted=0.0, error=err, tolerance=_PINV_TOL,
+        statuses=[r["status"] for r in res.values()], require_status=("converged",) if over else ("max_steps",),
+        runs=res, n=n, N=N,
+    )
+
+
+def _curves_dataset(curves, n, ratios, seeds):
+    ds = xr.Dataset(
+        {
+            f"{v}": (("problem", "features", "N"), np.asarray([[c[k][v] for k in _KINDS] for c in curves.values()]))
+            for v in ("train_risk", "test_risk", "norm")
+        },
+        coords={"problem": list(curves), "features": list(_KINDS), "N": next(iter(curves.values()))["relu"]["n_features"]},
+        attrs={"n": n, "ratios": list(ratios), "seeds": list(seeds), "peak_window": _PEAK_WINDOW},
+    )
+    return ds
+
+
+@register(
+    "belkin2019-double-descent",
+    paper="belkin2019",
+    kind="check",
+    where="Fig. 2 (random features); vardi2022 §6, Fig. 2(B)",
+    title="Min-norm random-feature regression: test risk peaks at N = n features and falls again; training risk 0 past it",
+)
+def double_descent_check(profile):
+    """Double descent of min-norm random ReLU / Fourier feature regression, synthetic and digits.
+
+    Curves (closed-form route, :func:`theory.min_norm_random_features`): ``n = 100`` (quick) /
+    ``400`` (full) training points of each problem (synthetic: ``d = 5``, ``y = sin(2 u^T x) +
+    0.3 eps``, 1000 / 4000 test points; digits: ``load_digits``, one-hot, the other images as test
+    set, Fourier bandwidth 8 on standardised pixels), ``N/n`` over 13 (quick) / 27 (full) ratios
+    in ``[0.1, 10]``, seeds ``(0,)`` (quick) / ``(0, 1, 2)`` (full; risks averaged). Checks per
+    problem and kind: the test risk peaks at ``|N/n - 1| <= 0.25``; at ``N = 10 n`` it is at most
+    0.25 x the peak; the training risk past ``N = n`` is ``<= 1e-20`` of ``mean ||y||^2``.
+    Training route: GD from zero (``train_many``) at ``N = n/4`` and ``N = 4n`` on ``n = 40``
+    (quick) / ``100`` (full) problems equals ``lstsq`` to 1e-8.
+    """
+    ratios = profile.pick(
+        (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0),
+        (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0),
+    )
+    seeds = profile.pick((0,), (0, 1, 2))
+    curves, checks = {}, []
+    for name, (problem, n, bw) in _problems(profile).items():
+        curves[name] = risk_curves(problem, n, ratios, seeds, bw)
+        for kind in _KINDS:
+            checks += _curve_checks(name, kind, curves[name][kind], n)
+    checks += [_gd_check(profile, 0.25), _gd_check(profile, 4.0)]
+    ds = _curves_dataset(curves, n, ratios, seeds)
+    return ExperimentResult(ds, checks, double_descent_figure(ds))
+
+
+def double_descent_figure(ds: xr.Dataset):
+    """Training risk (dashed) and test risk (solid) against ``N``, one panel per problem, the
+    threshold ``N = n`` marked (vardi2022 Fig. 2(B), belkin2019 Fig. 2)."""
+    fig, ax = figure(ds.sizes["problem"], 1, width=4.2, height=3.3)
+    n = int(ds.attrs["n"])
+    for j, p in enumerate(ds["problem"].values):
+        a = ax[0, j]
+        for i, k in enumerate(ds["features"].values):
+            sel = ds.sel(problem=p, features=k)
+            a.plot(ds["N"], sel["test_risk"], color=COLORS[i], marker="o", ms=3, label=f"{k} test")
+            a.plot(ds["N"], np.maximum(sel["train_risk"], 1e-30), color=COLORS[i], ls="--", label=f"{k} train")
+        a.axvline(n, color="0.4", ls=":", lw=1)
+        a.text(n, 0.98, " N = n", transform=a.get_xaxis_transform(), va="top", fontsize=7, color="0.3")
+        a.set(xscale="log", yscale="log", ylim=(1e-3, None), xlabel="number of random features N", ylabel="risk (mean squared error)", title=f"{p} (n = {n})")
+        a.legend(fontsize=7)
+    caption(fig, f"belkin2019 Fig. 2 / vardi2022 Fig. 2(B): min-norm random-feature regression; solid: test risk, dashed: training risk (it drops below the axis to ~1e-28, i.e. 0, past the threshold N = n); seeds {list(ds.attrs['seeds'])}.")
+    return fig
