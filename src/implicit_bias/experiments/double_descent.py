@@ -28,7 +28,7 @@ from ..plotting import COLORS, caption, figure
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
 
-__all__ = ["synthetic_problem", "digits_problem", "risk_curves", "gd_min_norm", "double_descent_figure", "polynomial_fits", "polynomial_figure"]
+__all__ = ["synthetic_problem", "digits_problem", "risk_curves", "curve_checks", "gd_min_norm", "gd_steps", "double_descent_figure", "polynomial_fits", "polynomial_figure"]
 
 _KINDS = ("relu", "fourier")
 _PEAK_WINDOW = 0.25  # the test risk peaks at N with |N/n - 1| <= 0.25
@@ -157,8 +157,10 @@ def _problems(profile):
     }
 
 
-def _curve_checks(name, kind, c, n):
-    """Peak within the window, second descent, zero training risk past ``N = n``."""
+def curve_checks(name: str, kind: str, c: dict, n: int) -> list[CheckResult]:
+    """The three checks of one risk curve ``c`` (a value of :func:`risk_curves`): the test risk
+    peaks at ``|N_peak/n - 1| <= 0.25``; at the largest ``N`` it is ``<= 0.25`` x the peak; the
+    training risk past ``N = n`` is ``<= 1e-20 mean ||y||^2`` and positive below ``n``."""
     N, test, train = c["n_features"], c["test_risk"], c["train_risk"]
     k = int(np.argmax(test))
     base = f"belkin2019-double-descent/{name}-{kind}"
@@ -254,7 +256,8 @@ def double_descent_check(profile):
     in ``[0.1, 10]``, seeds ``(0,)`` (quick) / ``(0, 1, 2)`` (full; risks averaged). Checks per
     problem and kind: the test risk peaks at ``|N/n - 1| <= 0.25``; at ``N = 10 n`` it is at most
     0.25 x the peak; the training risk past ``N = n`` is ``<= 1e-20`` of ``mean ||y||^2``.
-    Training route: GD from zero (``train_many``) at ``N = n/4`` and ``N = 4n`` on ``n = 40``
+    Training route: GD from zero (``train_many``) at ``N = 4n`` (quick; each ``N`` is one more
+    compilation, ~3 s on a loaded 2-core machine) and also ``N = n/4`` (full) on ``n = 40``
     (quick) / ``100`` (full) problems equals ``lstsq`` to 1e-8.
     """
     ratios = profile.pick(
@@ -266,8 +269,8 @@ def double_descent_check(profile):
     for name, (problem, n, bw) in _problems(profile).items():
         curves[name] = risk_curves(problem, n, ratios, seeds, bw)
         for kind in _KINDS:
-            checks += _curve_checks(name, kind, curves[name][kind], n)
-    checks += [_gd_check(profile, 0.25), _gd_check(profile, 4.0)]
+            checks += curve_checks(name, kind, curves[name][kind], n)
+    checks += [_gd_check(profile, r) for r in profile.pick((4.0,), (0.25, 4.0))]
     ds = _curves_dataset(curves, n, ratios, seeds)
     return ExperimentResult(ds, checks, double_descent_figure(ds))
 
@@ -288,4 +291,100 @@ def double_descent_figure(ds: xr.Dataset):
         a.set(xscale="log", yscale="log", ylim=(1e-3, None), xlabel="number of random features N", ylabel="risk (mean squared error)", title=f"{p} (n = {n})")
         a.legend(fontsize=7)
     caption(fig, f"belkin2019 Fig. 2 / vardi2022 Fig. 2(B): min-norm random-feature regression; solid: test risk, dashed: training risk (it drops below the axis to ~1e-28, i.e. 0, past the threshold N = n); seeds {list(ds.attrs['seeds'])}.")
+    return fig
+
+
+# ------------------------------------------------------------------------ vardi2022 Fig. 1
+
+
+def _cubic(x):
+    return x**3 - x
+
+
+def polynomial_fits(n: int, degrees=(3, 8), noise: float = 0.1, seeds=(0,), n_test: int = 2000) -> dict:
+    """Least-squares polynomial fits of a noisy cubic (vardi2022 Fig. 1).
+
+    ``x`` uniform on ``[-1.5, 1.5]``, ``y = x^3 - x + noise * eps``; each degree fitted by
+    ``numpy.polynomial.Polynomial.fit`` (least squares in a scaled power basis). Training risk:
+    mean squared error on the ``n`` points; test risk: mean squared error to the noiseless cubic
+    on ``n_test`` fresh uniform points (excess risk).
+
+    Returns:
+        dict with ``train``, ``test`` (arrays ``(len(seeds), len(degrees))``), ``degrees``, and
+        ``example`` (seed ``seeds[0]``: ``x``, ``y``, and the fitted polynomials by degree).
+    """
+    train = np.empty((len(seeds), len(degrees)))
+    test = np.empty_like(train)
+    example = None
+    for i, s in enumerate(seeds):
+        rng = np.random.default_rng(s)
+        x = rng.uniform(-1.5, 1.5, n)
+        y = _cubic(x) + noise * rng.standard_normal(n)
+        xt = rng.uniform(-1.5, 1.5, n_test)
+        fits = {k: np.polynomial.Polynomial.fit(x, y, k) for k in degrees}
+        for j, k in enumerate(degrees):
+            train[i, j] = np.mean((fits[k](x) - y) ** 2)
+            test[i, j] = np.mean((fits[k](xt) - _cubic(xt)) ** 2)
+        if example is None:
+            example = {"x": x, "y": y, "fits": fits}
+    return {"train": train, "test": test, "degrees": tuple(degrees), "example": example}
+
+
+@register(
+    "vardi2022-fig1",
+    paper="vardi2022",
+    kind="figure",
+    where="Fig. 1 (§1)",
+    title="A degree-8 fit of a noisy cubic has lower training error than the degree-3 fit but overfits",
+)
+def fig1(profile):
+    """vardi2022 Fig. 1: ``n = 12`` noisy samples of ``x^3 - x`` (noise s.d. 0.1), fitted by
+    least squares with degree 3 and degree 8 over 20 (quick) / 200 (full) seeds. Checks: the
+    degree-8 training risk is at most the degree-3 one on every seed (nested least squares: a
+    theorem); the degree-8 test risk exceeds the degree-3 one on at least 80 % of the seeds
+    (overfitting; measured fraction)."""
+    seeds = tuple(range(profile.pick(20, 200)))
+    res = polynomial_fits(12, (3, 8), 0.1, seeds)
+    tr, te = res["train"], res["test"]
+    worse = float(np.mean(te[:, 1] > te[:, 0]))
+    checks = [
+        CheckResult.compare(
+            "vardi2022-fig1/train",
+            f"the degree-8 least-squares fit has training risk <= the degree-3 fit on every one of {len(seeds)} seeds "
+            "(error: largest ratio train_8 / train_3)",
+            "vardi2022", "Fig. 1",
+            measured=float(np.median(tr[:, 1])), predicted=float(np.median(tr[:, 0])), error=float(np.max(tr[:, 1] / tr[:, 0])), tolerance=1.0 + 1e-12,
+            median_train=np.median(tr, axis=0).tolist(),
+        ),
+        CheckResult.compare(
+            "vardi2022-fig1/overfits",
+            f"the degree-8 fit has a larger test risk (to the noiseless cubic) than the degree-3 fit on at least 80 % of "
+            f"{len(seeds)} seeds (error: 1 - fraction of seeds where it is larger; tolerance 0.2)",
+            "vardi2022", "Fig. 1",
+            measured=worse, predicted=1.0, error=1.0 - worse, tolerance=0.2,
+            median_test=np.median(te, axis=0).tolist(),
+        ),
+    ]
+    ds = xr.Dataset(
+        {"train_risk": (("seed", "degree"), tr), "test_risk": (("seed", "degree"), te)},
+        coords={"seed": list(seeds), "degree": list(res["degrees"])},
+        attrs={"n": 12, "noise": 0.1, "target": "x^3 - x on [-1.5, 1.5]"},
+    )
+    return ExperimentResult(ds, checks, polynomial_figure(res))
+
+
+def polynomial_figure(res: dict):
+    """The data of the first seed with the degree-3 (green) and degree-8 (red) fits, as vardi2022 Fig. 1."""
+    fig, ax = figure(1, 1, width=4.6, height=3.4)
+    a = ax[0, 0]
+    ex = res["example"]
+    grid = np.linspace(-1.5, 1.5, 400)
+    a.plot(grid, _cubic(grid), color="0.6", lw=1, ls=":", label="x^3 - x (truth)")
+    for k, color in zip(res["degrees"], (COLORS[2], COLORS[1])):
+        a.plot(grid, ex["fits"][k](grid), color=color, label=f"degree {k}: train {res['train'][0, res['degrees'].index(k)]:.2g}, test {res['test'][0, res['degrees'].index(k)]:.2g}")
+    a.plot(ex["x"], ex["y"], "o", color="k", ms=4, label="training points")
+    lo, hi = float(ex["y"].min()), float(ex["y"].max())
+    a.set(ylim=(lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo)), xlabel="x", ylabel="y", title="degree-3 vs degree-8 fit")
+    a.legend(fontsize=7)
+    caption(fig, "vardi2022 Fig. 1: least-squares fits of a noisy cubic (n = 12, noise s.d. 0.1); the degree-8 fit has the lower training error but overfits.")
     return fig
