@@ -398,7 +398,8 @@ def min_norm_random_features(X, y, features: RandomFeatures, X_test=None, y_test
         y: targets ``(n,)``, or ``(n, C)`` for ``C`` outputs fitted at once (e.g. one-hot labels;
             the risk then sums the squared errors over outputs).
         features: a :class:`RandomFeatures` draw (:func:`random_features`), ``N_max`` features.
-        X_test, y_test: an optional test set ``(m, d)``, ``(m,)`` / ``(m, C)``.
+        X_test: optional test inputs ``(m, d)``.
+        y_test: their targets ``(m,)`` / ``(m, C)`` (with ``X_test``).
 
     Returns:
         A :class:`RandomFeaturePath`: ``path(N)`` (``1 <= N <= N_max``) and ``path.risks(grid)``.
