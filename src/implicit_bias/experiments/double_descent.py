@@ -89,8 +89,9 @@ def risk_curves(problem, n: int, ratios, seeds, bandwidth: float, problem_seed: 
     drawn with ``problem_seed + seed``; risks averaged over seeds.
 
     Returns:
-        dict kind -> :class:`theory.RandomFeatureRiskCurve`-like dict of arrays ``(len(ratios),)``
-        (``train_risk``, ``test_risk``, ``norm``: means over seeds) plus ``scale`` (mean ``||y||^2``).
+        dict kind -> dict with ``n_features`` (the grid of ``N``), ``train_risk``, ``test_risk``,
+        ``norm`` (arrays of the grid's length, means over seeds) and ``scale`` (mean ``||y||^2``
+        of the training targets, what :func:`curve_checks` divides the training risk by).
     """
     grid = sorted({max(1, int(round(r * n))) for r in ratios})
     out = {}
@@ -230,7 +231,7 @@ def _gd_check(profile, ratio):
 def _curves_dataset(curves, n, ratios, seeds):
     ds = xr.Dataset(
         {
-            f"{v}": (("problem", "features", "N"), np.asarray([[c[k][v] for k in _KINDS] for c in curves.values()]))
+            v: (("problem", "features", "N"), np.asarray([[c[k][v] for k in _KINDS] for c in curves.values()]))
             for v in ("train_risk", "test_risk", "norm")
         },
         coords={"problem": list(curves), "features": list(_KINDS), "N": next(iter(curves.values()))["relu"]["n_features"]},
