@@ -9,7 +9,7 @@ import tomllib
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "implicit_bias"
 # import name -> distribution name, where they differ
-DIST = {"yaml": "pyyaml", "jinja2": "jinja2", "netCDF4": "netcdf4", "dask": "dask"}
+DIST = {"yaml": "pyyaml", "jinja2": "jinja2", "netCDF4": "netcdf4", "dask": "dask", "sklearn": "scikit-learn"}
 OPTIONAL = {"torch", "playwright", "mpmath", "dask_jobqueue", "h5netcdf", "IPython"}  # imported lazily, behind a clear error
 
 

@@ -58,6 +58,7 @@ def load_all() -> dict[str, Experiment]:
     from . import diagonal  # noqa: F401
     from . import diagonal_classification  # noqa: F401
     from . import discrete  # noqa: F401
+    from . import double_descent  # noqa: F401
     from . import factorization  # noqa: F401
     from . import fc  # noqa: F401
     from . import homogeneous  # noqa: F401

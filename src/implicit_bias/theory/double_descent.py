@@ -41,17 +41,49 @@ minimum at ``gamma* = r/(r - sigma)`` (``d/d gamma = r^2/gamma^2 - sigma^2/(gamm
 correction is ``O(1/(n |1 - gamma|))``: close to the threshold a Monte-Carlo check needs
 ``n >> 1/|1 - gamma|``.
 
+Random-feature models (belkin2019 = M. Belkin, D. Hsu, S. Ma, S. Mandal, *Reconciling modern
+machine-learning practice and the classical bias-variance trade-off*, PNAS 116(32), 2019, §3 and
+Fig. 2; vardi2022 §6, Fig. 2(B)). ``N`` random features ``phi_k(x) = phi(x; v_k)`` with ``v_k``
+drawn once, and the predictor ``f_N(x) = sum_{k<=N} a_k phi_k(x)`` fitted by min-norm least
+squares (:func:`min_norm_random_features`)::
+
+    a_N = Phi_N^+ y,     Phi_N = [phi_k(x_i)]_{i <= n, k <= N}   (n, N)
+
+the least-squares fit for ``N < n`` (``rank Phi_N = N``) and the min-l2-norm interpolant for
+``N >= n`` (``rank Phi_N = n``): the point GD from ``a = 0`` converges to on the square loss
+(vardi2022 §4.1, montufar2024 Thm 1). The features are nested: the fit with ``N`` features uses
+the first ``N`` of one draw of ``N_max``, as belkin2019 grow their models. Training risk falls
+to 0 at the interpolation threshold ``N = n``; the test risk peaks there (``Phi_N`` square,
+its smallest singular value near 0, ``||a_N||`` large) and falls again for ``N > n``, as the
+min-norm interpolant's norm decreases (belkin2019 Fig. 2, the "double descent" risk curve). No
+closed form for the curve is claimed here; the *prediction* is the min-norm solution itself,
+which a check compares with GD's endpoint, and the shape of the curve (peak near ``N = n``,
+zero training risk past it) that a check measures.
+
 This module never imports :mod:`implicit_bias.algorithms` or :mod:`implicit_bias.train`.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["RidgelessRisk", "ridgeless_risk", "ridgeless_risk_finite", "ridgeless_risk_curve"]
+__all__ = [
+    "RidgelessRisk",
+    "ridgeless_risk",
+    "ridgeless_risk_finite",
+    "ridgeless_risk_curve",
+    "RandomFeatures",
+    "random_features",
+    "RandomFeatureFit",
+    "RandomFeatureRiskCurve",
+    "RandomFeaturePath",
+    "min_norm_random_features",
+]
 
 
 class RidgelessRisk(NamedTuple):
@@ -170,3 +202,234 @@ def ridgeless_risk_finite(n: int, d: int, signal: float = 1.0, noise_var: float 
     else:
         bias, var = (r2 * (1.0 - n / d) if d > n else 0.0), (math.inf if s2 > 0 else 0.0)
     return RidgelessRisk(np.float64(bias + var), np.float64(bias), np.float64(var))
+
+
+# ------------------------------------------------------------------ belkin2019: random features
+
+FEATURE_KINDS = ("relu", "fourier")
+
+
+@dataclass(frozen=True)
+class RandomFeatures:
+    r"""One draw of ``N_max`` random features ``phi_k(x) = phi(x; v_k)`` (belkin2019 §3).
+
+    * ``relu``: ``phi_k(x) = max(v_k^T x, 0)``, ``v_k`` uniform on the unit sphere ``S^{d-1}``
+      (positively homogeneous; ``bandwidth`` is not used).
+    * ``fourier``: ``phi_k(x) = sqrt(2) cos(v_k^T x + b_k)``, ``v_k ~ N(0, I_d / sigma^2)``
+      (``sigma = bandwidth``), ``b_k ~ U[0, 2 pi)``: the real random Fourier features of
+      Rahimi & Recht, ``E_v phi(x) phi(x') = exp(-||x - x'||^2 / (2 sigma^2))``. belkin2019 use
+      the complex features ``exp(i v_k^T x)``; the real form keeps one real parameter per
+      feature, so the interpolation threshold is ``N = n`` real features.
+
+    Build with :func:`random_features`. Calling it, ``features(X, N)``, gives ``Phi (M, N)``:
+    the first ``N`` features at the rows of ``X (M, d)`` (all ``N_max`` if ``N`` is None).
+
+    Attributes:
+        kind: ``"relu"`` or ``"fourier"``.
+        weights: ``v (N_max, d)``.
+        offsets: ``b (N_max,)`` (zeros for ``relu``).
+    """
+
+    kind: str
+    weights: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def n_max(self) -> int:
+        """Number of drawn features ``N_max``."""
+        return int(self.weights.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """Input dimension ``d``."""
+        return int(self.weights.shape[1])
+
+    def __call__(self, X, n_features: int | None = None) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.dim:
+            raise ValueError(f"X must have shape (M, {self.dim}) for these features; received shape {X.shape}")
+        k = self.n_max if n_features is None else _check_n_features(n_features, self.n_max)
+        Z = X @ self.weights[:k].T + self.offsets[:k]
+        return np.maximum(Z, 0.0) if self.kind == "relu" else math.sqrt(2.0) * np.cos(Z)
+
+
+def random_features(dim: int, n_features: int, kind: str = "relu", bandwidth: float = 1.0, seed: int = 0) -> RandomFeatures:
+    """Draw ``n_features`` random ReLU or Fourier features on ``R^dim`` (:class:`RandomFeatures`).
+
+    Args:
+        dim: input dimension ``d >= 1``.
+        n_features: ``N_max >= 1``, the largest model; smaller models use the first ``N``.
+        kind: ``"relu"`` or ``"fourier"``.
+        bandwidth: ``sigma > 0`` of the Fourier features' Gaussian kernel.
+        seed: seeds ``numpy.random.default_rng``; same seed, same features.
+
+    Raises:
+        ValueError: a bad ``kind``, size or bandwidth (naming it).
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.theory.double_descent import random_features
+        >>> f = random_features(3, 50, "fourier", bandwidth=2.0, seed=0)
+        >>> f(np.zeros((4, 3)), 10).shape
+        (4, 10)
+    """
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"kind must be one of {FEATURE_KINDS}; received {kind!r}")
+    for name, v in (("dim", dim), ("n_features", n_features)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer; received {v!r}")
+    bw = float(bandwidth)
+    if not (math.isfinite(bw) and bw > 0):
+        raise ValueError(f"bandwidth must be a finite number > 0; received {bandwidth!r}")
+    rng = np.random.default_rng(seed)
+    V = rng.standard_normal((int(n_features), int(dim)))
+    if kind == "relu":
+        V /= np.linalg.norm(V, axis=1, keepdims=True)
+        b = np.zeros(int(n_features))
+    else:
+        V /= bw
+        b = rng.uniform(0.0, 2.0 * math.pi, int(n_features))
+    return RandomFeatures(kind, V, b)
+
+
+def _check_n_features(N, n_max) -> int:
+    if not isinstance(N, (int, np.integer)) or isinstance(N, bool) or not 1 <= N <= n_max:
+        raise ValueError(f"n_features must be an integer in [1, {n_max}] (the features drawn); received {N!r}")
+    return int(N)
+
+
+class RandomFeatureFit(NamedTuple):
+    """The min-norm least-squares fit with ``N`` features (:meth:`RandomFeaturePath.__call__`).
+
+    Attributes:
+        n_features: ``N``.
+        coef: ``a_N = Phi_N^+ y``, shape ``(N,)`` (or ``(N, C)`` for ``y (n, C)``).
+        train_risk: ``(1/n) sum_i ||f_N(x_i) - y_i||^2`` (no factor 1/2).
+        test_risk: the same mean over the test set (``nan`` without one).
+        norm: ``||a_N||_2`` (Frobenius for ``C`` outputs).
+        rank: numerical rank of ``Phi_N`` (``lstsq``'s, ``rcond`` = eps * max(n, N)).
+    """
+
+    n_features: int
+    coef: np.ndarray
+    train_risk: float
+    test_risk: float
+    norm: float
+    rank: int
+
+
+class RandomFeatureRiskCurve(NamedTuple):
+    """:meth:`RandomFeaturePath.risks` over a grid: float64 arrays of shape ``(len(grid),)``."""
+
+    n_features: np.ndarray
+    train_risk: np.ndarray
+    test_risk: np.ndarray
+    norm: np.ndarray
+    rank: np.ndarray
+
+
+def _risk(Phi, coef, Y) -> float:
+    r = Phi @ coef - Y
+    return float(np.mean(np.sum(r.reshape(r.shape[0], -1) ** 2, axis=1)))
+
+
+@dataclass(eq=False)
+class RandomFeaturePath:
+    """Min-norm random-feature fits as a function of the number of features ``N``.
+
+    Built by :func:`min_norm_random_features`; ``path(N)`` is the :class:`RandomFeatureFit` with
+    the first ``N`` features, ``path.risks(grid)`` the risk curve. The feature matrices
+    ``Phi (n, N_max)`` and ``Phi_test (m, N_max)`` are computed once, and each fit once (cached
+    by ``N``). ``threshold`` is the interpolation threshold ``N = n``.
+    """
+
+    features: RandomFeatures
+    train_features: np.ndarray
+    y: np.ndarray
+    test_features: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    _fits: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def threshold(self) -> int:
+        """The interpolation threshold ``N = n`` (the number of training samples)."""
+        return int(self.train_features.shape[0])
+
+    def __call__(self, n_features: int) -> RandomFeatureFit:
+        N = _check_n_features(n_features, self.features.n_max)
+        if N not in self._fits:
+            P = self.train_features[:, :N]
+            coef, _, rank, _ = np.linalg.lstsq(P, self.y, rcond=None)
+            test = math.nan if self.test_features is None else _risk(self.test_features[:, :N], coef, self.y_test)
+            self._fits[N] = RandomFeatureFit(N, coef, _risk(P, coef, self.y), test, float(np.linalg.norm(coef)), int(rank))
+        return self._fits[N]
+
+    def risks(self, grid) -> RandomFeatureRiskCurve:
+        """The fits over ``grid`` (integers ``N``), as arrays.
+
+        Warns (``UserWarning``, one line) when the grid does not cross the threshold, i.e.
+        has no ``N < n`` or no ``N > n``: such a curve cannot show the peak at ``N = n``.
+        """
+        grid = [int(N) for N in np.atleast_1d(np.asarray(grid))]
+        n = self.threshold
+        if not (min(grid) < n < max(grid)):
+            warnings.warn(f"the grid of N ({min(grid)}..{max(grid)}) never crosses the interpolation threshold N = n = {n}: add values of N below and above it", UserWarning, stacklevel=2)
+        fits = [self(N) for N in grid]
+        return RandomFeatureRiskCurve(*(np.asarray([getattr(f, k) for f in fits], dtype=np.float64) for k in ("n_features", "train_risk", "test_risk", "norm", "rank")))
+
+
+def min_norm_random_features(X, y, features: RandomFeatures, X_test=None, y_test=None) -> RandomFeaturePath:
+    r"""Predictor factory: ``N -> `` the min-norm least-squares random-feature fit (belkin2019 §3).
+
+    .. math::
+        a_N = \Phi_N^+ y = \operatorname{argmin} \{\|a\|_2 : a \in \operatorname{argmin}_a \|\Phi_N a - y\|_2\},
+        \qquad f_N(x) = \sum_{k=1}^{N} a_k \phi_k(x)
+
+    with ``Phi_N = features(X, N)`` ``(n, N)`` (``X`` argument, ``features`` argument) and ``y``
+    the targets. For ``N < n`` (full column rank) ``a_N = (Phi_N^T Phi_N)^{-1} Phi_N^T y``, the
+    least-squares fit; for ``N >= n`` (full row rank) ``a_N = Phi_N^T (Phi_N Phi_N^T)^{-1} y``,
+    the min-norm interpolant (training risk 0), the limit of GD from ``a = 0`` on the square
+    loss. Computed by ``numpy.linalg.lstsq`` (SVD; accurate close to ``N = n``, where
+    ``Phi_N`` is nearly singular; a Gram-matrix route would square its condition number).
+    Predictions do not depend on a common scale of the features.
+
+    Args:
+        X: training inputs ``(n, d)``.
+        y: targets ``(n,)``, or ``(n, C)`` for ``C`` outputs fitted at once (e.g. one-hot labels;
+            the risk then sums the squared errors over outputs).
+        features: a :class:`RandomFeatures` draw (:func:`random_features`), ``N_max`` features.
+        X_test: optional test inputs ``(m, d)``.
+        y_test: their targets ``(m,)`` / ``(m, C)`` (with ``X_test``).
+
+    Returns:
+        A :class:`RandomFeaturePath`: ``path(N)`` (``1 <= N <= N_max``) and ``path.risks(grid)``.
+
+    Raises:
+        ValueError: shapes that do not match (naming the argument), a test input without labels.
+
+    Assumptions: the draw is fixed and nested (model ``N`` uses the first ``N`` features, as
+    belkin2019 grow their models); the claims of belkin2019 about the curve (peak at ``N = n``,
+    second descent) are empirical and are measured by the check ``belkin2019-double-descent``.
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.theory.double_descent import min_norm_random_features, random_features
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
+        >>> path = min_norm_random_features(X, y, random_features(3, 100, "fourier", seed=1))
+        >>> path.threshold, path(10).train_risk > 0, path(40).train_risk < 1e-20
+        (20, True, True)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or Y.ndim not in (1, 2) or Y.shape[0] != X.shape[0]:
+        raise ValueError(f"X must be (n, d) and y (n,) or (n, C) with the same n; received X {X.shape}, y {Y.shape}")
+    Pt = Yt = None
+    if X_test is not None or y_test is not None:
+        if X_test is None or y_test is None:
+            raise ValueError("X_test and y_test go together: pass both or neither")
+        Xt, Yt = np.asarray(X_test, dtype=np.float64), np.asarray(y_test, dtype=np.float64)
+        if Xt.ndim != 2 or Yt.shape[1:] != Y.shape[1:] or Yt.shape[0] != Xt.shape[0]:
+            raise ValueError(f"X_test must be (m, d) and y_test shaped like y with m rows; received X_test {Xt.shape}, y_test {Yt.shape}, y {Y.shape}")
+        Pt = features(Xt)
+    return RandomFeaturePath(features, features(X), Y, Pt, Yt)
