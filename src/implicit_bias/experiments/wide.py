@@ -516,8 +516,9 @@ def rate_noisy(profile):
     to 0.0018 (M = 4096). The squared bias is 0.2% of the risk at M = 32 and falls faster (slope
     -1.20: the natural spline's boundary bias ``~ b^5 ~ M^{-1}`` with ``g0''(+-1) != 0``, and the
     interior ``b^8``), so the variance sets the rate. Why -0.82 and not -0.80 (investigated, not
-    a normalisation error): the variance on ``|x| <= 1/2`` has slope -0.802 +- 0.012 (64 seeds,
-    M = 32..4096), the variance on the outer half -0.834 +- 0.017; the one-sided equivalent kernel
+    a normalisation error): the variance on ``|x| <= 1/2`` has slope -0.810 (the check's
+    ``variance_interior_slope``, full; -0.802 +- 0.012 with another 64 seeds), the variance on the
+    outer half -0.834 +- 0.017 (64 seeds); the one-sided equivalent kernel
     within ``~b`` of the ends adds a surplus ``~ 1/M`` whose share falls like ``b ~ M^{-1/5}``
     (outer/inner variance 1.32 at M = 32, 1.1-1.2 at M >= 1024), so the whole-interval slope
     tends to -4/5 from below. Nets (width 2^12; M = 32, T = 438 steps; M = 128, T = 1240):
@@ -591,7 +592,8 @@ def _noisy_panel(ax, sd, nd):
     ax.loglog(Ms, sd.variance.values.mean(axis=1), "--", color=COLORS[0], lw=0.8, label="  its variance part")
     ax.loglog(Ms, sd.bias2.values, ":", color=COLORS[0], lw=0.8, label="  its squared bias")
     ax.loglog(Ms, sd.interpolant_risk.values.mean(axis=1), "s-", color=COLORS[2], ms=3, label="t = inf (interpolant g*)")
-    ax.loglog(nd.M.values, nd.net_risk.values.mean(axis=1), "*", ms=10, color=COLORS[1], label=f"net stopped at t(M), n = {nd.attrs['width']}")
+    ax.loglog(nd.M.values, nd.net_risk.values.mean(axis=1), "*", ms=10, color=COLORS[1], label=f"net stopped at t(M), n = {nd.attrs['width']} (noise draw 0)")
+    ax.loglog(nd.M.values, nd.spline_risk.values, "x", ms=8, mew=1.5, color="k", label="spline at lam(t(M)), the same draw")
     ax.loglog(Ms, mean[0] * (Ms / Ms[0]) ** -0.8, "k:", lw=1, label="M^-4/5")
     ax.set(xscale="log", yscale="log", xlabel="M", ylabel="squared L2 error", title="noisy: early stopping at t ~ M^4/5")
     ax.legend(fontsize=6, loc="lower left")
