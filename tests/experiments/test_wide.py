@@ -111,3 +111,30 @@ def test_thm8_registered():
 def test_thm8_check_quick_profile_passes():
     res = runner.get("jin-montufar2023-thm8-multivariate").fn(registry.Profile("quick"))
     assert all(c.passed for c in res.checks)
+
+
+def test_noisy_rate_data_and_the_early_stopping_schedule():
+    """The data are the uniform partition plus N(0, sigma^2) noise, reproducibly; the schedule's
+    penalty lam = mu0 M^{1/5} maps to t = M^{4/5}/(mu0 eta_bar) steps and back (library loss)."""
+    from implicit_bias.experiments.wide import early_stopping_penalty, noisy_rate_data
+    from implicit_bias.theory import lambda_from_time, time_from_lambda
+
+    ds = noisy_rate_data(64, 3)
+    x = ds.X[:, 0]
+    np.testing.assert_allclose(x, np.linspace(-1, 1, 64))
+    np.testing.assert_array_equal(ds.y, noisy_rate_data(64, 3).y)
+    assert not np.array_equal(ds.y, noisy_rate_data(64, 4).y)
+    r = np.concatenate([noisy_rate_data(512, s).y - (np.sin(3 * np.linspace(-1, 1, 512)) + 0.5 * np.linspace(-1, 1, 512) ** 2) for s in range(8)])
+    assert abs(r.std() - 0.5) < 0.02 and abs(r.mean()) < 0.02  # sigma = 0.5 (4096 draws: se 0.006, 0.008)
+    for M in (32, 128, 1024):
+        tM = time_from_lambda(early_stopping_penalty(M), 120.0, loss="square", n_samples=M)
+        np.testing.assert_allclose(tM, M**0.8 / (3e-4 * 120.0), rtol=1e-12)
+        np.testing.assert_allclose(lambda_from_time(tM, 120.0, loss="square", n_samples=M), early_stopping_penalty(M), rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_rate_noisy_check_quick_profile_passes():
+    res = runner.get("jin-montufar2023-rate-noisy").fn(registry.Profile("quick"))
+    assert all(c.passed for c in res.checks)
+    slope = next(c for c in res.checks if c.id.endswith("/spline-slope"))
+    assert slope.details["bias2_slope"] < -1.0  # the bias falls faster than the variance: the variance sets the rate

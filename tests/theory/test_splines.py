@@ -343,6 +343,20 @@ def test_vectorised_path_equals_single_solves():
     np.testing.assert_allclose(path.fitted(lams), np.stack([path(l)(x) for l in lams]), atol=1e-10)
 
 
+def test_with_targets_equals_a_new_path_and_is_linear_in_y():
+    x, y = _data(30, seed=9)
+    z = Gaussian(sigma_w=1.0, sigma_b=0.3)
+    base = smoothing_spline_path(x, np.zeros_like(y), z)
+    t = np.linspace(-1.1, 1.1, 77)
+    e = np.random.default_rng(3).normal(size=y.size)
+    for lam in (0.0, 1e-3, 1.0, np.inf):
+        np.testing.assert_allclose(base.with_targets(y)(lam)(t), smoothing_spline_path(x, y, z)(lam)(t), atol=1e-12)
+        # the spline is linear in y: the bias + noise split of the noisy-rate check is exact
+        np.testing.assert_allclose(base.with_targets(y + e)(lam)(t), base.with_targets(y)(lam)(t) + base.with_targets(e)(lam)(t), atol=1e-10)
+    with pytest.raises(ValueError, match="y must have shape"):
+        base.with_targets(y[:-1])
+
+
 @pytest.mark.parametrize("loss", ["sum", "half-sum", "square"])
 def test_time_map_constant_from_gradient_descent_steps(loss):
     """GD on a random-feature (output-layer) model with eta = eta_bar / n tracks the ridge fit at

@@ -876,6 +876,24 @@ class SmoothingSplinePath:
         h, m = self._b.solve_many(self.r, lams)
         return self._f0(xe)[None, :] + self._b.evaluate(xe, h, m, 0)
 
+    def with_targets(self, y) -> "SmoothingSplinePath":
+        """The path for new targets ``y (M,)`` on the same inputs, ``zeta`` and ``f0``.
+
+        Shares the zeta-moments and banded matrices (and the Demmler-Reinsch factorisation once
+        computed) with this path: the way to fit many noise draws on one design (a solve and an
+        evaluation per draw, no quadrature).
+
+        Example:
+            >>> import numpy as np
+            >>> from implicit_bias.theory.splines import smoothing_spline_path
+            >>> x = np.linspace(-1, 1, 9)
+            >>> path = smoothing_spline_path(x, np.zeros(9), zeta=1.0)
+            >>> bool(np.allclose(path.with_targets(x**3)(0.0)(x), x**3))
+            True
+        """
+        _, y = _check_data(self.x, y, 2)
+        return SmoothingSplinePath(self._b, y, self._f0)
+
     def at_time(self, t, eta_bar: float, *, loss: str) -> WeightedSpline:
         """The spline with ``lam = lambda_from_time(t, eta_bar, loss=loss, n_samples=M)``; ``t=None`` is ``t = inf`` (``g*``)."""
         lam = 0.0 if t is None else float(lambda_from_time(t, eta_bar, loss=loss, n_samples=self.x.size))
