@@ -3,7 +3,9 @@
 Sources (issue 23): hastie2019 (T. Hastie, A. Montanari, S. Rosset, R. Tibshirani, *Surprises in
 High-Dimensional Ridgeless Least Squares Interpolation*, 2019, Thm 1), surveyed in vardi2022 §6;
 even2023 (M. Even, S. Pesme, S. Gunasekar, N. Flammarion, *(S)GD over Diagonal Linear Networks:
-Implicit Regularisation, Large Stepsizes and Edge of Stability*, NeurIPS 2023), vardi2022 §5.
+Implicit Regularisation, Large Stepsizes and Edge of Stability*, NeurIPS 2023), vardi2022 §5;
+nacson2022 (M. S. Nacson, K. Ravichandran, N. Srebro, D. Soudry, *Implicit Bias of the Step Size in
+Linear Diagonal Neural Networks*, ICML 2022), vardi2022 §5.
 Every check trains through the one loop (:func:`implicit_bias.train_many`) and compares with a
 prediction computed without training (:mod:`implicit_bias.theory`).
 """
@@ -23,7 +25,7 @@ from ..plotting import COLORS, caption, figure
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
 
-__all__ = ["ridgeless_monte_carlo", "gd_steps", "n_seeds", "risk_figure", "effective_init_runs", "label_noise_runs", "igr_distances", "modified_flows"]
+__all__ = ["ridgeless_monte_carlo", "gd_steps", "n_seeds", "risk_figure", "effective_init_runs", "label_noise_runs", "igr_distances", "modified_flows", "step_size_runs", "step_size_table", "step_size_figure", "threshold_bracket"]
 
 _PINV_TOL = 1e-8  # GD from zero vs numpy's pinv(X) y, relative l2 error
 _SIGNAL, _NOISE = 1.0, 1.0  # r^2 = ||beta||^2 and sigma^2 of the ridgeless experiments (SNR 1)
@@ -626,4 +628,221 @@ def igr_check(profile):
     caption(fig, "barrett-dherin2021 Thm 3.1: GD is O(eta) from gradient flow and O(eta^2) from the flow of the modified loss (fixed time T = 1).")
     keys = ("to_flow", "to_modified")
     out = xr.Dataset({f"{nm}_{k}": (("k",), rows[nm][k]) for nm in rows for k in keys}, coords={"k": list(steps)}, attrs={"T": T})
+    return ExperimentResult(out, checks, fig)
+
+
+# ------------------------------------------------------------------------------- nacson2022
+
+_NAC = dict(n=20, d=30, sparsity=3, mean=3.0, alpha=0.3)  # non-centred sparse regression, one init scale
+_NAC_LOSS = 1e-12  # converged: L <= this (the l1 norms are then exact to ~1e-6 relative)
+
+
+def step_size_runs(lrs, max_steps: int, n=_NAC["n"], d=_NAC["d"], sparsity=_NAC["sparsity"], mean=_NAC["mean"], alpha=_NAC["alpha"]):
+    """GD on a tied depth-2 diagonal net (``w = u_plus^2 - u_minus^2``, ``u_±(0) = alpha``) on
+    non-centred noiseless sparse regression (``x_n ~ N(mean 1, I_d)``, ``data.sparse_regression``
+    with ``mean``), one run per step size in ``lrs``, as one ``train_many`` batch to
+    ``L <= 1e-12`` (status ``converged``), ``max_steps`` otherwise, ``diverged`` on overflow.
+    :class:`~implicit_bias.algorithms.GainTrackedGD` carries the sums of the effective
+    initialization (even2023) in ``Run.state``; only end points are recorded.
+
+    Returns:
+        ``(ds, model, runs)``.
+    """
+    ds = ibdata.sparse_regression(n=n, d=d, sparsity=sparsity, noise_var=0.0, seed=0, mean=mean)
+    model = models.Diagonal(d, depth=2, scale=alpha)
+    runs = train_many([model] * len(lrs), [ds] * len(lrs), "square", [GainTrackedGD(lr=float(lr)) for lr in lrs], Stop(loss=_NAC_LOSS, max_steps=max_steps), Record(fields=("loss",), steps=()))
+    return ds, model, runs
+
+
+def step_size_table(lrs, max_steps: int, **setting) -> dict:
+    """:func:`step_size_runs`, then per step size: status, steps and, for converged runs only,
+    ``||w||_1 / ||w_l1||_1`` (``w_l1 = theory.min_l1_interpolant``, cvxpy/HiGHS), the relative l2
+    distance to the gradient-flow interpolant at ``alpha`` (``theory.diagonal_interpolant``), the
+    final ``eta * lambda_max(Hess L)`` (``diagnostics.sharpness``, dense) and the median effective
+    scale ``alpha_inf`` (``theory.effective_initialization_from_sums``).
+
+    Returns:
+        dict with ``rows`` (one dict per step size), ``l1`` (``||w_l1||_1``), ``l2_ratio``
+        (``||pinv(X) y||_1 / ||w_l1||_1``), ``flow_ratio`` (the flow interpolant's), ``eta0``
+        (``2 / lambda_max`` at the initialization: the largest step stable from the start).
+    """
+    from ..algorithms import Objective
+    from ..diagnostics import sharpness
+    from ..losses import get_loss
+
+    ds, model, runs = step_size_runs(lrs, max_steps, **setting)
+    obj = Objective(model, get_loss("square"), ds.X, ds.y)
+    wl1 = theory.min_l1_interpolant(ds.X, ds.y)
+    l1 = float(np.abs(wl1).sum())
+    flow = theory.diagonal_interpolant(ds.X, ds.y, model).w
+    rows = []
+    for lr, run in zip(lrs, runs):
+        row = {"lr": float(lr), "status": run.status, "steps": int(run.steps)}
+        if run.status == "converged":
+            w = run.predictor
+            eff = theory.effective_initialization_from_sums(model.scale, model.scale, float(lr), *run.state)
+            row.update(
+                l1_ratio=float(np.abs(w).sum() / l1),
+                to_flow=float(np.linalg.norm(w - flow) / np.linalg.norm(flow)),
+                eta_sharpness=float(lr) * sharpness(obj, run.params),
+                alpha_inf_median=float(np.median(eff.alpha_inf)),
+            )
+        rows.append(row)
+    return {
+        "rows": rows,
+        "l1": l1,
+        "l2_ratio": float(np.abs(np.linalg.pinv(ds.X) @ ds.y).sum() / l1),
+        "flow_ratio": float(np.abs(flow).sum() / l1),
+        "eta0": 2.0 / sharpness(obj, model.init(0)),
+    }
+
+
+def step_size_figure(table: dict, text: str):
+    """``||w_GD||_1 / min l1`` against the step size (converged runs), the min-l2 and flow levels,
+    the divergence threshold (between the largest converged step and the next one) and
+    ``eta * sharpness`` of the converged runs; ``table`` as :func:`step_size_table` returns."""
+    rows = table["rows"]
+    conv = [r for r in rows if r["status"] == "converged"]
+    fig, ax = figure(2, 1, width=4.4)
+    a, b = ax[0, 0], ax[0, 1]
+    c = [r["lr"] for r in conv]
+    a.semilogx(c, [r["l1_ratio"] for r in conv], "o-", color=COLORS[0], label="GD (converged)")
+    a.axhline(table["l2_ratio"], color=COLORS[1], ls="--", lw=1, label="min l2 (pinv)")
+    a.axhline(table["flow_ratio"], color=COLORS[2], ls="-.", lw=1, label="gradient flow at alpha")
+    a.axhline(1.0, color="0.3", ls=":", lw=1, label="min l1")
+    other = [r for r in rows if r["status"] != "converged"]
+    top = table["l2_ratio"] * 1.03
+    for st, mk in (("diverged", "x"), ("max_steps", "^")):
+        pts = [r["lr"] for r in other if r["status"] == st]
+        if pts:
+            a.semilogx(pts, [top] * len(pts), mk, color="0.4", ls="none", label=st)
+    lo, hi = threshold_bracket(rows)
+    if hi is not None:
+        a.axvspan(lo, hi, color="0.85", zorder=0, label="divergence threshold")
+    a.axvline(table["eta0"], color="0.5", lw=0.8, ls=":")
+    a.set(xlabel="step size eta", ylabel="||w_GD||_1 / ||w_l1||_1", title="l1 norm of GD's interpolant")
+    a.legend(fontsize=6)
+    b.semilogx(c, [r["eta_sharpness"] for r in conv], "s-", color=COLORS[3], label="eta * sharpness (end)")
+    b.semilogx(c, [r["alpha_inf_median"] for r in conv], "d-", color=COLORS[4], label="median alpha_inf")
+    b.axhline(2.0, color="0.5", ls=":", lw=0.8)
+    b.set(xlabel="step size eta", title="stability (<= 2) and effective scale")
+    b.legend(fontsize=6)
+    caption(fig, text)
+    return fig
+
+
+def threshold_bracket(rows):
+    """``(largest converged step, smallest larger step that did not converge)`` (``None`` if every
+    larger step converged, or no step converged)."""
+    conv = [r["lr"] for r in rows if r["status"] == "converged"]
+    if not conv:
+        return None, None
+    lo = max(conv)
+    above = [r["lr"] for r in rows if r["lr"] > lo and r["status"] != "converged"]
+    return lo, (min(above) if above else None)
+
+
+@register(
+    "nacson2022-step-size",
+    paper="nacson2022",
+    kind="check",
+    where="Thm 1 (stable minima have a bounded weighted l1 norm), Fig. 1; vardi2022 §5",
+    title="Larger GD steps on non-centred data drive a diagonal net's interpolant from l2-like to min-l1, up to divergence",
+)
+def step_size_check(profile):
+    """``||w_GD(eta)||_1 / min_{Xw=y} ||w||_1`` falls as the step ``eta`` grows, reaching min-l1
+    near the divergence threshold; small steps follow gradient flow.
+
+    Setting (:func:`step_size_runs`): ``x_n ~ N(3 * 1, I_30)``, ``n = 20``, noiseless 3-sparse
+    ``beta*``, tied ``u_±(0) = alpha = 0.3`` (flow's interpolant is l2-leaning: l1 ratio 1.55, min-l2
+    1.74); GD at step sizes from ``0.003`` past divergence (quick 8, full 24), ``L <= 1e-12``.
+    Route 2: ``min ||w||_1`` s.t. ``Xw = y`` by cvxpy/HiGHS (``theory.min_l1_interpolant``) and the
+    flow interpolant by the dual Newton solve (``theory.diagonal_interpolant``).
+
+    Mechanism (nacson2022 Thm 1, in this code's convention ``L = ||Xw - y||^2 / (2N)``): at an
+    interpolant ``Hess L = J^T J / N`` with ``J = X [diag 2u_+, -diag 2u_-]``, so
+    ``lambda_max = (4/N) lambda_max(X diag(u_+^2 + u_-^2) X^T) >= 4 sum_i m_i^2 |w_i|`` (Rayleigh
+    quotient at ``1/sqrt N``; ``m_i`` the column means, ``~ mean``). GD converges only to minima
+    with ``lambda_max <= 2/eta``: a weighted l1 norm ``<= 1/(2 eta)``.
+
+    Checks: (1) at the largest converged step the l1 ratio is ``<= 1 + 0.15`` (measured 1.113
+    quick, at eta = 0.0164; 1.077 full, at 0.0170, threshold (0.0170, 0.0186); the full curve's
+    minimum is 1.051 at 0.0155); (2) the ratio decreases over the steps stable from the start
+    (``eta <= eta0 = 2 / lambda_max(0)`` = 0.0100) and every larger converged step ends below all
+    of them (tolerance 1e-3; measured: the largest rise over the first range is -4e-3 quick,
+    -2e-4 full (the curve is flat but decreasing at small steps), the larger steps end >= 0.04 below). Close to the threshold the
+    curve is not monotone (full: +0.026 from 0.0155 to 0.0170; ``largest_rise``); (3) the smallest step (0.003) is within 1e-2 relative l2 of the flow
+    interpolant (measured 2e-3: GD is O(eta) from the flow); (4) every converged run ends stable,
+    ``eta * lambda_max <= 2 + 1e-6``.
+
+    Why not closer to 1 (measured, derived): with a uniform tied init the sharpness at the start is
+    ``~ 8 alpha^2 mean^2 d``, and flow's interpolant is l2-like only when ``2 alpha^2 d >>
+    ||w||_1``, i.e. when the start is far sharper than the min-l1 interpolant (``~ 4 mean^2
+    ||w_l1||_1``). Steps large enough for the stability bound to reach min-l1 are then
+    ``~ 2 alpha^2 d / ||w_l1||_1`` (here 3.1) times the step that is stable at the start; GD
+    survives the initial instability (a catapult that shrinks ``alpha_inf``) only up to ~1.6-2x
+    that step, then diverges. Smaller ``alpha`` (0.2: flow ratio 1.39) reaches 1.003 at the
+    threshold but needs > 8e5 steps there; the weights ``m_i^2`` spread by ``~ 1 +- 2/(mean sqrt N)``.
+    """
+    lrs = profile.pick((0.003, 0.006, 0.009, 0.011, 0.0164, 0.020), tuple(np.geomspace(0.003, 0.0245, 24)))
+    table = step_size_table(lrs, profile.pick(100_000, 400_000))
+    rows = table["rows"]
+    conv = [r for r in rows if r["status"] == "converged"]
+    lo, hi = threshold_bracket(rows)
+    top = next(r for r in rows if r["lr"] == lo) if lo is not None else None
+    small = rows[0]
+    common = dict(step_sizes=[r["lr"] for r in rows], status_of_each_step_size=[r["status"] for r in rows], steps=[r["steps"] for r in rows],
+                  l1_ratio_converged=[r["l1_ratio"] for r in conv], converged_step_sizes=[r["lr"] for r in conv],
+                  largest_converged_step=lo, smallest_larger_step_not_converged=hi, eta0_stable_at_init=table["eta0"],
+                  min_l2_l1_ratio=table["l2_ratio"], flow_l1_ratio=table["flow_ratio"], min_l1_norm=table["l1"], setting=dict(_NAC))
+    rises = [b["l1_ratio"] - a["l1_ratio"] for a, b in zip(conv, conv[1:])]
+    stable = [r for r in conv if r["lr"] <= table["eta0"]]  # stable from the start: no catapult
+    beyond = [r for r in conv if r["lr"] > table["eta0"]]  # past it: GD survives an initial instability
+    rise_stable = max((b["l1_ratio"] - a["l1_ratio"] for a, b in zip(stable, stable[1:])), default=math.inf)
+    above = max((r["l1_ratio"] for r in beyond), default=math.inf) - min((r["l1_ratio"] for r in stable), default=-math.inf)
+    falls = max(rise_stable, above)
+    checks = [
+        CheckResult.compare(
+            "nacson2022-step-size",
+            "at the largest step size for which GD converges, its interpolant's l1 norm is within 15 % of the min-l1 interpolant's "
+            "(error: ||w_GD||_1 / ||w_l1||_1 - 1; the next larger step must not converge, so the threshold is bracketed)",
+            "nacson2022", "Thm 1 (stability bound on a weighted l1 norm)",
+            measured=top["l1_ratio"] if top else math.nan, predicted=1.0, error=(top["l1_ratio"] - 1.0) if (top and hi is not None) else math.inf,
+            tolerance=0.15, statuses=[top["status"]] if top else ["none converged"], smallest_l1_ratio=min((r["l1_ratio"] for r in conv), default=math.nan), **common,
+        ),
+        CheckResult.compare(
+            "nacson2022-step-size/falls",
+            "the l1 ratio of GD's interpolant falls as the step grows: it decreases over the steps stable from the start (eta <= 2/lambda_max(0)), "
+            "and every larger converged step ends below all of them (error: the larger of the largest rise in the first range and "
+            "max(ratio past 2/lambda_max(0)) - min(ratio before); close to the threshold the curve may rise again, reported in largest_rise)",
+            "nacson2022", "Fig. 1", measured=falls, predicted=0.0, error=max(0.0, falls) if (len(stable) >= 2 and beyond) else math.inf,
+            tolerance=1e-3, statuses=[r["status"] for r in conv], largest_rise=max(rises, default=math.nan),
+            converged_stable_from_start=len(stable), converged_past_it=len(beyond), **common,
+        ),
+        CheckResult.compare(
+            "nacson2022-step-size/small-step",
+            f"GD at the smallest step ({small['lr']:g}) ends at the gradient-flow interpolant at alpha (l2-leaning; error: relative l2 distance)",
+            "nacson2022", "§3 (gradient flow: kernel regime at large alpha); azulay2021 Thm 4.1",
+            measured=small.get("to_flow", math.nan), predicted=0.0, error=small.get("to_flow", math.inf), tolerance=1e-2,
+            statuses=[small["status"]], small_step_l1_ratio=small.get("l1_ratio", math.nan), **common,
+        ),
+        CheckResult.compare(
+            "nacson2022-step-size/stable",
+            "every converged run ends at a minimum stable for its step: eta * lambda_max(Hess L) <= 2 (error: largest eta * lambda_max - 2, clipped at 0)",
+            "nacson2022", "§4 (dynamical stability); vardi2022 §5",
+            measured=max(r["eta_sharpness"] for r in conv) if conv else math.nan, predicted=2.0,
+            error=max(0.0, max(r["eta_sharpness"] for r in conv) - 2.0) if conv else math.inf, tolerance=1e-6,
+            statuses=[r["status"] for r in conv], eta_sharpness=[r["eta_sharpness"] for r in conv], **common,
+        ),
+    ]
+    out = xr.Dataset(
+        {"status": (("lr",), np.asarray([r["status"] for r in rows], dtype=object)), "steps": (("lr",), np.asarray([r["steps"] for r in rows]))}
+        | {k: (("lr_converged",), np.asarray([r[k] for r in conv], dtype=float)) for k in ("l1_ratio", "to_flow", "eta_sharpness", "alpha_inf_median")},
+        coords={"lr": [r["lr"] for r in rows], "lr_converged": [r["lr"] for r in conv]},
+        attrs={"min_l1_norm": table["l1"], "min_l2_l1_ratio": table["l2_ratio"], "flow_l1_ratio": table["flow_ratio"], "eta0": table["eta0"],
+               "threshold_low": lo if lo is not None else -1.0, "threshold_high": hi if hi is not None else -1.0},
+    )
+    band = f"({lo:.4g}, {hi:.4g})" if hi is not None else "(not bracketed)"
+    fig = step_size_figure(table, f"nacson2022: GD on u+^2 - u-^2, x ~ N(3*1, I), d=30, n=20, 3-sparse, alpha=0.3; grey band: divergence threshold "
+                                  f"{band}; dotted: the largest step stable at the start.")
     return ExperimentResult(out, checks, fig)
