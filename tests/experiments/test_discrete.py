@@ -114,3 +114,13 @@ def test_step_size_figure_from_a_synthetic_table():
 def test_step_size_runs_report_divergence_as_a_status_at_a_tiny_size():
     ds, model, runs = discrete.step_size_runs((0.01, 1.0), 3000, n=6, d=8, sparsity=1)
     assert ds.X.mean() > 2 and runs[1].status == "diverged" and runs[0].status in ("converged", "max_steps")
+
+
+def test_sgd_gd_runs_share_init_and_data_and_sgd_shrinks_the_scale_more():
+    from implicit_bias import theory
+
+    dsets, model, gd, sgd = discrete.sgd_gd_runs((0,), n=6, d=8, sparsity=1, max_steps=50_000)
+    assert [r.status for r in gd + sgd] == ["converged"] * 2
+    ag = theory.effective_scale_from_params(gd[0].params["u_plus"], gd[0].params["u_minus"])
+    aq = theory.effective_scale_from_params(sgd[0].params["u_plus"], sgd[0].params["u_minus"])
+    assert np.all(ag <= model.scale) and np.mean(aq / ag) < 1
