@@ -35,6 +35,19 @@ def test_sparse_regression_matches_azulay_section9():
     np.testing.assert_array_equal(ds.X, data.sparse_regression(seed=0).X)
 
 
+def test_sparse_regression_mean_shifts_every_coordinate_and_keeps_the_draws():
+    # nacson2022's non-centred inputs: x_n ~ N(mean 1, I); the same random draws as mean = 0
+    c = data.sparse_regression(n=400, d=6, sparsity=2, noise_var=0.0, seed=3)
+    m = data.sparse_regression(n=400, d=6, sparsity=2, noise_var=0.0, seed=3, mean=2.5)
+    np.testing.assert_allclose(m.X, c.X + 2.5, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(m.X.mean(0), 2.5, atol=4 / np.sqrt(400))  # 4 standard errors
+    np.testing.assert_allclose(m.y, m.X @ m.w_star, rtol=0, atol=1e-12)  # noiseless: y = <beta*, x>
+    assert "mean=2.5" in m.name and "mean" not in c.name
+    np.testing.assert_array_equal(data.sparse_regression(n=5, d=4, sparsity=1, mean=0.0).X, data.sparse_regression(n=5, d=4, sparsity=1).X)
+    with pytest.raises(ValueError, match="mean must be a finite number"):
+        data.sparse_regression(n=5, d=4, sparsity=1, mean=float("nan"))
+
+
 def test_separable_classification_is_separable_with_margin():
     ds = data.separable_classification(n=50, d=5, margin=0.3, seed=2)
     assert np.min(ds.y * (ds.X @ ds.w_star)) >= 0.3 - 1e-12

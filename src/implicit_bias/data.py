@@ -153,28 +153,39 @@ class Dataset:
             return float(np.sum((w - self.w_star) ** 2) + self.noise_var)
 
 
-def sparse_regression(n: int = 100, d: int = 1000, sparsity: int = 5, noise_var: float = 0.01, seed: int = 0) -> Dataset:
+def sparse_regression(n: int = 100, d: int = 1000, sparsity: int = 5, noise_var: float = 0.01, seed: int = 0, mean: float = 0.0) -> Dataset:
     """Sparse regression of Woodworth et al. (2020) as in azulay2021 §9.
 
-    ``x_n ~ N(0, I_d)``, ``y_n ~ N(<beta*, x_n>, noise_var)``, and ``beta*`` is
+    ``x_n ~ N(mean 1, I_d)``, ``y_n ~ N(<beta*, x_n>, noise_var)``, and ``beta*`` is
     ``sparsity``-sparse with non-zero entries ``1/sqrt(sparsity)`` (so ``||beta*|| = 1``) on
     the first ``sparsity`` coordinates. The paper uses ``n=100, d=1000, sparsity=5,
-    noise_var=0.01``.
+    noise_var=0.01`` (centred, ``mean = 0``). A ``mean != 0`` gives the non-centred inputs of
+    nacson2022 (every coordinate shifted by ``mean``; the same random draws as ``mean = 0``).
 
     Returns:
         Dataset with ``X (n, d)``, ``y (n,)``, ``w_star = beta* (d,)`` and ``noise_var``.
+
+    Example:
+        >>> ds = sparse_regression(n=200, d=3, sparsity=1, noise_var=0.0, mean=2.0)
+        >>> bool(abs(ds.X.mean() - 2.0) < 0.2), float(abs(ds.y - ds.X[:, 0]).max())
+        (True, 0.0)
     """
     _check_sizes(n=n, d=d)
     if not 1 <= sparsity <= d:
         raise ValueError(f"sparsity must be between 1 and d={d}; received {sparsity}")
     if noise_var < 0:
         raise ValueError(f"noise_var must be >= 0; received {noise_var}")
+    if not np.isfinite(mean):
+        raise ValueError(f"mean must be a finite number; received {mean}")
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
+    if mean != 0:
+        X = X + float(mean)
     beta = np.zeros(d)
     beta[:sparsity] = 1.0 / np.sqrt(sparsity)
     y = X @ beta + np.sqrt(noise_var) * rng.standard_normal(n)
-    return Dataset(X, y, "regression", w_star=beta, noise_var=float(noise_var), name=f"sparse_regression(n={n},d={d},r={sparsity})")
+    name = f"sparse_regression(n={n},d={d},r={sparsity}" + (f",mean={float(mean):g})" if mean != 0 else ")")
+    return Dataset(X, y, "regression", w_star=beta, noise_var=float(noise_var), name=name)
 
 
 def random_regression(n: int = 10, d: int = 30, seed: int = 0, *, positive: bool = False) -> Dataset:

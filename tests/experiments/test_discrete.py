@@ -93,3 +93,34 @@ def test_modified_flow_reference_matches_the_quadratic_closed_form():
     got = discrete.modified_flows(ib.models.Linear(3), ds, {"w": w0}, [0.0, 0.1], 1.5)
     np.testing.assert_allclose(got[0, 0], scipy.linalg.expm(-1.5 * A) @ w0, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(got[0, 1], scipy.linalg.expm(-1.5 * (A + 0.05 * A @ A)) @ w0, rtol=1e-10, atol=1e-13)
+
+
+def test_threshold_bracket_is_the_largest_converged_step_and_the_next_failure():
+    rows = [{"lr": 0.1, "status": "converged"}, {"lr": 0.2, "status": "converged"}, {"lr": 0.3, "status": "max_steps"}, {"lr": 0.4, "status": "diverged"}]
+    assert discrete.threshold_bracket(rows) == (0.2, 0.3)
+    assert discrete.threshold_bracket(rows[:2]) == (0.2, None)
+    assert discrete.threshold_bracket(rows[3:]) == (None, None)
+
+
+def test_step_size_figure_from_a_synthetic_table():
+    rows = [{"lr": 0.01, "status": "converged", "l1_ratio": 1.5, "eta_sharpness": 1.0, "alpha_inf_median": 0.3},
+            {"lr": 0.02, "status": "converged", "l1_ratio": 1.1, "eta_sharpness": 1.9, "alpha_inf_median": 0.1},
+            {"lr": 0.04, "status": "diverged"}]
+    fig = discrete.step_size_figure({"rows": rows, "l2_ratio": 1.7, "flow_ratio": 1.5, "eta0": 0.015}, "synthetic")
+    assert len(fig.axes) == 2
+    matplotlib.pyplot.close(fig)
+
+
+def test_step_size_runs_report_divergence_as_a_status_at_a_tiny_size():
+    ds, model, runs = discrete.step_size_runs((0.01, 1.0), 3000, n=6, d=8, sparsity=1)
+    assert ds.X.mean() > 2 and runs[1].status == "diverged" and runs[0].status in ("converged", "max_steps")
+
+
+def test_sgd_gd_runs_share_init_and_data_and_sgd_shrinks_the_scale_more():
+    from implicit_bias import theory
+
+    dsets, model, gd, sgd = discrete.sgd_gd_runs((0,), n=6, d=8, sparsity=1, max_steps=50_000)
+    assert [r.status for r in gd + sgd] == ["converged"] * 2
+    ag = theory.effective_scale_from_params(gd[0].params["u_plus"], gd[0].params["u_minus"])
+    aq = theory.effective_scale_from_params(sgd[0].params["u_plus"], sgd[0].params["u_minus"])
+    assert np.all(ag <= model.scale) and np.mean(aq / ag) < 1

@@ -79,3 +79,19 @@ def test_bad_input():
         effective_initialization_from_sums(0.1, 0.1, 0.0, [0.0], [0.0], [0.0])
     with pytest.raises(ValueError, match="predictors must be"):
         gd_gradients(np.eye(3), np.ones(3), np.zeros((2, 4)))
+
+
+def test_effective_scale_from_params_is_the_product_of_the_step_factors():
+    # any step sequence (here random minibatch-like gradients): u_+ u_- picks up 1 - 4 eta^2 g^2 per step
+    from implicit_bias.theory import effective_initialization, effective_scale_from_params
+
+    rng = np.random.default_rng(1)
+    G, eta = 0.3 * rng.standard_normal((50, 4)), 0.2
+    up, um = np.full(4, 0.5), np.full(4, 0.5)
+    for g in G:
+        up, um = up * (1 - 2 * eta * g), um * (1 + 2 * eta * g)
+    np.testing.assert_allclose(effective_scale_from_params(up, um), effective_initialization(0.5, 0.5, G, eta).alpha_inf, rtol=1e-12)
+    with pytest.raises(ValueError, match="finite"):
+        effective_scale_from_params([np.inf], [1.0])
+    with pytest.raises(ValueError, match="one shape"):
+        effective_scale_from_params(np.ones(3), np.ones(2))

@@ -74,7 +74,7 @@ from ..models import Diagonal
 from ._solvers import check_X, check_y
 from .diagonal import DiagonalInterpolant, diagonal_interpolant
 
-__all__ = ["EffectiveInit", "effective_initialization", "effective_initialization_from_sums", "gd_gradients", "effective_init_interpolant"]
+__all__ = ["EffectiveInit", "effective_initialization", "effective_initialization_from_sums", "effective_scale_from_params", "gd_gradients", "effective_init_interpolant"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -227,6 +227,45 @@ def effective_initialization_from_sums(u_plus0, u_minus0, lr, grad_sum, log_minu
         raise ValueError("u_plus0 and u_minus0 must be finite and non-zero (a zero branch never moves)")
     g, lm, lp = S
     return _from_log_factors(a, b, lm + 2.0 * eta * g, lp - 2.0 * eta * g, -eta * g)
+
+
+def effective_scale_from_params(u_plus, u_minus) -> np.ndarray:
+    r"""``alpha_inf = sqrt(|u_+ u_-|)`` (``(d,)``) from the parameters of a tied depth-2 diagonal net.
+
+    .. math:: \alpha_{\infty,i}^2 = \alpha_{+,i}\,\alpha_{-,i} = |u_{+,i}(K)\, u_{-,i}(K)|
+              = |u_{+,i}(0) u_{-,i}(0)| \prod_{k<K} |1 - 4\eta_k^2 g_{k,i}^2|
+
+    (module docstring; even2023 Thm 1, Pesme et al. 2021 for SGD): each step multiplies the
+    product ``u_+ u_-`` by ``1 - 4 eta^2 g_k^2`` whatever the batch, so the scale of the
+    hyperbolic entropy is readable from the end point of *any* (S)GD run, without its trajectory
+    (the centre ``w~_0`` is not: use :func:`effective_initialization`). Assumes no step zeroed a
+    branch coordinate (then the scale is 0 and the interpolant is not defined).
+
+    Args:
+        u_plus: ``(d,)`` the final ``u_+`` (``Run.params["u_plus"]``).
+        u_minus: ``(d,)`` the final ``u_-``.
+
+    Returns:
+        ``(d,)`` float64.
+
+    Raises:
+        ValueError: shapes that differ or non-finite values (a diverged run).
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.theory.effective_init import effective_initialization, effective_scale_from_params
+        >>> e = effective_initialization(0.1, 0.1, np.array([[0.5], [-0.3]]), 0.1)
+        >>> u_p, u_m = 0.1 * (1 - 0.1) * (1 + 0.06), 0.1 * (1 + 0.1) * (1 - 0.06)   # the two steps
+        >>> bool(np.allclose(effective_scale_from_params([u_p], [u_m]), e.alpha_inf, rtol=1e-14))
+        True
+    """
+    a = np.asarray(u_plus, dtype=np.float64)
+    b = np.asarray(u_minus, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"u_plus and u_minus must be (d,) of one shape (tied depth 2); received {a.shape} and {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("u_plus and u_minus must be finite (a diverged run has no effective initialization)")
+    return np.sqrt(np.abs(a * b))
 
 
 def gd_gradients(X, y, predictors) -> np.ndarray:
