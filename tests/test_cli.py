@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 import implicit_bias as ib
 
 IBIAS = [sys.executable, "-m", "implicit_bias.cli"]
-JAX_CACHE = tempfile.mkdtemp(prefix="ibias-test-jax-cache-")  # per test process: hermetic, and repeated programs compile once
+JAX_CACHE = os.environ.get("IBIAS_TEST_COMPILATION_CACHE", "0")  # the session's cache (tests/conftest.py): hermetic, and repeated programs compile once
 
 
 def ibias(*args, check=False, env_extra=None):
@@ -21,6 +20,28 @@ def ibias(*args, check=False, env_extra=None):
     if check:
         assert p.returncode == 0, p.stderr
     return p
+
+
+def ibias_in_process(capsys, *args):
+    """``ibias ARGS`` through ``cli.main(argv)`` in this process (the entry point's own error
+    handling, without a new interpreter's start-up): ``(returncode, stdout, stderr)``. The error
+    paths run here; the installed program's exit codes are tested through subprocesses
+    (``test_the_program_exits_2_on_bad_input`` and the tests that call ``ibias``)."""
+    from types import SimpleNamespace
+
+    from implicit_bias import cli
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        cli.main([str(a) for a in args])
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=e.value.code, stdout=out.out, stderr=out.err)
+
+
+def test_the_program_exits_2_on_bad_input(regression_file):
+    path, _ = regression_file
+    p = ibias("fit", path, "--model", "linear", "--lr", "-1")
+    assert p.returncode == 2 and p.stdout == "" and p.stderr.strip().splitlines() == [p.stderr.strip()] and "--lr" in p.stderr and "Traceback" not in p.stderr
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +233,7 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--objective", "modified"], "--objective 'modified' is not available"),
     ],
 )
-def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file):
+def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file, capsys):
     path, _ = regression_file
     np.savez(tmp_path / "bad_init.npz", w=np.ones(3))
     np.savez(tmp_path / "nan.npz", X=np.array([[1.0, np.nan]]), y=np.ones(1))
@@ -221,7 +242,7 @@ def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_fi
     (tmp_path / "hdr.csv").write_text("1,2,x\n3,4,5\n6,7,8\n1,1,2\n")
     np.savez(tmp_path / "tiny.npz", X=np.eye(3, 4) * 1e-300, y=np.array([1e-300, -2e-300, 3e-300]))
     subs = {"{tiny}": tmp_path / "tiny.npz", "{hdr}": tmp_path / "hdr.csv", "{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
-    p = ibias(*[subs.get(a, a) for a in args])
+    p = ibias_in_process(capsys, *[subs.get(a, a) for a in args])
     assert p.returncode == 2, (p.stdout, p.stderr)
     err = p.stderr.strip().splitlines()
     assert len(err) == 1, p.stderr

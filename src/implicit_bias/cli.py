@@ -331,6 +331,7 @@ def fit_cmd(
     mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias, outputs)
     mdl = build_model(mc, ds.dim, init_label="--init")
     _check_homogeneous_flags(mdl, ds, loss_obj, kkt)
+    _check_predictions(preds, ds.task, mdl, model)
     import jax
 
     from . import diagnostics
@@ -358,7 +359,7 @@ def fit_cmd(
     from .train import train
 
     run = train(mdl, ds, loss_obj, build_algorithm(ac), build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
-    pred_out = _compare(preds, prediction_context(ds, mdl, params0, loss_obj, ac), run.predictor, ds.task, model)
+    pred_out = _compare(preds, prediction_context(ds, mdl, params0, loss_obj, ac), run.predictor)
     sharp = _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None
     result = _fit_result(run, ds, pred_out, sharp, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr, clock=ac.clock if algorithm in FLOW_NAMES else None, task=loss_obj.task)
     result["diagnostics"].update(_kkt_diagnostics(mdl, run.params, ds, loss_obj) if kkt else dict.fromkeys(KKT_KEYS))
@@ -546,16 +547,22 @@ def _check_target_against_data(sc, loss_obj, y, default):
         )
 
 
-def _compare(preds, ctx, w, task, model) -> list:
+def _check_predictions(preds, task, mdl, model):
+    """Refuse, before any training, a prediction for the other task or one that compares linear
+    predictors on a model that has none."""
+    for p in preds:
+        if p.task != task:
+            raise UserError(f"prediction {p.name!r} is for {p.task} data; these data are {task}")
+        if not mdl.has_predictor:
+            raise UserError(f"prediction {p.name!r} compares linear predictors; --model {model} has none")
+
+
+def _compare(preds, ctx, w) -> list:
     """One entry per prediction: its predictor, relative error (or direction distance) and cosine."""
     from . import diagnostics
 
     out = []
     for p in preds:
-        if p.task != task:
-            raise UserError(f"prediction {p.name!r} is for {p.task} data; these data are {task}")
-        if w is None:
-            raise UserError(f"prediction {p.name!r} compares linear predictors; --model {model} has none")
         pw = np.asarray(p.fn(ctx), dtype=np.float64)
         if p.kind == "direction":
             err = diagnostics.direction_distance(w, pw) if np.linalg.norm(w) > 0 else float("nan")
