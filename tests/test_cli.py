@@ -231,6 +231,9 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--objective", "igr"], "needs the step size"),
         (["fit", "{reg}", "--objective", "igr", "--algorithm", "gd", "--lr", "0.1"], "applies to flow, not gd"),
         (["fit", "{reg}", "--objective", "modified"], "--objective 'modified' is not available"),
+        (["fit", "{reg}", "--model", "diagonal", "--algorithm", "sgd", "--predict", "effective-init"], "use --algorithm gd, not sgd"),
+        (["fit", "{reg}", "--model", "diagonal", "--depth", "3", "--algorithm", "gd", "--predict", "effective-init"], "tied depth-2 diagonal"),
+        (["fit", "{reg}", "--model", "linear", "--algorithm", "gd", "--predict", "effective-init"], "tied depth-2 diagonal"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file, capsys):
@@ -498,3 +501,21 @@ def test_verify_in_two_processes_gives_what_one_gives(tmp_path):
         assert files1[k][0] == files2[k][0]  # checks, statuses, numbers: identical
         assert files1[k][1].identical(files2[k][1])  # the data, bit for bit
     assert table1 == table2 and any("jin-montufar2023-zeta-closed-forms" in row for row in table1)  # same rows, registry order
+
+
+def test_gd_on_a_diagonal_net_reaches_its_effective_init_interpolant_and_reports_test_error(tmp_path):
+    # issue 23: --predict effective-init (even2023 Thm 1, exact discrete form: the interpolant at
+    # the effective initialization from the run's gain sums) holds for a large step where the
+    # gradient-flow prediction of the same init ('diagonal') is off by the step's bias;
+    # test_error is the held-out mean squared error, recomputed here from the predictor
+    ds = ib.data.sparse_regression(n=10, d=16, sparsity=2, noise_var=0.0, seed=0)
+    te = ib.data.sparse_regression(n=30, d=16, sparsity=2, noise_var=0.0, seed=1)
+    np.savez(tmp_path / "d.npz", X=ds.X, y=ds.y, X_test=te.X, y_test=te.y)
+    p = ibias("fit", tmp_path / "d.npz", "--model", "diagonal", "--scale", "0.1", "--algorithm", "gd", "--lr", "0.15", "--stop-loss", "1e-22", "--max-steps", "200000",
+              "--predict", "effective-init", "--predict", "diagonal", "--json", check=True)
+    out = json.loads(p.stdout)
+    err = {q["name"]: q["relative_error"] for q in out["predictions"]}
+    assert out["status"] == "converged"
+    assert err["effective-init"] < 1e-8 and err["diagonal"] > 1e-4, err
+    w = np.asarray(out["predictor"])
+    assert out["test_error"] == pytest.approx(np.mean((te.X @ w - te.y) ** 2), rel=1e-12)

@@ -116,3 +116,26 @@ def test_csv_header_has_no_numbers_and_a_mixed_first_row_is_an_error(tmp_path):
     (tmp_path / "m.csv").write_text("1,2,x\n3,4,5\n6,7,8\n")  # not silently a header (one row fewer)
     with pytest.raises(ValueError, match="line 1 has a non-numeric value 'x'"):
         data.load(tmp_path / "m.csv")
+
+
+def test_held_out_set_and_its_error(tmp_path):
+    X, y = np.eye(3), np.array([1.0, -1.0, 1.0])
+    Xt, yt = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]), np.array([2.0, 0.5])
+    reg = data.Dataset(X, y, "regression", X_test=Xt, y_test=yt)
+    assert reg.test_error(np.array([1.0, 1.5])) == pytest.approx((1.0 + 1.0) / 2, rel=1e-15)  # mean squared, no 1/2
+    cls = data.Dataset(X, y, "classification", X_test=Xt, y_test=np.array([1.0, -1.0]))
+    assert cls.test_error(np.array([0.3, 0.2])) == 0.5  # the second point is misclassified
+    assert cls.test_error(np.array([np.nan, -1.0])) == 0.5  # a non-finite output counts as wrong
+    with pytest.raises(ValueError, match="come together"):
+        data.Dataset(X, y, X_test=Xt)
+    with pytest.raises(ValueError, match="X_test has 2 columns"):
+        data.Dataset(X, y, X_test=np.ones((2, 2)), y_test=yt)
+    with pytest.raises(ValueError, match="y_test has 3 entries"):
+        data.Dataset(X, y, X_test=Xt, y_test=np.ones(3))
+    with pytest.raises(ValueError, match="-1 or \\+1"):
+        data.Dataset(X, y, "classification", X_test=Xt, y_test=yt)
+    with pytest.raises(ValueError, match="held-out set"):
+        data.Dataset(X, y).test_error(np.ones(2))
+    np.savez(tmp_path / "d.npz", X=X, y=y * 0.5, X_test=Xt, y_test=yt)  # real targets: a regression file
+    ds = data.load(tmp_path / "d.npz")
+    assert np.array_equal(ds.X_test, Xt) and np.array_equal(ds.y_test, yt)

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -331,7 +332,7 @@ def fit_cmd(
     mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias, outputs)
     mdl = build_model(mc, ds.dim, init_label="--init")
     _check_homogeneous_flags(mdl, ds, loss_obj, kkt)
-    _check_predictions(preds, ds.task, mdl, model)
+    _check_predictions(preds, ds.task, mdl, model, algorithm)
     import jax
 
     from . import diagnostics
@@ -358,8 +359,14 @@ def fit_cmd(
     _check_target_against_data(sc, loss_obj, np.asarray(ds.y), stop_loss is None)
     from .train import train
 
-    run = train(mdl, ds, loss_obj, build_algorithm(ac), build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
-    pred_out = _compare(preds, prediction_context(ds, mdl, params0, loss_obj, ac), run.predictor)
+    alg = build_algorithm(ac)
+    if any(p.name == "effective-init" for p in preds):
+        from .algorithms import GainTrackedGD
+
+        alg = GainTrackedGD(lr=lr)  # GD's update, carrying the gain sums the prediction needs
+    run = train(mdl, ds, loss_obj, alg, build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
+    ctx = dataclasses.replace(prediction_context(ds, mdl, params0, loss_obj, ac), lr=lr, state=run.state)
+    pred_out = _compare(preds, ctx, run.predictor)
     sharp = _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None
     result = _fit_result(run, ds, pred_out, sharp, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr, clock=ac.clock if algorithm in FLOW_NAMES else None, task=loss_obj.task)
     result["diagnostics"].update(_kkt_diagnostics(mdl, run.params, ds, loss_obj) if kkt else dict.fromkeys(KKT_KEYS))
@@ -547,14 +554,21 @@ def _check_target_against_data(sc, loss_obj, y, default):
         )
 
 
-def _check_predictions(preds, task, mdl, model):
-    """Refuse, before any training, a prediction for the other task or one that compares linear
-    predictors on a model that has none."""
+def _check_predictions(preds, task, mdl, model, algorithm):
+    """Refuse, before any training, a prediction for the other task, one that compares linear
+    predictors on a model that has none, and ``effective-init`` off GD on a tied depth-2 diagonal net."""
+    from .models import Diagonal
+
     for p in preds:
         if p.task != task:
             raise UserError(f"prediction {p.name!r} is for {p.task} data; these data are {task}")
         if not mdl.has_predictor:
             raise UserError(f"prediction {p.name!r} compares linear predictors; --model {model} has none")
+        if p.name == "effective-init":
+            if not (isinstance(mdl, Diagonal) and mdl.depth == 2 and mdl.tied):
+                raise UserError("prediction 'effective-init' is for the tied depth-2 diagonal network: use --model diagonal --depth 2 --tied")
+            if algorithm != "gd":
+                raise UserError(f"prediction 'effective-init' needs the gain sums of constant-step GD: use --algorithm gd, not {algorithm}")
 
 
 def _compare(preds, ctx, w) -> list:
@@ -601,6 +615,7 @@ def _fit_result(run, ds, pred_out, sharpness, *, model, loss, algorithm, lr, clo
         "predictor": None if w is None else [float(v) for v in w],
         "params": {k: np.asarray(v).tolist() for k, v in run.params.items()},
         "outputs_eval": None if ds.X_eval is None else np.asarray(run.outputs(ds.X_eval), dtype=np.float64).tolist(),
+        "test_error": None if ds.X_test is None else _finite_or_none(ds.test_error(run.outputs(ds.X_test))),
         "predictions": pred_out,
         "diagnostics": {"sharpness": sharpness},
         "message": run.message,
@@ -624,6 +639,8 @@ def _print_fit(result, run):
         c.print(f"predictor (first 8 of {len(w)}): {np.array2string(np.asarray(w)[:8], precision=5)}")
     for p in result["predictions"]:
         c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}")
+    if result["test_error"] is not None:
+        c.print(f"test error {result['test_error']:.6g} on {len(run.data.y_test)} held-out points")
     if result["diagnostics"]["sharpness"] is not None:
         c.print(f"sharpness {result['diagnostics']['sharpness']:.6g}")
 

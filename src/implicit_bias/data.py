@@ -90,6 +90,9 @@ class Dataset:
         task: ``"regression"``, ``"classification"`` or ``"auto"`` (classification iff every
             label is -1 or +1).
         X_eval: optional points ``(M, d)`` at which to report the trained function.
+        X_test: optional held-out inputs ``(T, d)`` on which :meth:`test_error` scores the
+            trained function (with ``y_test``: both or neither).
+        y_test: the held-out targets ``(T,)``.
         w_star: optional ground-truth linear predictor ``(d,)`` (generators set it).
         noise_var: noise variance of the generator (0 if none), for population errors.
         name: a label for reports.
@@ -106,6 +109,8 @@ class Dataset:
     w_star: np.ndarray | None = None
     noise_var: float = 0.0
     name: str = "data"
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
 
     def __post_init__(self):
         X = _as_matrix("X", self.X)
@@ -127,6 +132,18 @@ class Dataset:
             if Xe.shape[1] != X.shape[1]:
                 raise ValueError(f"X_eval has {Xe.shape[1]} columns but X has {X.shape[1]}; they must have the same features")
             object.__setattr__(self, "X_eval", Xe)
+        if (self.X_test is None) != (self.y_test is None):
+            raise ValueError("X_test and y_test come together: give both (a held-out set) or neither")
+        if self.X_test is not None:
+            Xt, yt = _as_matrix("X_test", self.X_test), _as_vector("y_test", self.y_test)
+            if Xt.shape[1] != X.shape[1]:
+                raise ValueError(f"X_test has {Xt.shape[1]} columns but X has {X.shape[1]}; they must have the same features")
+            if yt.shape[0] != Xt.shape[0]:
+                raise ValueError(f"y_test has {yt.shape[0]} entries but X_test has {Xt.shape[0]} rows; they must match")
+            if task == "classification" and not _is_pm1(yt):
+                raise ValueError("classification test labels y_test must be -1 or +1; received other values")
+            object.__setattr__(self, "X_test", Xt)
+            object.__setattr__(self, "y_test", yt)
         if self.w_star is not None:
             ws = _as_vector("w_star", self.w_star)
             if ws.shape[0] != X.shape[1]:
@@ -142,6 +159,29 @@ class Dataset:
     def dim(self) -> int:
         """Input dimension d."""
         return int(self.X.shape[1])
+
+    def test_error(self, outputs) -> float:
+        """Error of the trained function on the held-out set: ``mean_t (f(x_t) - y_t)^2`` for
+        regression (no 1/2: the squared error, as :meth:`population_error`), the fraction of
+        test points with ``sign f(x_t) != y_t`` for classification.
+
+        Args:
+            outputs: the model's outputs at ``X_test``, shape ``(T,)``.
+
+        Example:
+            >>> ds = Dataset(np.eye(2), np.array([1.0, 2.0]), X_test=np.ones((2, 2)), y_test=np.array([3.0, 1.0]))
+            >>> ds.test_error(np.array([3.0, 3.0]))  # ((3-3)^2 + (3-1)^2) / 2
+            2.0
+        """
+        if self.X_test is None:
+            raise ValueError("test_error needs a held-out set: a dataset with X_test and y_test")
+        f = np.asarray(outputs, dtype=np.float64).reshape(-1)
+        if f.shape[0] != self.y_test.shape[0]:
+            raise ValueError(f"outputs has {f.shape[0]} entries but X_test has {self.y_test.shape[0]} rows")
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.task == "classification":
+                return float(np.mean(np.where(np.isfinite(f), np.sign(f) != self.y_test, True)))
+            return float(np.mean((f - self.y_test) ** 2))
 
     def population_error(self, w) -> float:
         """``E[(x^T w - y)^2]`` for ``x ~ N(0, I)`` and ``y = x^T w_star + noise``:
@@ -239,7 +279,7 @@ def _number(cell: str) -> float | None:
 
 
 def load(path: str | os.PathLike, task: str = "auto") -> Dataset:
-    """Load a dataset from ``.npz`` (keys ``X``, ``y``, optional ``X_eval``) or ``.csv``.
+    """Load a dataset from ``.npz`` (keys ``X``, ``y``, optional ``X_eval``, ``X_test`` with ``y_test``) or ``.csv``.
 
     A CSV holds one sample per row, features first and the target ``y`` in the last column;
     a header row (a first row with no number in it, e.g. ``x1,x2,y``) is skipped. A row with
@@ -261,9 +301,9 @@ def load(path: str | os.PathLike, task: str = "auto") -> Dataset:
             raise ValueError(f"{p}: cannot read as .npz of numeric arrays ({type(e).__name__})") from None
         missing = {"X", "y"} - set(arrays)
         if missing:
-            raise ValueError(f"{p}: missing array(s) {sorted(missing)}; an .npz needs X (N, d) and y (N,) (optional X_eval)")
+            raise ValueError(f"{p}: missing array(s) {sorted(missing)}; an .npz needs X (N, d) and y (N,) (optional X_eval, X_test and y_test)")
         X, y, X_eval = arrays["X"], arrays["y"], arrays.get("X_eval")
-        return Dataset(X, y, task, X_eval=X_eval, name=os.path.basename(p))
+        return Dataset(X, y, task, X_eval=X_eval, name=os.path.basename(p), X_test=arrays.get("X_test"), y_test=arrays.get("y_test"))
     if ext == ".csv":
         rows = []
         with open(p, newline="") as fh:

@@ -351,7 +351,9 @@ def run_batch(runs: Sequence[dict]) -> list[dict]:
             v = np.asarray(v, dtype=np.float64)
             arrays["param_" + k] = (tuple(f"param_{k}_{j}" for j in range(v.ndim)), v)
         test_error = float("nan")
-        if w is not None and ds.w_star is not None and ds.task == "regression":
+        if ds.X_test is not None:  # a held-out set in the data file: the error on it
+            test_error = ds.test_error(run.outputs(ds.X_test))
+        elif w is not None and ds.w_star is not None and ds.task == "regression":
             test_error = ds.population_error(w)
         final_loss, log_loss = float(run.final_loss), float(run.final_log_loss)
         accuracy = float("nan") if run.training_accuracy is None else float(run.training_accuracy)

@@ -31,6 +31,8 @@ class Context:
     polynomial_k: float | None = None
     model: object | None = None  # the trained model (its hyperparameters and initialization)
     params0: dict | None = None  # the initial parameters (needed by the q-delta family)
+    lr: float | None = None  # the constant step size of a discrete algorithm (effective-init)
+    state: object | None = None  # the algorithm's state after training (effective-init: GD's gain sums)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,12 +114,34 @@ def _fc_ntk(c: Context):
     return ln.ntk_mahalanobis_interpolant(c.X, c.y, q.w0, q.delta)
 
 
+def _effective_init(c: Context):
+    """even2023 Thm 1, exact discrete form: GD on a tied depth-2 diagonal net ends at the
+    hyperbolic-entropy interpolant of its effective initialization, computed from the gain sums the
+    run carried (``algorithms.GainTrackedGD``'s state: ``grad``, ``log_minus``, ``log_plus``)."""
+    from ..models import Diagonal
+    from .effective_init import effective_init_interpolant, effective_initialization_from_sums
+
+    m = c.model
+    if not (isinstance(m, Diagonal) and m.depth == 2 and m.tied) or c.params0 is None:
+        raise ValueError("prediction 'effective-init' is for the tied depth-2 diagonal network: use --model diagonal --depth 2 --tied")
+    sums = c.state
+    if c.lr is None or not all(hasattr(sums, k) for k in ("grad", "log_minus", "log_plus")):
+        raise ValueError("prediction 'effective-init' needs the gain sums of a constant-step GD run: use --algorithm gd")
+    p0 = {k: np.asarray(v, dtype=np.float64) for k, v in c.params0.items()}
+    eff = effective_initialization_from_sums(p0["u_plus"], p0["u_minus"], c.lr, *(np.asarray(getattr(sums, k), dtype=np.float64) for k in ("grad", "log_minus", "log_plus")))
+    sol = effective_init_interpolant(c.X, c.y, eff)
+    if not sol.converged:
+        raise ValueError(f"prediction 'effective-init': the dual Newton solve did not converge (residual {sol.residual:.2e})")
+    return sol.w
+
+
 PREDICTIONS: dict[str, Prediction] = {
     p.name: p
     for p in [
         Prediction("min-distance", "montufar2024", "Thm 1", "interpolant", "regression", "argmin ||w - w0|| s.t. Xw = y (GD/GF/SGD on linear least squares)", _min_distance),
         Prediction("bregman", "montufar2024", "Thm 2", "interpolant", "regression", "argmin D_psi(w, w0) s.t. Xw = y (mirror descent with --potential)", _bregman),
         Prediction("diagonal", "azulay2021", "Thm 4.1", "interpolant", "regression", "argmin Q(w) s.t. Xw = y for the diagonal net's own init (Woodworth Q^D, azulay Q_k)", _diagonal),
+        Prediction("effective-init", "even2023", "Thm 1", "interpolant", "regression", "argmin D_psi(w, w~0) s.t. Xw = y at GD's effective initialization alpha_inf (tied depth-2 diagonal net, --algorithm gd; from the run's gain sums)", _effective_init),
         Prediction("min-l1", "azulay2021", "§7.1", "interpolant", "regression", "argmin ||w||_1 s.t. Xw = y (rich limit: diagonal nets, scale -> 0)", lambda c: min_l1_interpolant(c.X, c.y)),
         Prediction("ntk-norm", "azulay2021", "§7.1", "interpolant", "regression", "argmin sum w_i^2/K_ii s.t. Xw = y, K the init tangent kernel (kernel limit)", _ntk_norm),
         Prediction("q-delta", "azulay2021", "Thm 6.1", "interpolant", "regression", "argmin q_delta(w) s.t. Xw = y for the single linear neuron's own init (--model fc --widths 1)", _q_delta),
