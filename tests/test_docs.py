@@ -130,3 +130,68 @@ def test_sweeps_page_python_example_prints_what_the_page_says(tmp_path, capsys):
     printed = capsys.readouterr().out.strip()
     claimed = re.search(r"prints `(.*?)`", (DOCS / "sweeps.md").read_text(encoding="utf-8")).group(1)
     assert printed == claimed
+
+
+def _cli_leaves():
+    """``(["fit"], command)``, ``(["runs", "ls"], command)``, ... for every command of ``ibias``."""
+    import typer.main
+
+    from implicit_bias import cli
+
+    out = []
+
+    def walk(cmd, path):
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                walk(sub, path + [name])
+        else:
+            out.append((path, cmd))
+
+    walk(typer.main.get_command(cli.app), [])
+    return out
+
+
+def test_cli_page_names_every_command_and_option():
+    # docs/cli.md is the CLI's page: each command has its section, naming each of its options
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    sections = {m.group(1).strip(): m.group(2) for m in re.finditer(r"^## `ibias ([a-z ]+)[^\n]*\n(.*?)(?=^## |\Z)", text, re.S | re.M)}
+    leaves = _cli_leaves()
+    assert len(leaves) >= 11
+    for path, cmd in leaves:
+        name = " ".join(path)
+        sec = sections.get(name) or sections.get(path[0])
+        assert sec is not None, f"docs/cli.md has no section for `ibias {name}`"
+        if len(path) > 1:
+            assert f"ibias {name}" in sec, f"docs/cli.md does not describe `ibias {name}`"
+        for p in cmd.params:
+            if getattr(p, "param_type_name", "") != "option":
+                continue
+            for opt in p.opts + p.secondary_opts:
+                assert re.search(re.escape(opt) + r"(?![a-z-])", sec), f"docs/cli.md: `ibias {name}` does not name its option {opt}"
+
+
+def test_cli_page_first_session_runs(tmp_path, monkeypatch, capsys):
+    # the page's first bash block, command by command, through the program's entry point
+    import shlex
+
+    import numpy as np
+
+    from implicit_bias import cli
+    from implicit_bias.data import random_regression
+
+    ds = random_regression(n=10, d=30, seed=0)
+    np.savez(tmp_path / "data.npz", X=ds.X, y=ds.y)
+    monkeypatch.chdir(tmp_path)
+    lines = [ln for ln in _blocks("cli.md", "bash")[0].splitlines() if ln.strip()]
+    assert len(lines) >= 3
+    for line in lines:
+        args = shlex.split(line)
+        assert args[0] == "ibias"
+        with pytest.raises(SystemExit) as e:
+            cli.main(args[1:])
+        out = capsys.readouterr()
+        assert e.value.code in (0, None), (line, out.err)
+        if "--json" in args:
+            import json
+
+            assert json.loads(out.out)["status"] == "converged", line
