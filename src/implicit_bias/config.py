@@ -196,6 +196,8 @@ class ModelConfig(_Strict):
 
     @model_validator(mode="after")
     def _activation(self):
+        if self.antisymmetric and self.name != "relu":
+            raise ValueError(f"model.antisymmetric (paired units, f(., theta_0) = 0) applies to model relu, not {self.name}")
         a = self.activation
         if a is None:
             return self
@@ -479,6 +481,8 @@ def make_model(
     ``antisymmetric`` (``relu`` only) pairs the hidden units so that ``f(., theta_0) = 0``."""
     from . import models
 
+    if antisymmetric and name != "relu":
+        raise ValueError(f"antisymmetric (paired units, f(., theta_0) = 0) applies to model relu, not {name}")
     if name == "linear":
         return models.Linear(dim, w0=None if init is None else init.get("w"))
     if name == "diagonal":
@@ -493,8 +497,6 @@ def make_model(
         return models.ShallowReLU(
             width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init, activation=activation or "relu", antisymmetric=antisymmetric
         )
-    if antisymmetric:
-        raise ValueError(f"antisymmetric (paired units, f(., theta_0) = 0) applies to model relu, not {name}")
     if name == "mlp":
         return models.MLP(dim, widths=tuple(widths), activation=activation or "relu", bias=bias, outputs=outputs, slope=slope, scale=scale, init_params=init)
     if name == "conv":  # gunasekar2018: full-width linear conv net, params w1..wL (d,)

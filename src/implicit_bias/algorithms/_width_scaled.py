@@ -205,7 +205,13 @@ class WidthScaledGD(AbstractDiscreteAlgorithm):
 
     The data are part of the algorithm (static: one compilation per data set, reused by equal
     settings); ``init_state`` checks that the objective trains on them, with the square loss,
-    a univariate ``ShallowReLU`` with ``skip=True``. Training time counts steps (``lr = 1``).
+    a univariate ``ShallowReLU`` with ``skip=True`` and the ``relu`` activation. Training time
+    counts steps (``lr = 1``).
+
+    From the command line: ``ibias fit DATA --model relu --skip --algorithm width-scaled-gd
+    [--lr ETA_BAR] [--affine exact|gd] [--antisymmetric] --predict weighted-spline``; in a run or
+    sweep config, ``algorithm: {name: width-scaled-gd, lr: ETA_BAR}`` (``config.build_algorithm``
+    builds it on the config's data).
 
     Args:
         X: training inputs ``(M, 1)`` or ``(M,)``; y: targets ``(M,)``.

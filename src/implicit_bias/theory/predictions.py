@@ -147,25 +147,25 @@ def _univariate_relu(c: Context, name: str):
     x = np.asarray(c.X, dtype=np.float64)[:, 0]
     if np.unique(x).size != x.size:
         raise ValueError(f"prediction {name!r} interpolates: the inputs x_j must be distinct")
-    return m, x
+    order = np.argsort(x)
+    return m, x[order], np.asarray(c.y, dtype=np.float64)[order]
 
 
 def _weighted_spline(c: Context):
     """``g*`` of montufar2024 Thm 5, eq. (5): the init's ``zeta`` and the net's own ``f(., theta_0)``."""
     from .splines import weighted_spline_interpolant
 
-    m, x = _univariate_relu(c, "weighted-spline")
+    m, x, y = _univariate_relu(c, "weighted-spline")
     f0 = None if c.params0 is None else {k: np.asarray(v, dtype=np.float64) for k, v in c.params0.items()}
-    return weighted_spline_interpolant(x, c.y, m, f0=f0)
+    return weighted_spline_interpolant(x, y, m, f0=f0)
 
 
 def _natural_spline(c: Context):
     """The natural cubic spline of the data (scipy): ``g*`` for constant ``zeta`` on ``S`` and ``f(., theta_0) = 0``."""
     import scipy.interpolate
 
-    _, x = _univariate_relu(c, "natural-spline")
-    order = np.argsort(x)
-    return scipy.interpolate.CubicSpline(x[order], np.asarray(c.y, dtype=np.float64)[order], bc_type="natural")
+    _, x, y = _univariate_relu(c, "natural-spline")
+    return scipy.interpolate.CubicSpline(x, y, bc_type="natural")
 
 
 PREDICTIONS: dict[str, Prediction] = {
