@@ -176,6 +176,37 @@ def test_fit_fc_and_relu_models(tmp_path):
     assert np.shape(out["params"]["w1"]) == (16, 1) and out["final"]["steps"] == 50
 
 
+def test_width_scaled_gd_with_antisymmetric_init_reaches_the_natural_spline(tmp_path):
+    # issue 19 item 16: the jin-montufar2023 setting from the command line. Uniform (sqrt 3, sqrt 3)
+    # init (zeta constant on [-1, 1], Thm 6.3), antisymmetric (f(., theta_0) = 0), skip connection,
+    # GD with step eta_bar/n and the affine part eliminated: Thm 5's limit is the natural cubic spline
+    from implicit_bias.experiments.splines import spline_data, train_nets
+    from implicit_bias.models import ShallowReLU
+    from implicit_bias.theory import stable_eta_bar
+
+    ds = spline_data(6, target="sin3")
+    np.savez(tmp_path / "s.npz", X=ds.X, y=ds.y)
+    a = str(3**0.5)
+    flags = ["--model", "relu", "--width", "64", "--skip", "--init", "uniform", "--a-w", a, "--a-b", a, "--antisymmetric", "--algorithm", "width-scaled-gd"]
+    p = ibias("fit", tmp_path / "s.npz", *flags, "--stop-loss", "1e-11", "--max-steps", "20000", "--predict", "natural-spline", "--predict", "weighted-spline", "--json", check=True)
+    out = json.loads(p.stdout)
+    m = ShallowReLU(64, skip=True, init_dist="uniform", a_w=3**0.5, a_b=3**0.5, antisymmetric=True)
+    eta_bar = stable_eta_bar(ds.X[:, 0], m, projected=True, fraction=0.8)  # the default --lr: 0.8 M / lambda_max(P K P)
+    assert out["status"] == "converged" and out["lr"] == pytest.approx(eta_bar, rel=1e-12) and out["final"]["time"] == out["final"]["steps"]
+    nat, gstar = out["predictions"]
+    assert nat["name"] == "natural-spline" and len(nat["predictor"]) == 801 and nat["eval_points"] == "grid 801 on [-1, 1]"
+    # constant zeta and f0 = 0: g* of eq. (5) is the natural spline (to the spline solver's round-off)
+    assert abs(nat["l2_error"] - gstar["l2_error"]) < 1e-9
+    # Thm 5's n^{-1/2} error at n = 64: 0.052-0.10 over seeds 0-7 (RMS 0.077; 0.026-0.052 at n = 256)
+    assert nat["l2_error"] < 0.15 and nat["relative_error"] < 0.2
+    # the experiments' helper (experiments.splines.train_nets) from the same init gives the same net
+    p0 = m.init(__import__("jax").random.fold_in(__import__("jax").random.key(0), 0))
+    params, runs = train_nets(ds, [dict(p0)], out["lr"], loss=1e-11, max_steps=20_000, pad_to=None)
+    assert runs[0].steps == out["final"]["steps"]
+    for k in ("w1", "b1", "w2", "b2", "skip"):
+        np.testing.assert_allclose(np.asarray(out["params"][k]), params[0][k], rtol=1e-8, atol=1e-10, err_msg=k)
+
+
 def test_list_predictions_and_list():
     p = ibias("fit", "--list-predictions", check=True)
     assert "min-distance" in p.stdout and "max-margin-l1" in p.stdout
@@ -234,6 +265,13 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--model", "diagonal", "--algorithm", "sgd", "--predict", "effective-init"], "use --algorithm gd, not sgd"),
         (["fit", "{reg}", "--model", "diagonal", "--depth", "3", "--algorithm", "gd", "--predict", "effective-init"], "tied depth-2 diagonal"),
         (["fit", "{reg}", "--model", "linear", "--algorithm", "gd", "--predict", "effective-init"], "tied depth-2 diagonal"),
+        (["fit", "{reg}", "--antisymmetric"], "--antisymmetric (paired hidden units, f(., theta_0) = 0) applies to --model relu, not linear"),
+        (["fit", "{reg}", "--model", "relu", "--width", "7", "--antisymmetric"], "--width must be even; received 7"),
+        (["fit", "{reg}", "--algorithm", "width-scaled-gd"], "width-scaled-gd trains --model relu --skip"),
+        (["fit", "{reg}", "--model", "relu", "--algorithm", "width-scaled-gd"], "without --skip"),
+        (["fit", "{reg}", "--model", "relu", "--skip", "--algorithm", "width-scaled-gd"], "univariate data"),
+        (["fit", "{reg}", "--algorithm", "gd", "--affine", "exact"], "--affine applies to --algorithm width-scaled-gd, not gd"),
+        (["fit", "{reg}", "--predict", "natural-spline", "--max-steps", "1"], "univariate"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file, capsys):

@@ -174,3 +174,29 @@ def test_bad_objective_is_one_line_naming_the_field(algorithm, fragment):
         RunConfig.model_validate({"data": {"generator": "random_regression"}, "algorithm": algorithm})
     msg = format_validation_error(e.value, RunConfig)
     assert fragment in msg and "\n" not in msg
+
+
+def test_relu_antisymmetric_and_width_scaled_gd_build_from_a_config():
+    """Issue 19 item 16: model.antisymmetric and algorithm width-scaled-gd (lr = eta_bar, affine
+    exact by default) in a run config: the objects the experiments of jin-montufar2023 use."""
+    import numpy as np
+
+    import implicit_bias as ib
+    from implicit_bias.algorithms import WidthScaledGD
+    from implicit_bias.models import ShallowReLU
+
+    cfg = {"data": {"generator": "random_regression", "n": 4, "d": 1}, "model": {"name": "relu", "width": 8, "skip": True, "antisymmetric": True, "init_dist": "uniform"}, "algorithm": {"name": "width-scaled-gd", "lr": 2.0}}
+    ds, m, loss, a, stop = build(RunConfig.model_validate(cfg))
+    assert isinstance(m, ShallowReLU) and m.antisymmetric and m.skip and m.width == 8
+    assert isinstance(a, WidthScaledGD) and a.eta_bar == 2.0 and a.affine == "exact" and a.xs == tuple(ds.X[:, 0])
+    run = ib.train(m, ds, loss, a, ib.Stop(max_steps=3), seed=0)
+    assert run.steps == 3 and np.isfinite(run.final_loss)
+    assert build(RunConfig.model_validate(cfg | {"algorithm": {"name": "width-scaled-gd", "lr": 2.0, "affine": "gd"}}))[3].affine == "gd"
+    for patch, fragment in (
+        ({"algorithm": {"name": "gd", "lr": 0.1, "affine": "exact"}}, "algorithm.affine applies to width-scaled-gd, not gd"),
+        ({"algorithm": {"name": "width-scaled-gd"}}, "needs a step size"),
+        ({"model": {"name": "relu", "width": 7, "antisymmetric": True}}, "width must be even"),
+        ({"model": {"name": "diagonal", "antisymmetric": True}}, "applies to model relu, not diagonal"),
+    ):
+        with pytest.raises(ValueError, match=fragment):
+            build(RunConfig.model_validate(cfg | patch))

@@ -18,7 +18,7 @@ MATRIX_MODEL_NAMES = ("factorization",)
 #: ``init`` values of ``factorization`` that name an initialization rather than an .npz file.
 MATRIX_INITS = ("gaussian", "identity", "balanced")
 #: Algorithm names (``ibias fit --algorithm``, ``algorithm.name``); the flows come first.
-ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest", "label-noise-sgd", "param-noise-gd", "loss-scaled-gd")
+ALGORITHM_NAMES = ("flow", "reduced", "gd", "sgd", "normalized-gd", "mirror", "steepest", "label-noise-sgd", "param-noise-gd", "loss-scaled-gd", "width-scaled-gd")
 #: The noisy algorithms (``noise`` applies to them: label-noise or parameter-noise standard deviation).
 NOISE_NAMES = ("label-noise-sgd", "param-noise-gd")
 #: The continuous-time algorithms (no step size; ``solver`` and ``clock`` apply to them).

@@ -276,9 +276,11 @@ def fit_cmd(
     sigma_b: float = typer.Option(1.0, "--sigma-b", help="relu --init gaussian: std of biases."),
     a_w: float = typer.Option(1.0, "--a-w", help="relu --init uniform: W ~ U(-a_w, a_w)."),
     a_b: float = typer.Option(1.0, "--a-b", help="relu --init uniform / binary-uniform: B ~ U(-a_b, a_b)."),
+    antisymmetric: bool = typer.Option(False, "--antisymmetric", help="relu: pair the hidden units (unit k/2+i copies unit i with w2 negated), so f(., theta_0) = 0; --width must be even (jin-montufar2023: the trained net then tends to the spline of the data alone, e.g. --predict natural-spline with --init uniform)."),
     loss: str = typer.Option("auto", "--loss", help="square | logistic | exponential | polynomial:K | cross-entropy (labels 0..C-1, --outputs C); auto = square for real targets, logistic for +-1 labels."),
     algorithm: str = typer.Option("flow", "--algorithm", help=f"One of: {', '.join(ALGORITHMS)}."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization (steepest descent on a linear model: 1/B^2, B = max_n ||x_n||_* in the dual of --norm, the step that provably decreases the loss)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Step size; default 1/sharpness at initialization (steepest descent on a linear model: 1/B^2, B = max_n ||x_n||_* in the dual of --norm, the step that provably decreases the loss). width-scaled-gd: the width-normalised step eta_bar (each parameter steps by eta_bar/width), default 0.8 M/lambda_max(P K P) (0.9 M/lambda_max(K) with --affine gd), K the infinite-width kernel of the init."),
+    affine: Optional[str] = typer.Option(None, "--affine", help="width-scaled-gd: exact (default; the skip weight and output bias are refitted by least squares after every step, so the affine part is free as in montufar2024 eq. (5)) | gd (they step like the rest: plain GD, which charges the affine part)."),
     solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver of flow/reduced: tsit5 | dopri5 | dopri8 | kvaerno5 (stiff)."),
     clock: Optional[str] = typer.Option(None, "--clock", help="Time variable of flow/reduced: time | normalized (-grad log L) | accuracy (gamma = -log L) | auto (the default: accuracy for a flow toward a training-accuracy target, which time t ~ e^gamma cannot reach in a step budget; time otherwise); same path."),
     flow_objective: str = typer.Option("loss", "--objective", help="flow: loss (the flow of L) | igr (the flow of L + (lr/4)||grad L||^2 that GD with step --lr tracks to O(lr^2); needs --lr)."),
@@ -329,7 +331,8 @@ def fit_cmd(
     if loss_obj.task == "classification" and ds.task != "classification":
         raise UserError(f"--loss {loss_obj.name} needs labels in {{-1, +1}}; the targets in {data} are real-valued (use --loss square)")
     preds = build_predictions(predict)
-    mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias, outputs)
+    mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias, outputs, antisymmetric)
+    _check_width_scaled_flags(algorithm, affine, mc, ds, loss_obj)
     mdl = build_model(mc, ds.dim, init_label="--init")
     _check_homogeneous_flags(mdl, ds, loss_obj, kkt)
     _check_predictions(preds, ds.task, mdl, model, algorithm)
@@ -343,7 +346,12 @@ def fit_cmd(
     _check_flow_flags(algorithm, solver, clock)
     lr_smooth = _steepest_smooth_lr(algorithm, model, loss_obj, ds, norm, normalize, objective, params0)
     if algorithm not in FLOW_NAMES and lr is None:
-        if lr_smooth is not None:
+        if algorithm == "width-scaled-gd":
+            from .theory import stable_eta_bar
+
+            exact = affine in (None, "exact")  # eta_bar = fraction M / lambda_max of the limit kernel (projected with the affine part eliminated)
+            lr = stable_eta_bar(np.asarray(ds.X)[:, 0], mdl, projected=exact, fraction=0.8 if exact else 0.9)
+        elif lr_smooth is not None:
             lr = lr_smooth  # steepest descent on a linear model: 1 / B^2, the smoothness in the norm
         else:
             s0 = diagnostics.sharpness(objective, params0)
@@ -355,18 +363,18 @@ def fit_cmd(
         )
     sc = _stop_config(stop_loss, stop_accuracy, max_steps, "classification" if loss_obj.task == "multiclass" else loss_obj.task)
     clock = _resolve_clock(algorithm, clock, sc, flow_objective)
-    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise, flow_objective)
+    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise, flow_objective, affine)
     _check_target_against_data(sc, loss_obj, np.asarray(ds.y), stop_loss is None)
     from .train import train
 
-    alg = build_algorithm(ac)
+    alg = build_algorithm(ac, ds)
     if any(p.name == "effective-init" for p in preds):
         from .algorithms import GainTrackedGD
 
         alg = GainTrackedGD(lr=lr)  # GD's update, carrying the gain sums the prediction needs
     run = train(mdl, ds, loss_obj, alg, build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
     ctx = dataclasses.replace(prediction_context(ds, mdl, params0, loss_obj, ac), lr=lr, state=run.state)
-    pred_out = _compare(preds, ctx, run.predictor)
+    pred_out = _compare(preds, ctx, run.predictor, run=run, X_eval=ds.X_eval)
     sharp = _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None
     result = _fit_result(run, ds, pred_out, sharp, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr, clock=ac.clock if algorithm in FLOW_NAMES else None, task=loss_obj.task)
     result["diagnostics"].update(_kkt_diagnostics(mdl, run.params, ds, loss_obj) if kkt else dict.fromkeys(KKT_KEYS))
@@ -430,7 +438,7 @@ def _check_stop_flags(stop_loss, stop_accuracy):
         raise UserError(f"--stop-accuracy must be a finite number > 0 (a training accuracy -log L, e.g. 20); received {stop_accuracy:g}")
 
 
-def _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias="first", outputs=1):
+def _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias="first", outputs=1, antisymmetric=False):
     """The :class:`~implicit_bias.config.ModelConfig` of the model flags (``--init`` is a file,
     or for ``--model relu`` also an initialization distribution)."""
     from .config import ModelConfig
@@ -455,10 +463,31 @@ def _model_config(model, depth, scale, shape, tied, init, widths, activation, sl
         raise UserError(f"--outputs must be >= 1; received {outputs}")
     if width < 1:
         raise UserError(f"--width must be >= 1; received {width}")
+    if antisymmetric and model != "relu":
+        raise UserError(f"--antisymmetric (paired hidden units, f(., theta_0) = 0) applies to --model relu, not {model}")
+    if antisymmetric and width % 2:
+        raise UserError(f"--antisymmetric pairs the hidden units: --width must be even; received {width}")
     return ModelConfig(
         name=model, depth=depth, untied=not tied, scale=scale, shape=shape, init=init, widths=width_list, activation=activation, slope=slope,
-        width=width, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, bias=bias, outputs=outputs,
+        width=width, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, bias=bias, outputs=outputs, antisymmetric=antisymmetric,
     )  # fmt: skip
+
+
+def _check_width_scaled_flags(algorithm, affine, mc, ds, loss_obj):
+    """``--algorithm width-scaled-gd`` trains a univariate ``--model relu --skip`` (relu activation)
+    on the square loss; ``--affine exact|gd`` applies to it only."""
+    if affine is not None and algorithm != "width-scaled-gd":
+        raise UserError(f"--affine applies to --algorithm width-scaled-gd, not {algorithm}")
+    if affine not in (None, "exact", "gd"):
+        raise UserError(f"--affine {affine!r} is not available: use exact or gd")
+    if algorithm != "width-scaled-gd":
+        return
+    if mc.name != "relu" or not mc.skip or mc.activation not in (None, "relu"):
+        raise UserError(f"--algorithm width-scaled-gd trains --model relu --skip (activation relu); received --model {mc.name}" + (" without --skip" if mc.name == "relu" and not mc.skip else ""))
+    if ds.dim != 1:
+        raise UserError(f"--algorithm width-scaled-gd is for univariate data (X (N, 1), montufar2024 Thm 5); these data have d = {ds.dim}")
+    if loss_obj.name != "square":
+        raise UserError(f"--algorithm width-scaled-gd steps on the square loss; received --loss {loss_obj.name}")
 
 
 def _check_activation(model, activation):
@@ -509,7 +538,7 @@ def _resolve_clock(algorithm, clock, sc, objective="loss"):
     return "accuracy" if sc.training_accuracy is not None and objective == "loss" else "time"
 
 
-def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise=None, objective="loss"):
+def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise=None, objective="loss", affine=None):
     from pydantic import ValidationError
 
     from .algorithms import FLOW_OBJECTIVES
@@ -517,7 +546,7 @@ def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm,
 
     if objective not in FLOW_OBJECTIVES:
         raise UserError(f"--objective {objective!r} is not available: use one of {', '.join(FLOW_OBJECTIVES)}")
-    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver, noise=noise, objective=objective)
+    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver, noise=noise, objective=objective, affine=affine)
     try:
         return AlgorithmConfig(**kw, **({} if clock is None else {"clock": clock}))
     except ValidationError as e:  # a default --lr that is no step size, or a bad or missing --noise
@@ -562,7 +591,7 @@ def _check_predictions(preds, task, mdl, model, algorithm):
     for p in preds:
         if p.task != task:
             raise UserError(f"prediction {p.name!r} is for {p.task} data; these data are {task}")
-        if not mdl.has_predictor:
+        if p.kind != "function" and not mdl.has_predictor:
             raise UserError(f"prediction {p.name!r} compares linear predictors; --model {model} has none")
         if p.name == "effective-init":
             if not (isinstance(mdl, Diagonal) and mdl.depth == 2 and mdl.tied):
@@ -571,12 +600,27 @@ def _check_predictions(preds, task, mdl, model, algorithm):
                 raise UserError(f"prediction 'effective-init' needs the gain sums of constant-step GD: use --algorithm gd, not {algorithm}")
 
 
-def _compare(preds, ctx, w) -> list:
-    """One entry per prediction: its predictor, relative error (or direction distance) and cosine."""
+def _compare(preds, ctx, w, run=None, X_eval=None) -> list:
+    """One entry per prediction: its predictor, relative error (or direction distance) and cosine.
+
+    A ``function`` prediction (a spline ``g``) is compared with the trained net's outputs ``f`` on
+    :func:`~implicit_bias.theory.predictions.function_eval_points` (``X_eval`` or a grid on the
+    data's interval): its ``predictor`` is ``g`` there, ``relative_error`` is
+    ``||f - g|| / ||g||`` on those points, ``l2_error`` is ``sqrt(trapezoid((f - g)^2))``
+    (``||f - g||_{L2(S)}`` on the grid)."""
     from . import diagnostics
+    from .theory.predictions import function_eval_points
 
     out = []
     for p in preds:
+        if p.kind == "function":
+            xe = function_eval_points(ctx.X, X_eval)
+            g = np.asarray(p.fn(ctx)(xe), dtype=np.float64)
+            f = np.asarray(run.outputs(xe[:, None]), dtype=np.float64).reshape(-1)
+            l2 = math.sqrt(float(np.trapezoid((f - g) ** 2, xe))) if xe.size > 1 else float(np.abs(f - g).max())
+            out.append({"name": p.name, "paper": p.paper, "predictor": g.tolist(), "relative_error": _finite_or_none(diagnostics.relative_error(f, g)),
+                        "cosine": _finite_or_none(diagnostics.cosine(f, g)), "l2_error": _finite_or_none(l2), "eval_points": "X_eval" if X_eval is not None else f"grid {xe.size} on [{xe[0]:.6g}, {xe[-1]:.6g}]"})  # fmt: skip
+            continue
         pw = np.asarray(p.fn(ctx), dtype=np.float64)
         if p.kind == "direction":
             err = diagnostics.direction_distance(w, pw) if np.linalg.norm(w) > 0 else float("nan")
@@ -638,7 +682,8 @@ def _print_fit(result, run):
     if w is not None:
         c.print(f"predictor (first 8 of {len(w)}): {np.array2string(np.asarray(w)[:8], precision=5)}")
     for p in result["predictions"]:
-        c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}")
+        l2 = f", L2 error {p['l2_error']:.3g} ({p['eval_points']})" if p.get("l2_error") is not None else ""
+        c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}{l2}")
     if result["test_error"] is not None:
         c.print(f"test error {result['test_error']:.6g} on {len(run.data.y_test)} held-out points")
     if result["diagnostics"]["sharpness"] is not None:

@@ -150,6 +150,7 @@ class ModelConfig(_Strict):
     sigma_b: float = 1.0
     a_w: float = 1.0
     a_b: float = 1.0
+    antisymmetric: bool = False  # relu: paired units, f(., theta_0) = 0 (even width; montufar2024 Thm 5's setting without f0)
     bias: Literal["first", "none", "all"] = "first"  # mlp: where the biases are ("first" keeps it homogeneous)
     outputs: int = 1  # mlp: number of outputs (C > 1 with the cross-entropy loss)
 
@@ -195,6 +196,8 @@ class ModelConfig(_Strict):
 
     @model_validator(mode="after")
     def _activation(self):
+        if self.antisymmetric and self.name != "relu":
+            raise ValueError(f"model.antisymmetric (paired units, f(., theta_0) = 0) applies to model relu, not {self.name}")
         a = self.activation
         if a is None:
             return self
@@ -222,6 +225,7 @@ class AlgorithmConfig(_Strict):
     solver: Literal["tsit5", "dopri5", "dopri8", "kvaerno5"] | None = None  # flow/reduced; default: each one's own
     clock: Literal["time", "normalized", "accuracy"] = "time"  # flow/reduced: see GradientFlow
     objective: Literal["loss", "igr"] = "loss"  # flow: the flow of L, or of L + (lr/4)||grad L||^2 (barrett-dherin2021; needs lr)
+    affine: Literal["exact", "gd"] | None = None  # width-scaled-gd: affine part (skip, b2) eliminated (exact, the default) or plain GD
 
     @model_validator(mode="after")
     def _lr(self):
@@ -239,6 +243,8 @@ class AlgorithmConfig(_Strict):
             raise ValueError(f"algorithm.noise applies to {' or '.join(NOISE_NAMES)}, not {self.name}")
         if self.clock != "time" and self.name not in FLOW_NAMES:
             raise ValueError(f"algorithm.clock applies to flow or reduced, not {self.name}")
+        if self.affine is not None and self.name != "width-scaled-gd":
+            raise ValueError(f"algorithm.affine applies to width-scaled-gd, not {self.name}")
         if self.objective == "igr":
             if self.name != "flow":
                 raise ValueError(f"algorithm.objective igr (the modified loss L + (lr/4)||grad L||^2) applies to flow, not {self.name}: use --algorithm flow --objective igr --lr ETA")
@@ -465,14 +471,18 @@ def make_model(
     a_b: float = 1.0,
     bias: str = "first",
     outputs: int = 1,
+    antisymmetric: bool = False,
 ):
     """The model called ``name`` (``linear``, ``diagonal``, ``fc``, ``neuron``, ``relu``) for inputs
     of dimension ``dim``; the one place where ``ibias fit`` flags and sweep configs become a model
     (DESIGN.md model table). ``init`` (parameters by name) overrides scale/shape/``init_dist``.
     ``activation`` defaults to ``linear`` for ``fc`` and ``relu`` for ``neuron`` and ``relu``
-    (``relu`` also takes ``relu_power:k``, the activation ``[x]_+^k`` of montufar2024 Thm 9)."""
+    (``relu`` also takes ``relu_power:k``, the activation ``[x]_+^k`` of montufar2024 Thm 9).
+    ``antisymmetric`` (``relu`` only) pairs the hidden units so that ``f(., theta_0) = 0``."""
     from . import models
 
+    if antisymmetric and name != "relu":
+        raise ValueError(f"antisymmetric (paired units, f(., theta_0) = 0) applies to model relu, not {name}")
     if name == "linear":
         return models.Linear(dim, w0=None if init is None else init.get("w"))
     if name == "diagonal":
@@ -484,7 +494,9 @@ def make_model(
     if name == "relu":
         if init_dist == "breakpoints" and init is None:
             raise ValueError("init 'breakpoints' needs a breakpoint density (a function): build ShallowReLU(init_dist='breakpoints', breakpoint_density=...) in Python")
-        return models.ShallowReLU(width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init, activation=activation or "relu")
+        return models.ShallowReLU(
+            width, input_dim=dim, skip=skip, init_dist=init_dist, sigma_w=sigma_w, sigma_b=sigma_b, a_w=a_w, a_b=a_b, init_params=init, activation=activation or "relu", antisymmetric=antisymmetric
+        )
     if name == "mlp":
         return models.MLP(dim, widths=tuple(widths), activation=activation or "relu", bias=bias, outputs=outputs, slope=slope, scale=scale, init_params=init)
     if name == "conv":  # gunasekar2018: full-width linear conv net, params w1..wL (d,)
@@ -523,7 +535,7 @@ def build_model(mc: ModelConfig, dim: int, *, init_label: str = "model.init"):
         scale=mc.scale,
         shape=mc.shape,
         init=init,
-        **{k: getattr(mc, k) for k in ("widths", "activation", "slope", "width", "skip", "init_dist", "sigma_w", "sigma_b", "a_w", "a_b", "bias", "outputs")},
+        **{k: getattr(mc, k) for k in ("widths", "activation", "slope", "width", "skip", "init_dist", "sigma_w", "sigma_b", "a_w", "a_b", "bias", "outputs", "antisymmetric")},
     )
 
 
@@ -537,7 +549,7 @@ def build_loss(name: str, task: str | None = None):
     return get_loss(name)
 
 
-def build_algorithm(ac: AlgorithmConfig):
+def build_algorithm(ac: AlgorithmConfig, data=None):
     """The algorithm of an algorithm config (:func:`implicit_bias.algorithms.get_algorithm`).
 
     Flows get ``clock`` and, when set, ``rtol``, ``atol`` and ``solver``; ``flow`` with
@@ -545,9 +557,16 @@ def build_algorithm(ac: AlgorithmConfig):
     ``L + (lr/4)||grad L||^2``, barrett-dherin2021); discrete algorithms get
     ``lr`` and their own hyperparameters (``batch_size`` for sgd, ``potential`` for mirror,
     ``norm`` and ``normalize`` for steepest, ``noise`` for the noisy ones and ``batch_size`` for
-    label-noise-sgd).
+    label-noise-sgd); ``width-scaled-gd`` is :class:`~implicit_bias.algorithms.WidthScaledGD`
+    built on the training data ``data`` (a :class:`~implicit_bias.data.Dataset`, required) with
+    ``eta_bar = lr`` and ``affine`` (default ``exact``).
     """
     from .algorithms import get_algorithm, get_solver
+
+    if ac.name == "width-scaled-gd":
+        if data is None:
+            raise ValueError("algorithm width-scaled-gd is built on the training data: call build_algorithm(ac, data)")
+        return get_algorithm(ac.name, X=np.asarray(data.X), y=np.asarray(data.y), eta_bar=ac.lr, affine=ac.affine or "exact")
 
     kw = {}
     if ac.name in FLOW_NAMES:
@@ -611,7 +630,7 @@ def build(run: RunConfig):
     """Turn a :class:`RunConfig` into ``(dataset, model, loss, algorithm, stop)`` objects."""
     ds = build_data(run.data)
     model = build_model(run.model, ds.dim)
-    return ds, model, build_loss(run.loss), build_algorithm(run.algorithm), build_stop(run.stop)
+    return ds, model, build_loss(run.loss), build_algorithm(run.algorithm, ds), build_stop(run.stop)
 
 
 def build_matrix_data(path: str):

@@ -54,6 +54,18 @@ def test_width_scaled_gd_exact_keeps_the_affine_part_optimal_and_padding_is_exac
     assert a.final_loss < 0.5 * _gd_runs([ib.Optax(tx, lr=1.0)], [p], ds, 1)[0].final_loss
 
 
+def test_width_scaled_gd_exact_fits_an_unfitted_start_itself():
+    # affine="exact" computes every residual with (skip, b2) at their least-squares fit, so a start
+    # with skip = b2 = 0 (ShallowReLU.init, as ibias fit and sweeps use it) trains as fit_affine's start
+    ds = spline_data(5)
+    p = draw_inits([12], [3], tag=2, **GAUSS)[0]
+    assert float(np.asarray(p["b2"])) == 0.0 and float(np.asarray(p["skip"])[0]) == 0.0
+    alg = WidthScaledGD(ds.X, ds.y, 5.0)
+    a, b = _gd_runs([alg, alg], [p, fit_affine(p, ds.X, ds.y)], ds, 40)
+    for k in p:
+        np.testing.assert_allclose(np.asarray(a.params[k]), np.asarray(b.params[k]), rtol=1e-11, atol=1e-13, err_msg=k)
+
+
 def test_width_scaled_gd_output_layer_only_freezes_the_hidden_layer():
     ds = spline_data(4)
     p = draw_inits([10], [0], tag=4, **BINU)[0]
@@ -69,8 +81,8 @@ def test_fused_width_scaled_gd_step_matches_autodiff(hidden, affine, zero_preact
     # WidthScaledGD's fused step = autodiff of the square loss + width_scaled_gd
     m, p, X, y = zero_preactivation_net(10, 1, True, seed=7)
     p = {k: np.array(v) for k, v in p.items()}
-    p = fit_affine(p, X, y) if affine == "exact" else p
     p["w2"][3] = 0.0  # a unit that only w2's gradient moves
+    p = fit_affine(p, X, y) if affine == "exact" else p
     obj = Objective(m, ib.losses.get_loss("square"), X, y)
     fused = WidthScaledGD(X, y, 0.7, hidden=hidden, affine=affine)
     plain = Optax(width_scaled_gd(X, y, 0.7, hidden=hidden, affine=affine), lr=1.0)

@@ -33,8 +33,9 @@ from ._modified import FLOW_OBJECTIVES as FLOW_OBJECTIVES, igr_gradient as igr_g
 
 def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
     """Algorithm from its CLI name (``flow``, ``reduced``, ``gd``, ``sgd``, ``normalized-gd``,
-    ``mirror``, ``steepest``, ``label-noise-sgd``, ``param-noise-gd``, ``loss-scaled-gd``) and keyword
-    hyperparameters."""
+    ``mirror``, ``steepest``, ``label-noise-sgd``, ``param-noise-gd``, ``loss-scaled-gd``,
+    ``width-scaled-gd``) and keyword hyperparameters (``width-scaled-gd``: :class:`WidthScaledGD`'s
+    ``X``, ``y``, ``eta_bar``, ``hidden``, ``affine``)."""
     table = {
         "flow": GradientFlow,
         "reduced": ReducedFlow,
@@ -46,6 +47,7 @@ def get_algorithm(name: str, **kwargs) -> AbstractAlgorithm:
         "label-noise-sgd": LabelNoiseSGD,
         "param-noise-gd": ParamNoiseGD,
         "loss-scaled-gd": LossScaledGD,
+        "width-scaled-gd": WidthScaledGD,
     }
     if name not in table:
         raise ValueError(f"unknown algorithm {name!r}: use one of {', '.join(table)}")

@@ -183,8 +183,10 @@ class WidthScaledGD(AbstractDiscreteAlgorithm):
     ``hidden=False`` freezes ``(w1, b1)`` (the output layer only). ``affine="exact"`` eliminates
     the affine part (variable projection: GD at an infinite relative step on ``(s, b2)``), the
     setting in which the trained net tends to eq. (5)'s ``g*`` with its natural boundary
-    conditions; start it from parameters whose affine part is fitted
-    (:func:`implicit_bias.univariate.fit_affine`). Nets of several widths zero-padded to one
+    conditions. With ``affine="exact"`` every step, the first included, computes its residuals
+    with ``(s, b2)`` at their least-squares fit, so the start's own ``(s, b2)`` do not matter (and
+    the loss reported for the start is that of the fitted affine part); starting from
+    :func:`implicit_bias.univariate.fit_affine`'s parameters gives the same iterates. Nets of several widths zero-padded to one
     shape (:func:`implicit_bias.univariate.pad_units`) train as one batch: padding units have
     zero gradients and stay zero.
 
@@ -203,7 +205,13 @@ class WidthScaledGD(AbstractDiscreteAlgorithm):
 
     The data are part of the algorithm (static: one compilation per data set, reused by equal
     settings); ``init_state`` checks that the objective trains on them, with the square loss,
-    a univariate ``ShallowReLU`` with ``skip=True``. Training time counts steps (``lr = 1``).
+    a univariate ``ShallowReLU`` with ``skip=True`` and the ``relu`` activation. Training time
+    counts steps (``lr = 1``).
+
+    From the command line: ``ibias fit DATA --model relu --skip --algorithm width-scaled-gd
+    [--lr ETA_BAR] [--affine exact|gd] [--antisymmetric] --predict weighted-spline``; in a run or
+    sweep config, ``algorithm: {name: width-scaled-gd, lr: ETA_BAR}`` (``config.build_algorithm``
+    builds it on the config's data).
 
     Args:
         X: training inputs ``(M, 1)`` or ``(M,)``; y: targets ``(M,)``.
@@ -255,8 +263,9 @@ class WidthScaledGD(AbstractDiscreteAlgorithm):
 
     def _check_objective(self, objective: Objective, params):
         model = objective.model
-        if not (isinstance(model, ShallowReLU) and model.input_dim == 1 and model.skip):
-            raise ValueError(f"WidthScaledGD trains a univariate ShallowReLU(width, skip=True); received {type(model).__name__}" + (f"(input_dim={model.input_dim}, skip={model.skip})" if isinstance(model, ShallowReLU) else ""))
+        if not (isinstance(model, ShallowReLU) and model.input_dim == 1 and model.skip and model.activation == "relu"):
+            got = f"(input_dim={model.input_dim}, skip={model.skip}, activation={model.activation!r})" if isinstance(model, ShallowReLU) else ""
+            raise ValueError(f"WidthScaledGD trains a univariate ShallowReLU(width, skip=True) with the relu activation (PowerWidthScaledGD: other activations and d > 1); received {type(model).__name__}{got}")
         if objective.loss.name != "square":
             raise ValueError(f"WidthScaledGD: the fused step is the gradient of the square loss; received loss {objective.loss.name!r}")
         X, y = np.asarray(objective.X, dtype=np.float64).reshape(-1), np.asarray(objective.y, dtype=np.float64).reshape(-1)
@@ -275,7 +284,13 @@ class WidthScaledGD(AbstractDiscreteAlgorithm):
         lr, F = state.lr, state.F
         x, y = jnp.asarray(self.xs), jnp.asarray(self.ys)
         M = len(self.xs)
-        r = F + params["b2"] + x * params["skip"][0] - y
+        if self.affine == "exact":
+            # the residual of the least-squares affine fit to y - F (what (skip, b2) hold after every
+            # step; at the first step this also fits an unfitted start, so no fit_affine is needed)
+            coef = jnp.asarray(self.dpinv) @ (y - F)
+            r = F + coef[1] + x * coef[0] - y
+        else:
+            r = F + params["b2"] + x * params["skip"][0] - y
         lv = jnp.log(0.5 * jnp.mean(r * r))  # log L at the input parameters, as Optax.step
         c = r / M
         w1, b1, w2 = params["w1"][:, 0], params["b1"], params["w2"]

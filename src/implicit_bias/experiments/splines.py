@@ -60,7 +60,11 @@ equals the derived ``g* - g_K`` within 35%, 19%, 9.5% at n = 64, 256, 1024. For 
 (1, 1) inits on ``[-1, 1]`` the gap is small (0.0076 sup for 6 points of ``sin 3x``, ~1%) but
 it is the plateau of plain GD once ``n^{-1/2}`` errors fall below it (n ~ 10^4).
 **Setting of every check here**: standard parametrization, skip connection, all layers by
-full-batch GD with step ``eta_bar/n``, the affine part eliminated (``_THM5_SETTING``).
+full-batch GD with step ``eta_bar/n``, the affine part eliminated (``_THM5_SETTING``). The same
+setting from the command line, for any univariate data: ``ibias fit DATA --model relu --skip
+[--antisymmetric] --algorithm width-scaled-gd [--lr ETA_BAR] --predict weighted-spline``
+(``--predict natural-spline``; docs/contract.md); from a sweep config, ``model.antisymmetric``
+and ``algorithm: {name: width-scaled-gd}``.
 
 Thm 5's error, decomposed (``jin-montufar2023-thm5-width-rate`` details): ``f - g* = (f_lazy - g*)
 + (f - f_lazy)`` with ``f_lazy`` the width-n net's own output-layer kernel interpolant

@@ -37,7 +37,8 @@ class ShallowReLU(AbstractModel):
     mulayoff2021, whose text does not state its init). All but ``pytorch`` draw
     ``w2 ~ N(0, output_scale^2 / k)``, ``b2 = 0``; ``skip`` starts at 0. Hyperparameters the
     chosen distribution does not take are ignored. ``antisymmetric=True`` pairs the units so
-    that ``f(., theta_0) = 0`` up to rounding (``k`` even). ``init_params`` overrides all of this.
+    that ``f(., theta_0) = 0`` up to rounding (``k`` even; ``ibias fit --antisymmetric``,
+    ``model.antisymmetric`` in a config). ``init_params`` overrides all of this.
 
     Which function GD finds (montufar2024 Thm 5; measured in ``jin-montufar2023-parametrization``):
     trained by GD with step ``eta_bar/k`` on all parameters (standard parametrization), the hidden
@@ -47,7 +48,8 @@ class ShallowReLU(AbstractModel):
     converges to ``g_K``, not to eq. (5)'s ``g*`` (about 1% of the function for a Gaussian init,
     8% in a binary-uniform example). Reaching ``g*`` needs the skip weight and output bias at an
     infinitely larger step: ``algorithms.WidthScaledGD(affine="exact")`` refits them
-    by least squares after every step.
+    by least squares after every step (``ibias fit --model relu --skip --algorithm
+    width-scaled-gd``; ``--predict weighted-spline`` / ``natural-spline`` compare with ``g*``).
 
     Hyperparameters are stored as numpy scalars (as in ``Diagonal``), so sweeps over them batch
     into one ``vmap``; jit through ``equinox.filter_jit`` or a closure

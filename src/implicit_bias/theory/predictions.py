@@ -4,6 +4,10 @@ Each entry computes a predicted linear predictor from the problem alone (data, i
 predictor, the algorithm's geometry), never from training. ``kind`` says how it is compared
 with a trained predictor: ``interpolant`` (relative l2 error of the vectors) or ``direction``
 (relative l2 error of the unit vectors, since classification predictors grow without bound).
+A ``function`` prediction (the univariate splines of wide ReLU nets, montufar2024 Thm 5) is a
+function of the input, not a predictor: its ``fn`` returns a vectorised callable
+``g(x (P,)) -> (P,)``, compared with the trained net's outputs on evaluation points
+(:func:`function_eval_points`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from .diagonal import diagonal_interpolant, min_l1_interpolant, ntk_norm_interpo
 from .interpolants import bregman_interpolant, min_distance_interpolant
 from .margins import max_margin, polynomial_tail_direction
 
-__all__ = ["Prediction", "PREDICTIONS", "get_prediction", "Context"]
+__all__ = ["Prediction", "PREDICTIONS", "get_prediction", "Context", "function_eval_points", "EVAL_GRID"]
+
+#: Number of evenly spaced points on ``S = [min x, max x]`` at which a ``function`` prediction is
+#: compared when the data give no ``X_eval`` (the experiments' grid, ``experiments.splines``).
+EVAL_GRID = 801
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +48,7 @@ class Prediction:
     name: str
     paper: str
     where: str
-    kind: str  # "interpolant" or "direction"
+    kind: str  # "interpolant", "direction" or "function"
     task: str  # "regression" or "classification"
     description: str
     fn: Callable[[Context], np.ndarray]
@@ -135,6 +143,54 @@ def _effective_init(c: Context):
     return sol.w
 
 
+def function_eval_points(X, X_eval=None) -> np.ndarray:
+    """The points ``(P,)`` at which a ``function`` prediction is compared with a univariate net.
+
+    ``X_eval (P, 1)`` if given (sorted), else ``EVAL_GRID`` evenly spaced points on the data's
+    interval ``S = [min x, max x]`` (``X (N, 1)``), where ``sqrt(trapezoid((f - g)^2))`` is
+    ``||f - g||_{L2(S)}``, the error of montufar2024 Thm 5.
+
+    Raises:
+        ValueError: inputs that are not univariate.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 1 or (X_eval is not None and (np.ndim(X_eval) != 2 or np.shape(X_eval)[1] != 1)):
+        raise ValueError(f"the spline predictions are for univariate data: X must be (N, 1); received X {X.shape}" + ("" if X_eval is None else f", X_eval {np.shape(X_eval)}"))
+    if X_eval is not None:
+        return np.sort(np.asarray(X_eval, dtype=np.float64)[:, 0])
+    return np.linspace(float(X.min()), float(X.max()), EVAL_GRID)
+
+
+def _univariate_relu(c: Context, name: str):
+    from ..models import ShallowReLU
+
+    m = c.model
+    if not (isinstance(m, ShallowReLU) and m.input_dim == 1 and m.activation == "relu"):
+        raise ValueError(f"prediction {name!r} is for univariate shallow ReLU nets: use --model relu (--activation relu) on data X (N, 1)")
+    x = np.asarray(c.X, dtype=np.float64)[:, 0]
+    if np.unique(x).size != x.size:
+        raise ValueError(f"prediction {name!r} interpolates: the inputs x_j must be distinct")
+    order = np.argsort(x)
+    return m, x[order], np.asarray(c.y, dtype=np.float64)[order]
+
+
+def _weighted_spline(c: Context):
+    """``g*`` of montufar2024 Thm 5, eq. (5): the init's ``zeta`` and the net's own ``f(., theta_0)``."""
+    from .splines import weighted_spline_interpolant
+
+    m, x, y = _univariate_relu(c, "weighted-spline")
+    f0 = None if c.params0 is None else {k: np.asarray(v, dtype=np.float64) for k, v in c.params0.items()}
+    return weighted_spline_interpolant(x, y, m, f0=f0)
+
+
+def _natural_spline(c: Context):
+    """The natural cubic spline of the data (scipy): ``g*`` for constant ``zeta`` on ``S`` and ``f(., theta_0) = 0``."""
+    import scipy.interpolate
+
+    _, x, y = _univariate_relu(c, "natural-spline")
+    return scipy.interpolate.CubicSpline(x, y, bc_type="natural")
+
+
 PREDICTIONS: dict[str, Prediction] = {
     p.name: p
     for p in [
@@ -151,6 +207,8 @@ PREDICTIONS: dict[str, Prediction] = {
         Prediction("max-margin-l1", "montufar2024", "Thm 4", "direction", "classification", "l1 max-margin direction (steepest descent w.r.t. l1)", _mm("l1")),
         Prediction("max-margin-linf", "montufar2024", "Thm 4", "direction", "classification", "l-inf max-margin direction (steepest descent w.r.t. l-inf)", _mm("linf")),
         Prediction("polynomial-tail", "vardi2022", "§3.4", "direction", "classification", "argmin_(||v||<=1) sum (y x^T v)^(-k) (GD on a polynomial-tailed loss)", _poly),
+        Prediction("weighted-spline", "montufar2024", "Thm 5", "function", "regression", "g* of eq. (5): argmin int (g'' - f0'')^2 / zeta s.t. g(x_j) = y_j, zeta of the --init distribution, f0 the net at init (--model relu --skip, --algorithm width-scaled-gd)", _weighted_spline),
+        Prediction("natural-spline", "montufar2024", "Thm 6", "function", "regression", "the natural cubic spline of the data: g* for constant zeta on [min x, max x] and f0 = 0 (--antisymmetric, --init uniform with a_b/a_w >= max|x|)", _natural_spline),
     ]
 }
 
