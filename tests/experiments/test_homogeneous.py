@@ -121,20 +121,10 @@ def test_local_search_finds_the_improvement_at_the_hand_built_point_and_none_at_
         assert r.reduction <= 1e-9  # no feasible point below it (cvxpy's accuracy)
 
 
-def test_local_improvement_validates_its_arguments():
-    from implicit_bias.diagnostics import local_improvement
-    from implicit_bias.experiments.homogeneous import relu_kkt_point, two_points
-
-    X, y = two_points()
-    with pytest.raises(ValueError, match="radii"):
-        local_improvement(_relu2(), relu_kkt_point(), X, y, radii=(0.0,))
-    with pytest.raises(ValueError, match="starts"):
-        local_improvement(_relu2(), relu_kkt_point(), X, y, starts=0)
-    with pytest.raises(ValueError, match="do not separate"):
-        local_improvement(_relu2(), relu_kkt_point(), X, -y)
-
-
 def test_kkt_not_optimal_check_measures_what_it_claims():
+    from implicit_bias.experiments.homogeneous import NONOPT_RADIUS, NONOPT_SIZES
+
+    assert all(NONOPT_RADIUS in radii for _, _, radii, _ in NONOPT_SIZES.values())  # the checks' radius is swept
     r = runner.get("vardi2022-kkt-not-optimal").fn(Profile("quick"))
     by = {c.id.split("/")[-1]: c for c in r.checks}
     assert set(by) == {"relu-kkt", "relu-certificate", "relu-local-search", "fc-svm", "fc-no-improvement"}
