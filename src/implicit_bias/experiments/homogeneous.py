@@ -46,10 +46,11 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from scipy.optimize import brentq
 
 from .. import models
 from ..algorithms import LossScaledGD
-from ..diagnostics import alignment, kkt_certificate, loss_weights, parameter_margin, smoothed_margin
+from ..diagnostics import alignment, kkt_certificate, local_improvement, loss_weights, parameter_margin, smoothed_margin
 from ..diagnostics.metrics import loglog_slope
 from ..plotting import caption, figure
 from ..train import Record, Stop, train
@@ -648,8 +649,6 @@ def _revival_at_radius(model, theta, X, y, radius):
     """:func:`relu_revival` from ``theta`` (minimum margin 1) with ``δ`` chosen (brentq) so that
     the rescaled perturbed point is at relative distance ``radius``; returns
     ``(δ, reduction, min margin, distance)``."""
-    from scipy.optimize import brentq
-
     n0 = np.sqrt(_sq(theta))
 
     def point(delta):
@@ -657,7 +656,7 @@ def _revival_at_radius(model, theta, X, y, radius):
         dist = np.sqrt(sum(np.sum((p[k] - theta[k]) ** 2) for k in p)) / n0
         return p, q, dist
 
-    delta = brentq(lambda d: point(d)[2] - radius, 1e-14, 1.0, xtol=1e-16, rtol=1e-12)
+    delta = brentq(lambda d: point(d)[2] - radius, 1e-14, 0.49, xtol=1e-16, rtol=1e-12)  # the path needs δ < 1/2
     p, q, dist = point(delta)
     return delta, 1.0 - _sq(p) / n0**2, float(np.min(q)), float(dist)
 
@@ -686,8 +685,6 @@ NONOPT_RECORD = Record(fields=("log_loss", "params"), growth=2.0)
 def _relu_instance(stop, radii, starts):
     """Train the width-2 ReLU net of :func:`kkt_not_optimal` on :func:`two_points`; returns
     ``(run, KKT records, final certificate, θ~ (min margin 1), {r: hand path}, {r: local search})``."""
-    from ..diagnostics import local_improvement
-
     X, y = two_points()
     s = NONOPT_INIT_SCALE
     m = models.MLP(2, (2,), activation="relu", bias="none")
@@ -704,8 +701,6 @@ def _fc_instance(stop, n, radii, starts):
     :func:`separable_dataset`; returns ``(run, KKT records, final certificate, θ~, 2 ||w_svm||,
     1 - cos(w, w_svm), {r: local search})``."""
     from .. import theory
-    from ..diagnostics import local_improvement
-
     X, y = separable_dataset(n)
     m = models.MLP(2, (3,), activation="linear", bias="none")
     s, rng = NONOPT_INIT_SCALE, np.random.default_rng(0)  # the MLP's Gaussian init, drawn in numpy (no JAX RNG to compile)
