@@ -701,6 +701,7 @@ def _fc_instance(stop, n, radii, starts):
     :func:`separable_dataset`; returns ``(run, KKT records, final certificate, θ~, 2 ||w_svm||,
     1 - cos(w, w_svm), {r: local search})``."""
     from .. import theory
+
     X, y = separable_dataset(n)
     m = models.MLP(2, (3,), activation="linear", bias="none")
     s, rng = NONOPT_INIT_SCALE, np.random.default_rng(0)  # the MLP's Gaussian init, drawn in numpy (no JAX RNG to compile)
