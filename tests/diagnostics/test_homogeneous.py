@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from implicit_bias.diagnostics import alignment, kkt_certificate, loss_weights, parameter_margin, smoothed_margin
+from implicit_bias.diagnostics import alignment, kkt_certificate, local_improvement, loss_weights, parameter_margin, smoothed_margin
 from implicit_bias.models import MLP, Linear
 
 rng = np.random.default_rng(3)
@@ -122,3 +122,28 @@ def test_loss_weights_concentrate_on_the_svm_support_with_its_dual_weights():
     # a linear model has no Clarke fit: its certificate says so
     c = kkt_certificate(Linear(3), {"w": w}, X, Y)
     assert c.clarke_residual is None and c.clarke_support is None and c.clarke_complementary_slackness is None
+
+
+def test_local_improvement_finds_nothing_at_the_linear_svm_and_the_way_down_from_a_non_optimal_point():
+    # min ||w||^2 s.t. y w^T x >= 1 is convex: its optimum (here w = (1, 0)) admits no improvement
+    X = np.array([[1.0, 1.0], [1.0, -1.0]])
+    y = np.array([1.0, 1.0])
+    for r in local_improvement(Linear(2), {"w": np.array([3.0, 0.0])}, X, y, radii=(0.01, 0.3), starts=4):
+        assert r.value == pytest.approx(1.0, rel=1e-15) and r.reduction <= 1e-12 and r.min_margin >= 1.0 - 1e-12
+    # w = (1, 0.5) rescaled to margin 1 is (2, 1) (||w||^2 = 5): within radius r the best feasible
+    # point moves straight toward (1, 0) (the constraint w_1 - w_2 >= 1 is active): reduction known
+    (r,) = local_improvement(Linear(2), {"w": np.array([1.0, 0.5])}, X, y, radii=(0.1,), starts=4)
+    t0, R = np.array([2.0, 1.0]), 0.1 * np.sqrt(5.0)
+    step = t0 - R * np.array([1.0, 1.0]) / np.sqrt(2.0)  # along the active face w_1 - w_2 = 1
+    np.testing.assert_allclose(r.best_value, step @ step, rtol=1e-6)
+    assert r.distance <= 0.1 and np.min(X @ r.params["w"]) >= 1.0 - 1e-12
+
+
+def test_local_improvement_bad_input():
+    X, y = np.array([[1.0, 0.0]]), np.array([1.0])
+    with pytest.raises(ValueError, match="radii"):
+        local_improvement(Linear(2), {"w": np.array([1.0, 0.0])}, X, y, radii=(0.0,))
+    with pytest.raises(ValueError, match="starts"):
+        local_improvement(Linear(2), {"w": np.array([1.0, 0.0])}, X, y, starts=0)
+    with pytest.raises(ValueError, match="do not separate"):
+        local_improvement(Linear(2), {"w": np.array([-1.0, 0.0])}, X, y)

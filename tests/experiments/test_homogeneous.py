@@ -60,3 +60,87 @@ def test_odd_even_parts_split_the_leaky_relu_net_exactly():
     np.testing.assert_allclose(odd + even, f, rtol=1e-12, atol=1e-12)  # the split is exact
     np.testing.assert_allclose(odd, (f - np.asarray(m.apply(p, -X))) / 2, rtol=1e-12, atol=1e-12)  # odd part: (f(x) - f(-x)) / 2
     np.testing.assert_allclose(odd, X @ v, rtol=1e-12)
+
+
+# issue 22 check 5: a KKT point that is not a local optimum (vardi2022 §3.3)
+
+
+def _relu2():
+    from implicit_bias import models
+
+    return models.MLP(2, (2,), activation="relu", bias="none")
+
+
+def test_hand_built_relu_point_is_kkt_and_the_revival_path_certifies_it_is_not_a_local_optimum():
+    from implicit_bias.diagnostics import kkt_certificate
+    from implicit_bias.experiments.homogeneous import relu_kkt_point, relu_revival, revival_reduction, two_points
+
+    X, y = two_points()
+    m, star = _relu2(), relu_kkt_point()
+    c = kkt_certificate(m, star, X, y)
+    # the hand derivation: margins 1, ||θ*||^2 = 8, multipliers (2, 2), exact stationarity
+    np.testing.assert_allclose(c.margins, [1.0, 1.0], rtol=0, atol=1e-15)
+    assert c.residual < 1e-12 and c.clarke_residual < 1e-12
+    np.testing.assert_allclose(c.lam, [2.0, 2.0], rtol=1e-12)
+    for delta in (1e-6, 1e-3, 0.1, 0.4):  # the path's formula holds for 0 < δ < 1/2
+        p = relu_revival(star, delta)
+        f = np.maximum(X @ p["W1"].T, 0.0) @ p["W2"][0]  # evaluated in numpy, not through the model
+        np.testing.assert_allclose(f, 1.0 + 2.0 * delta, rtol=1e-12)  # both margins 1 + 2δ
+        norm_sq = sum(np.sum(v**2) for v in p.values()) / (1.0 + 2.0 * delta)  # rescaled to margin 1
+        assert norm_sq < 8.0
+        np.testing.assert_allclose(1.0 - norm_sq / 8.0, revival_reduction(delta), rtol=1e-12, atol=1e-15)  # atol: 1 - N/8 cancels
+        # the perturbed point tends to θ* as δ -> 0 (distance ~ sqrt(8 δ / ||x_1||))
+        dist = np.sqrt(sum(np.sum((p[k] - star[k]) ** 2) for k in star))
+        np.testing.assert_allclose(dist, np.sqrt(delta**2 + 8 * delta / np.linalg.norm(X[0])), rtol=1e-12)
+
+
+def test_local_search_finds_the_improvement_at_the_hand_built_point_and_none_at_an_svm_optimum():
+    from implicit_bias import models, theory
+    from implicit_bias.diagnostics import local_improvement
+    from implicit_bias.experiments.homogeneous import relu_kkt_point, revival_reduction, separable_dataset, two_points
+
+    X, y = two_points()
+    (r,) = local_improvement(_relu2(), relu_kkt_point(), X, y, radii=(0.01,), starts=6, seed=0)
+    assert r.value == 8.0 and r.distance <= 0.01 and r.min_margin >= 1.0 - 1e-12
+    f = np.maximum(X @ r.params["W1"].T, 0.0) @ r.params["W2"][0]  # the certificate, re-evaluated
+    assert np.min(f) >= 1.0 - 1e-12 and sum(np.sum(v**2) for v in r.params.values()) < 8.0
+    # at least what the hand path reaches at about this distance (δ = 1.03e-4 puts it at 0.01)
+    assert r.reduction > 0.99 * revival_reduction(1.03e-4) > 1e-4
+    # a known global optimum of (P): the balanced rank-one factorization of the l2 SVM
+    Xf, yf = separable_dataset(8)
+    w = np.asarray(theory.max_margin(Xf, yf, "l2").w)
+    w = w / np.min(yf * (Xf @ w))
+    v = np.array([0.6, 0.0, 0.8])  # hidden direction
+    c = np.sqrt(np.linalg.norm(w))
+    opt = {"W1": c * np.outer(v, w / np.linalg.norm(w)), "W2": c * v[None, :]}
+    fc = models.MLP(2, (3,), activation="linear", bias="none")
+    np.testing.assert_allclose(fc.predictor(opt), w, rtol=1e-12)
+    res = local_improvement(fc, opt, Xf, yf, radii=(0.01, 0.1), starts=6, seed=0)
+    for r in res:
+        assert np.isclose(r.value, 2 * np.linalg.norm(w), rtol=1e-12)  # value of (P) = 2 ||w_svm||
+        assert r.reduction <= 1e-9  # no feasible point below it (cvxpy's accuracy)
+
+
+def test_kkt_not_optimal_check_measures_what_it_claims():
+    from implicit_bias.experiments.homogeneous import NONOPT_RADIUS, NONOPT_SIZES
+
+    assert all(NONOPT_RADIUS in radii for _, _, radii, _ in NONOPT_SIZES.values())  # the checks' radius is swept
+    r = runner.get("vardi2022-kkt-not-optimal").fn(Profile("quick"))
+    by = {c.id.split("/")[-1]: c for c in r.checks}
+    assert set(by) == {"relu-kkt", "relu-certificate", "relu-local-search", "fc-svm", "fc-no-improvement"}
+    assert all(c.passed for c in r.checks)
+    assert r.data.relu_status == "converged" and r.data.fc_status == "converged"
+    # the ReLU run ends at the hand-built KKT point θ* (||θ||^2 = 8, λ = (2, 2))
+    d = by["relu-kkt"].details
+    assert d["distance_to_hand_kkt_point"] < 1e-3 and abs(d["norm_sq"] - 8.0) < 1e-5
+    np.testing.assert_allclose(d["multipliers"], [2.0, 2.0], rtol=1e-6)
+    # the certificate: margins >= 1 and a strict reduction, as the closed form says
+    cert = by["relu-certificate"]
+    assert cert.details["min_margin"] >= 1.0 - 1e-12 and cert.measured > 1e-4
+    # the improvement is second order in the radius (slope 2 on log-log), for the ReLU net only
+    imp = r.data.relu_improvement.values
+    rad = r.data.radius.values
+    assert np.all(imp > 0)
+    slope = np.polyfit(np.log(rad), np.log(imp), 1)[0]
+    assert 1.8 < slope < 2.2
+    assert np.all(r.data.fc_improvement.values <= 1e-6)

@@ -21,7 +21,12 @@ on any model with a known degree (a non-homogeneous model is refused with a ``Va
   two-layer ReLU / leaky-ReLU :class:`~implicit_bias.models.MLP` also the Clarke residual
   (vardi2022 footnote 2), where the activation derivative at near-kinks is free in its
   Clarke interval;
-- :func:`alignment`: ``1 - cos(θ, -∇L(θ))`` (plain or Clarke).
+- :func:`alignment`: ``1 - cos(θ, -∇L(θ))`` (plain or Clarke);
+- :func:`local_improvement`: a local-optimality test of a (KKT) point of (P): the smallest
+  ``||θ'||^2`` a local solver finds among feasible ``θ'`` in a ball around the rescaled
+  ``θ~``, every candidate rescaled to ``min_n q_n(θ') = 1`` exactly and verified (a positive
+  reduction is a certificate that ``θ~`` is not a local minimum of (P); vardi2022 §3.3: KKT
+  points of (P) need not be local optima, Vardi, Shamir & Srebro 2022).
 
 **Why a Clarke variant.** Max-margin ReLU networks put kinks on data points
 (``w_i^T x_n + b_i = 0``); gradient descent then zigzags across the kink and the one-sided
@@ -42,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from scipy.optimize import nnls
+from scipy.optimize import minimize, nnls
 
 from ..losses import AbstractLoss, get_loss
 from ..models import MLP, AbstractModel
@@ -57,6 +62,8 @@ __all__ = [
     "kkt_certificate",
     "alignment",
     "loss_weights",
+    "LocalImprovement",
+    "local_improvement",
 ]
 
 #: relative pre-activation ``|z| / (||w|| ||x|| + |b|)`` below which a ReLU unit counts as at
@@ -85,8 +92,10 @@ def _apply(model, params, X):
 
 @eqx.filter_jit
 def _flat_jacobian(model, params, X, y):
+    """``(flat θ (P,), margins q (N,), J (N, P))`` in one compiled call."""
     flat, unravel = ravel_pytree(params)
-    return flat, jax.jacrev(lambda t: y * model.apply(unravel(t), X))(flat)
+    q = lambda t: y * model.apply(unravel(t), X)  # noqa: E731
+    return flat, q(flat), jax.jacrev(q)(flat)
 
 
 @eqx.filter_jit
@@ -234,7 +243,7 @@ class KKTCertificate:
 
 def _jacobian(model, params, X, y):
     """``J (N, P)``: rows ``∇_θ q_n(θ)``, the flat order of ``ravel_pytree(params)``."""
-    flat, J = _flat_jacobian(model, params, X, y)
+    flat, _, J = _flat_jacobian(model, params, X, y)
     return np.asarray(flat), np.asarray(J)
 
 
@@ -379,8 +388,11 @@ def kkt_certificate(model: AbstractModel, params: dict, X, y, *, kink_tol: float
     if _clarke_supported(model):
         J0, C, owner = _two_layer_clarke_parts(model, pt, X, yj, kink_tol)
         n_kinks = C.shape[1]
-        clarke_lam, fit = _clarke_fit(J0 / nrm, C / nrm, owner, flat / nrm, pen / nrm)
-        clarke_res = min(float(np.linalg.norm(flat - fit * nrm)) / nrm, res)
+        if n_kinks == 0:  # no unit at a kink: the Clarke fit is the plain one (same stacked system)
+            clarke_lam, clarke_res = lam, res
+        else:
+            clarke_lam, fit = _clarke_fit(J0 / nrm, C / nrm, owner, flat / nrm, pen / nrm)
+            clarke_res = min(float(np.linalg.norm(flat - fit * nrm)) / nrm, res)
         clarke_slack = float(D * clarke_lam @ (qt - 1.0)) / nrm**2
         clarke_support = np.flatnonzero(clarke_lam > support_tol * clarke_lam.max()) if clarke_lam.max() > 0 else np.zeros(0, dtype=int)
     return KKTCertificate(res, clarke_res, slack, lam, clarke_lam, support, qt, n_kinks, clarke_slack, clarke_support)
@@ -512,3 +524,157 @@ def homogeneous_summary(model: AbstractModel, params: dict, X, y, loss="logistic
         out["kkt_support"] = [int(i) for i in (c.clarke_support if use_clarke else c.support)]
     out["alignment"] = alignment(model, params, X, y, loss, clarke=clarke)
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalImprovement:
+    """Result of :func:`local_improvement` (values are ``||θ||^2`` of points with minimum margin 1).
+
+    Attributes:
+        value: ``||θ~||^2``, the start rescaled to ``min_n q_n(θ~) = 1``.
+        best_value: the smallest ``||θ'||^2`` over the candidates (``value`` if none is lower),
+            each candidate rescaled to ``min_n q_n(θ') = 1`` and kept only inside the ball.
+        reduction: ``(value - best_value) / value >= 0``.
+        min_margin: ``min_n q_n(θ')`` of the best candidate as evaluated by the model (1 up to
+            round-off: the rescaling makes it exact); ``margins`` ``(N,)`` all of them.
+        distance: ``||θ' - θ~|| / ||θ~||`` of the best candidate (``<= radius``).
+        radius: the ball's relative radius.
+        params: ``θ'`` by name (the certificate: evaluate it to check the claim).
+        start_values: ``||θ'||^2`` found from each start, ``(starts,)`` (``nan`` for a candidate
+            that left the ball or does not separate the data).
+    """
+
+    value: float
+    best_value: float
+    reduction: float
+    min_margin: float
+    margins: np.ndarray
+    distance: float
+    radius: float
+    params: dict
+    start_values: np.ndarray
+
+
+def _rescaled_to_unit_margin(t, q, D):
+    """``t`` with margins ``q`` rescaled to ``min_n q_n = 1`` (``None`` if ``min q <= 0``), and its margins."""
+    if not np.min(q) > 0:
+        return None, q
+    c = float(np.min(q)) ** (-1.0 / D)
+    return c * np.asarray(t), q * c**D
+
+
+def local_improvement(model: AbstractModel, params: dict, X, y, *, radii=(0.01,), starts: int = 8, seed: int = 0, maxiter: int = 500) -> tuple:
+    r"""Search balls around the direction of ``θ`` for feasible points of (P) with a smaller norm.
+
+    (P) is ``min ||θ||^2 s.t. q_n(θ) = y_n f(x_n; θ) >= 1``. Route (a local-optimality test,
+    independent of training), for each relative radius ``r`` in ``radii``:
+
+    1. rescale ``θ~ = θ / (min_n q_n(θ))^{1/D}`` (``D`` the degree), so ``min_n q_n(θ~) = 1``;
+    2. from ``starts`` points, ``θ~`` itself and ``θ~ + (r/2) ||θ~|| u_k`` with ``u_k``
+       uniform on the unit sphere (``numpy.random.default_rng(seed)``), run
+       ``scipy.optimize.minimize(method="SLSQP")`` on ``min ||θ||^2`` subject to
+       ``q_n(θ) >= 1`` and ``||θ - θ~|| <= r ||θ~||`` (gradients and Jacobians by JAX, one
+       compiled function shared by all radii);
+    3. rescale every end point ``θ'`` to ``min_n q_n(θ') = 1`` exactly (homogeneity: this keeps
+       it feasible whatever the solver's constraint tolerance; the solver's ball is ``1e-6``
+       relative inside the reported one to leave room for that factor), discard it if it is
+       outside the ball or does not separate the data, and keep the smallest ``||θ'||^2``.
+
+    **How to read it.** A positive ``reduction`` is a certificate: ``params`` is an explicit
+    point within ``r ||θ~||`` of ``θ~`` with every margin ``>= 1`` (re-evaluate it) and a
+    smaller norm, so the direction of ``θ`` is not a local minimum of (P) *at that radius*; a
+    reduction that stays positive as ``r -> 0`` (falling like ``r^2`` for a second-order
+    descent direction) shows it is not a local minimum at all. A reduction of 0 is only
+    evidence: SLSQP is a local method, random starts may miss a narrow descent cone, and ReLU
+    networks are not differentiable at kinks. The search also removes any part of ``θ~`` that is
+    wasted norm (e.g. a dead ReLU unit's frozen weights) or moves ``θ~`` to a nearby KKT point;
+    compare ``reduction`` with the distance of ``θ~`` from an exact KKT point
+    (:func:`kkt_certificate`), or compare ``best_value`` with the value of a known optimum.
+
+    Args:
+        model: a homogeneous model with one output; params: its parameters (``θ``, any scale);
+        X: ``(N, d)``; y: labels in ``{-1, +1}``, ``(N,)``.
+        radii: relative radii ``r > 0`` of the balls (a sequence; one result per radius).
+        starts: number of starts per radius (``>= 1``; the first is ``θ~``).
+        seed: seed of the random starts (the same starts' directions for every radius).
+        maxiter: SLSQP iterations per start.
+
+    Returns:
+        A tuple of :class:`LocalImprovement`, one per radius, in the order of ``radii``.
+
+    Raises:
+        ValueError: a non-homogeneous model, bad labels, a ``θ`` that does not separate the data,
+            a radius that is not a finite number ``> 0``, or ``starts < 1``.
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias.models import Linear
+        >>> X = np.array([[1.0, 1.0], [1.0, -1.0]]); y = np.array([1.0, 1.0])
+        >>> (r,) = local_improvement(Linear(2), {"w": np.array([1.0, 0.0])}, X, y, starts=3)
+        >>> round(r.value, 12), round(r.reduction, 9)    # the SVM (convex (P)): no reduction
+        (1.0, 0.0)
+    """
+    D = homogeneity_degree(model)
+    radii = tuple(np.atleast_1d(np.asarray(radii, dtype=float)).tolist())
+    if not radii or not all(np.isfinite(r) and r > 0 for r in radii):
+        raise ValueError(f"radii must be finite numbers > 0 (relative to ||θ~||); received {radii!r}")
+    if int(starts) != starts or starts < 1:
+        raise ValueError(f"starts must be an integer >= 1; received {starts!r}")
+    X, yj, q = _margins(model, params, X, y)
+    if not np.min(q) > 0:
+        raise ValueError(f"the parameters do not separate the data (min_n y_n f(x_n) = {float(np.min(q)):.3g} <= 0): (P) has no rescaled feasible point; train further")
+    flat, unravel = ravel_pytree(jax.tree_util.tree_map(jnp.asarray, params))
+
+    def margins(t):
+        return yj * model.apply(unravel(t), X)
+
+    q_and_jac_jit = jax.jit(lambda t: (margins(t), jax.jacrev(margins)(t)))  # ~40 us a call once compiled
+    cache = {}
+
+    def q_and_jac(t):  # one compiled call per point (SLSQP asks for the values and the Jacobian)
+        key = t.tobytes()
+        if key not in cache:
+            cache.clear()
+            qq, J = q_and_jac_jit(t)
+            cache[key] = (np.asarray(qq), np.asarray(J))
+        return cache[key]
+
+    t0, _ = _rescaled_to_unit_margin(np.asarray(flat), q, D)
+    value = float(t0 @ t0)
+    rng = np.random.default_rng(seed)
+    dirs = rng.normal(size=(int(starts), t0.size))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    out = []
+    for radius in radii:
+        R = radius * np.sqrt(value)
+        cons = [
+            {"type": "ineq", "fun": lambda t: q_and_jac(t)[0] - 1.0, "jac": lambda t: q_and_jac(t)[1]},
+            # the solver's ball is 1e-6 (relative) inside the reported one, so that the exact
+            # rescaling of step 3 (a factor 1 + O(solver tolerance)) does not push a candidate out
+            {"type": "ineq", "fun": lambda t, R=R: np.array([(R * (1.0 - 1e-6)) ** 2 - (t - t0) @ (t - t0)]), "jac": lambda t: -2.0 * (t - t0)[None, :]},
+        ]
+        best, best_q, found = t0, q / np.min(q), np.full(int(starts), np.nan)
+        for k in range(int(starts)):
+            start = t0 if k == 0 else t0 + 0.5 * R * dirs[k]
+            res = minimize(lambda t: float(t @ t), start, jac=lambda t: 2.0 * t, constraints=cons, method="SLSQP", options={"ftol": 1e-15, "maxiter": int(maxiter)})
+            t, qt = _rescaled_to_unit_margin(res.x, q_and_jac(res.x)[0], D)
+            if t is None or np.linalg.norm(t - t0) > R:
+                continue
+            found[k] = float(t @ t)
+            if found[k] < float(best @ best):
+                best, best_q = t, qt
+        best_value = float(best @ best)
+        out.append(
+            LocalImprovement(
+                value=value,
+                best_value=best_value,
+                reduction=(value - best_value) / value,
+                min_margin=float(np.min(best_q)),
+                margins=np.asarray(best_q),
+                distance=float(np.linalg.norm(best - t0)) / np.sqrt(value),
+                radius=float(radius),
+                params={k: np.asarray(v) for k, v in unravel(jnp.asarray(best)).items()},
+                start_values=found,
+            )
+        )
+    return tuple(out)
