@@ -1,4 +1,5 @@
-"""Matrix factorization: the commuting case of gunasekar2017 and balancedness (vardi2022 §4.3, §6).
+"""Matrix factorization: the commuting case of gunasekar2017, Razin & Cohen's norms, the singular-value
+dynamics and the depth / rank experiments of arora2019, balancedness (vardi2022 §4.3, §6).
 
 Every check trains :class:`~implicit_bias.models.MatrixFactorization` with
 :func:`implicit_bias.train_many` (gradient flow, gradient descent) on
@@ -505,7 +506,7 @@ def _depth_rank_runs(shape, rank, counts, depths, scales, target, seed=0):
     for c, N in enumerate(counts):
         data = mdata.matrix_completion(shape, rank=rank, n_obs=N, seed=seed)
         star_erk = tf.effective_rank(data.W_star)
-        nuc = tf.min_nuclear_norm(data)
+        nuc = tf.min_nuclear_norm(data, solvers=("SCS",))  # Clarabel needs > 14 GB at 100 x 100
         nuc_err[c], nuc_erk[c] = completion_error(data, nuc.W), tf.effective_rank(nuc.W)
         s1 = float(tf.singular_values(data.W_star)[0])
         for d, L in enumerate(depths):
@@ -572,7 +573,8 @@ def depth_rank(profile):
     an upper bound on the sharpness ``L sigma_1^(2-2/L) / N`` at a balanced interpolant, so at
     most half of GD's stability limit (arora2019 ran GD with a small step; ``sigma_1(W*)`` only
     sets the step). Route 2 (no training): the min-nuclear-norm completion
-    (:func:`~implicit_bias.theory.factorization.min_nuclear_norm`, cvxpy SDP). Both are scored
+    (:func:`~implicit_bias.theory.factorization.min_nuclear_norm`, cvxpy SDP solved by SCS at
+    ``eps = 1e-9``; Clarabel's interior point needs > 14 GB at 100 x 100). Both are scored
     by :func:`completion_error` (relative Frobenius error on the unobserved entries) and the
     Roy-Vetterli effective rank ``exp(-sum p_r log p_r)``, ``p_r = sigma_r / sum sigma``
     (:func:`~implicit_bias.theory.factorization.effective_rank`, numpy SVD).
