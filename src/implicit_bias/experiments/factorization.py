@@ -553,7 +553,7 @@ def _depth_rank_table(ds, hard) -> str:
     "arora2019-depth-rank",
     paper="arora2019",
     kind="check",
-    where="§2.2 (experiments; vardi2022 §4.3)",
+    where="§2.2, Fig. 2 (vardi2022 §4.3)",
     title="Deep matrix completion: effective rank falls with depth and smaller init; at the hard count depth >= 3 beats min nuclear norm",
 )
 def depth_rank(profile):
@@ -616,7 +616,7 @@ def depth_rank(profile):
             f"{shape[0]}x{shape[1]} rank-{rank} completion, N in {list(counts)}: the effective rank of the GD solution is non-increasing with depth (2, 3, 4) at "
             f"scale {scales[-1]:g} and with a smaller init scale at each depth (error: largest increase; tolerance 0.01 absolute)",
             "arora2019",
-            "§2.2 (vardi2022 §4.3)",
+            "§2.2, Fig. 2 (vardi2022 §4.3)",
             measured=viol["max"],
             predicted=0.0,
             error=viol["max"],
@@ -632,7 +632,7 @@ def depth_rank(profile):
             f"at N = {hard} (the hard count) the depth-3 and depth-4 reconstruction errors on the unobserved entries (scale {scales[-1]:g}) are below the "
             "min-nuclear-norm completion's (error: max over depths 3, 4 of e_depth / e_nuclear)",
             "arora2019",
-            "§2.2 (vardi2022 §4.3)",
+            "§2.2, Fig. 2 (vardi2022 §4.3)",
             measured=e_deep,
             predicted=e_nuc,
             error=e_deep / e_nuc,
@@ -645,7 +645,7 @@ def depth_rank(profile):
             "arora2019-depth-rank/nuclear-vs-depth2",
             f"at N = {hard} the min-nuclear-norm error is below the depth-2 error (scale {scales[-1]:g}) or within a factor 4 of it (error: e_nuclear / e_depth2)",
             "arora2019",
-            "§2.2 (vardi2022 §4.3; Razin & Cohen 2020)",
+            "§2.2, Fig. 2 (vardi2022 §4.3; Razin & Cohen 2020)",
             measured=e_nuc,
             predicted=e2,
             error=e_nuc / e2,
