@@ -597,6 +597,15 @@ def depth_rank(profile):
 
     The measured table (errors and effective ranks per count, depth and scale, and the nuclear
     norm's) is in every check's ``details["table"]``.
+
+    Measured (quick, seed 0, N = 160): errors 0.072 / 0.0072 / 0.0072 at depths 2 / 3 / 4
+    (scale 1e-4) against 0.214 for min nuclear norm; effective ranks 2.16 / 1.925 / 1.925
+    (``W*``: 1.925, nuclear: 2.50). Full, N = 2000 (depth 2 only, from a probe): min nuclear
+    norm error 0.221 (effective rank 7.63, ``W*`` 4.91), depth 2 0.186 at scale 1e-3 and
+    0.081 at 1e-6 (effective ranks 7.41, 5.71). Cost of the full profile: the escape time of a
+    depth-``L`` singular value from ``sigma_0`` grows like ``sigma_0^{-(1 - 2/L)}`` (arora2019
+    Thm 3), so depth 4 from scale 1e-6 needs of the order of 1e5 GD steps per count; the full
+    run had not finished after 35 minutes on a shared 2-core machine.
     """
     shape, rank, counts, hard, scales = profile.pick(
         ((20, 20), 2, (160, 240), 160, (1e-2, 1e-4)),
