@@ -36,7 +36,7 @@ def test_balancedness_drift_by_hand():
 
 
 def test_checks_are_registered_with_their_papers():
-    for id, paper in (("gunasekar2017-commuting", "gunasekar2017"), ("vardi2022-balancedness-factorization", "vardi2022")):
+    for id, paper in (("gunasekar2017-commuting", "gunasekar2017"), ("vardi2022-balancedness-factorization", "vardi2022"), ("arora2019-depth-rank", "arora2019")):
         e = runner.get(id)
         assert e.kind == "check" and e.paper == paper
 
@@ -71,3 +71,67 @@ def test_singular_value_ode_errors_zero_on_balanced_states_and_large_off_them():
             assert np.max(q["errors"]) < 1e-12
         else:  # the flow of unbalanced factors is not the formula's: rates differ by O(1)
             assert np.max(q["errors"]) > 0.1
+
+
+def test_completion_error_counts_only_the_unobserved_entries():
+    from implicit_bias import matrix_data as md
+
+    W_star = np.array([[1.0, 2.0], [3.0, 4.0]])
+    data = md.MatrixDataset(np.array([1.0, 4.0]), entries=[[0, 0], [1, 1]], shape=(2, 2), W_star=W_star)
+    # wrong observed entries do not count; the unobserved (0, 1), (1, 0) are off by (1, -1)
+    W = np.array([[100.0, 3.0], [2.0, -7.0]])
+    assert fz.completion_error(data, W) == pytest.approx(np.sqrt(2.0) / np.sqrt(13.0), rel=1e-14)
+    assert fz.completion_error(data, W_star) == 0.0
+    with pytest.raises(ValueError, match="shape"):
+        fz.completion_error(data, np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="W_star"):
+        fz.completion_error(md.MatrixDataset(np.array([1.0]), entries=[[0, 0]], shape=(2, 2)), W)
+    full = md.MatrixDataset(W_star.reshape(-1), entries=[[0, 0], [0, 1], [1, 0], [1, 1]], shape=(2, 2), W_star=W_star)
+    with pytest.raises(ValueError, match="every entry"):
+        fz.completion_error(full, W)
+
+
+def test_rank_order_violation_by_hand():
+    # (counts, depths, scales): depths increasing, scales decreasing
+    ok = np.array([[[3.0, 2.5], [2.4, 2.0], [2.2, 2.0]]])
+    v = fz.rank_order_violation(ok)
+    assert v["depth"] == pytest.approx(0.0) and v["init"] == pytest.approx(-0.2) and v["max"] == 0.0
+    bad_depth = np.array([[[3.0, 2.5], [2.4, 2.0], [2.2, 2.05]]])  # depth 4 above depth 3 at the smallest scale
+    assert fz.rank_order_violation(bad_depth)["depth"] == pytest.approx(0.05)
+    assert fz.rank_order_violation(bad_depth)["max"] == pytest.approx(0.05)
+    bad_init = np.array([[[3.0, 2.5], [2.0, 2.3], [1.9, 1.8]], [[2.0, 1.9], [1.9, 1.8], [1.8, 1.7]]])  # depth 3, count 0: smaller scale, higher rank
+    assert fz.rank_order_violation(bad_init)["init"] == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="counts, depths, scales"):
+        fz.rank_order_violation(np.zeros((2, 2)))
+
+
+def test_effective_rank_falls_as_a_tail_singular_value_shrinks():
+    # the quantity the depth-rank check orders: rank-2 W plus a tail sigma_3 = eps
+    from implicit_bias.theory import factorization as tf
+
+    eranks = [tf.effective_rank(np.diag([2.0, 1.0, eps])) for eps in (1.0, 0.1, 1e-3, 0.0)]
+    assert np.all(np.diff(eranks) < 0)
+    p = np.array([2.0, 1.0]) / 3.0
+    assert eranks[-1] == pytest.approx(np.exp(-np.sum(p * np.log(p))), rel=1e-14)
+
+
+def test_depth_rank_figure_on_a_tiny_dataset():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dims = ("observations", "depth", "scale")
+    ds = xr.Dataset(
+        {
+            "error": (dims, np.full((2, 3, 2), 0.1)),
+            "effective_rank": (dims, np.full((2, 3, 2), 2.0)),
+            "nuclear_error": (("observations",), [0.3, 0.01]),
+            "nuclear_effective_rank": (("observations",), [2.5, 2.0]),
+        },
+        coords={"observations": [10, 20], "depth": [2, 3, 4], "scale": [1e-2, 1e-4]},
+        attrs={"shape": [4, 4], "rank": 1, "loss_target": 1e-6, "ground_truth_effective_rank": 1.0},
+    )
+    fig = fz.depth_rank_figure(ds, 10)
+    assert len(fig.axes) == 2
+    plt.close(fig)
