@@ -263,6 +263,8 @@ def test_list_predictions_and_list():
         (["fit", "{reg}", "--objective", "igr", "--algorithm", "gd", "--lr", "0.1"], "applies to flow, not gd"),
         (["fit", "{reg}", "--objective", "modified"], "--objective 'modified' is not available"),
         (["fit", "{reg}", "--model", "diagonal", "--algorithm", "sgd", "--predict", "effective-init"], "use --algorithm gd, not sgd"),
+        (["fit", "{reg}", "--algorithm", "sgd", "--lr", "0.01", "--sampling", "cyclic"], "sampling"),
+        (["fit", "{reg}", "--algorithm", "gd", "--lr", "0.01", "--sampling", "reshuffle"], "sampling applies to sgd, not gd"),
         (["fit", "{reg}", "--model", "diagonal", "--depth", "3", "--algorithm", "gd", "--predict", "effective-init"], "tied depth-2 diagonal"),
         (["fit", "{reg}", "--model", "linear", "--algorithm", "gd", "--predict", "effective-init"], "tied depth-2 diagonal"),
         (["fit", "{reg}", "--antisymmetric"], "--antisymmetric (paired hidden units, f(., theta_0) = 0) applies to --model relu, not linear"),
@@ -557,3 +559,13 @@ def test_gd_on_a_diagonal_net_reaches_its_effective_init_interpolant_and_reports
     assert err["effective-init"] < 1e-8 and err["diagonal"] > 1e-4, err
     w = np.asarray(out["predictor"])
     assert out["test_error"] == pytest.approx(np.mean((te.X @ w - te.y) ** 2), rel=1e-12)
+
+
+def test_sgd_with_random_reshuffling_keeps_the_min_distance_bias(regression_file, capsys):
+    # montufar2024 Thm 1 holds for any batch order: the iterates stay in w0 + rowspace(X)
+    path, ds = regression_file
+    p = ibias_in_process(capsys, "fit", path, "--algorithm", "sgd", "--sampling", "reshuffle", "--batch-size", "2", "--lr", "0.05", "--stop-loss", "1e-20", "--max-steps", "400000", "--predict", "min-distance", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged"
+    np.testing.assert_allclose(out["predictor"], np.linalg.pinv(ds.X) @ ds.y, atol=1e-8)

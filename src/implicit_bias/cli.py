@@ -285,6 +285,7 @@ def fit_cmd(
     clock: Optional[str] = typer.Option(None, "--clock", help="Time variable of flow/reduced: time | normalized (-grad log L) | accuracy (gamma = -log L) | auto (the default: accuracy for a flow toward a training-accuracy target, which time t ~ e^gamma cannot reach in a step budget; time otherwise); same path."),
     flow_objective: str = typer.Option("loss", "--objective", help="flow: loss (the flow of L) | igr (the flow of L + (lr/4)||grad L||^2 that GD with step --lr tracks to O(lr^2); needs --lr)."),
     batch_size: int = typer.Option(1, "--batch-size", help="SGD batch size."),
+    sampling: str = typer.Option("iid", "--sampling", help="sgd: iid (a fresh batch every step, the default) | reshuffle (random reshuffling: each sample once per epoch)."),
     noise: Optional[float] = typer.Option(None, "--noise", help="label-noise-sgd / param-noise-gd: noise standard deviation (>= 0; required by them)."),
     potential: str = typer.Option("quadratic", "--potential", help="Mirror potential: entropy | quadratic | lp:P."),
     norm: str = typer.Option("l2", "--norm", help="Steepest-descent norm: l1 | l2 | linf | lp:P."),
@@ -363,7 +364,7 @@ def fit_cmd(
         )
     sc = _stop_config(stop_loss, stop_accuracy, max_steps, "classification" if loss_obj.task == "multiclass" else loss_obj.task)
     clock = _resolve_clock(algorithm, clock, sc, flow_objective)
-    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise, flow_objective, affine)
+    ac = _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise, flow_objective, affine, sampling)
     _check_target_against_data(sc, loss_obj, np.asarray(ds.y), stop_loss is None)
     from .train import train
 
@@ -538,7 +539,7 @@ def _resolve_clock(algorithm, clock, sc, objective="loss"):
     return "accuracy" if sc.training_accuracy is not None and objective == "loss" else "time"
 
 
-def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise=None, objective="loss", affine=None):
+def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm, normalize, noise=None, objective="loss", affine=None, sampling="iid"):
     from pydantic import ValidationError
 
     from .algorithms import FLOW_OBJECTIVES
@@ -546,7 +547,7 @@ def _algorithm_config(algorithm, lr, solver, clock, batch_size, potential, norm,
 
     if objective not in FLOW_OBJECTIVES:
         raise UserError(f"--objective {objective!r} is not available: use one of {', '.join(FLOW_OBJECTIVES)}")
-    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver, noise=noise, objective=objective, affine=affine)
+    kw = dict(name=algorithm, lr=lr, batch_size=batch_size, potential=potential, norm=norm, normalize=normalize, solver=solver, noise=noise, objective=objective, affine=affine, sampling=sampling)
     try:
         return AlgorithmConfig(**kw, **({} if clock is None else {"clock": clock}))
     except ValidationError as e:  # a default --lr that is no step size, or a bad or missing --noise

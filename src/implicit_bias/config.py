@@ -216,6 +216,7 @@ class AlgorithmConfig(_Strict):
     name: Literal[ALGORITHM_NAMES] = "flow"
     lr: float | None = None
     batch_size: int = 1
+    sampling: Literal["iid", "reshuffle"] = "iid"  # sgd: independent batches, or random reshuffling (each sample once per epoch)
     noise: float | None = None  # label-noise-sgd, param-noise-gd: the noise standard deviation (required)
     potential: str = "quadratic"
     norm: str = "l2"
@@ -241,6 +242,8 @@ class AlgorithmConfig(_Strict):
             raise ValueError("algorithm.noise must be a finite number >= 0 (a standard deviation)")
         if self.noise is not None and self.name not in NOISE_NAMES:
             raise ValueError(f"algorithm.noise applies to {' or '.join(NOISE_NAMES)}, not {self.name}")
+        if self.sampling != "iid" and self.name != "sgd":
+            raise ValueError(f"algorithm.sampling applies to sgd, not {self.name}")
         if self.clock != "time" and self.name not in FLOW_NAMES:
             raise ValueError(f"algorithm.clock applies to flow or reduced, not {self.name}")
         if self.affine is not None and self.name != "width-scaled-gd":
@@ -581,6 +584,8 @@ def build_algorithm(ac: AlgorithmConfig, data=None):
         kw["lr"] = ac.lr
         if ac.name in ("sgd", "label-noise-sgd"):
             kw["batch_size"] = ac.batch_size
+        if ac.name == "sgd":
+            kw["sampling"] = ac.sampling
         if ac.name in NOISE_NAMES:
             kw["noise"] = ac.noise
         if ac.name == "mirror":

@@ -136,3 +136,30 @@ def test_steepest_linf_default_step_converges_where_a_large_fixed_step_stalls():
     assert e[1] < 2e-3 and -1.2 < slope < -0.8, (e, slope)
     big = errors(1.0, [2_000, 20_000])
     assert np.all(big > 1e-2) and abs(big[1] / big[0] - 1) < 0.05, big
+
+
+@pytest.mark.parametrize("n, b", [(7, 2), (6, 3)])
+def test_sgd_reshuffle_uses_each_sample_once_per_epoch(n, b):
+    # X = I: the step on w_i is nonzero iff sample i is in the batch, so the recorded predictors
+    # show each step's batch; with reshuffling each epoch's floor(n/b) batches are disjoint, with
+    # iid sampling (the default) batches of one "epoch" repeat samples
+    ds = ib.data.Dataset(np.eye(n), np.arange(1.0, n + 1.0))
+    epochs, per = 6, n // b
+    steps = epochs * per
+
+    def batches(sampling):
+        run = ib.train(ib.models.Linear(n), ds, "square", SGD(lr=0.1, batch_size=b, sampling=sampling), ib.Stop(max_steps=steps), ib.Record(fields=("predictor",), steps=list(range(steps + 1))), seed=5)
+        P = run.trajectory.predictor.values
+        return [set(np.flatnonzero(np.abs(np.diff(P, axis=0)[k]) > 0)) for k in range(steps)]
+
+    B = batches("reshuffle")
+    assert all(len(x) == b for x in B)
+    for e in range(epochs):
+        used = [i for x in B[e * per:(e + 1) * per] for i in x]
+        assert len(used) == len(set(used)) == per * b
+    assert len({tuple(tuple(sorted(x)) for x in B[e * per:(e + 1) * per]) for e in range(epochs)}) > 1  # epochs differ
+    assert B == batches("reshuffle")  # same seed, same batches
+    iid = batches("iid")
+    assert any(len({i for x in iid[e * per:(e + 1) * per] for i in x}) < per * b for e in range(epochs))
+    with pytest.raises(ValueError, match="sampling must be one of iid, reshuffle"):
+        SGD(lr=0.1, sampling="cyclic")

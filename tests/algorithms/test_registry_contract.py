@@ -125,5 +125,5 @@ def test_declaring_the_seams_keeps_the_constructor_arguments():
     import dataclasses
 
     assert [f.name for f in dataclasses.fields(Optax)] == ["optimizer", "lr"]
-    assert [f.name for f in dataclasses.fields(SGD)] == ["lr", "batch_size"]
+    assert [f.name for f in dataclasses.fields(SGD)] == ["lr", "batch_size", "sampling"]
     assert [f.name for f in dataclasses.fields(GradientFlow)] == ["rtol", "atol", "solver", "max_steps", "clock", "objective", "lr"]  # new fields come last: positional calls keep their meaning

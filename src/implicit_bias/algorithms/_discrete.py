@@ -63,16 +63,34 @@ def sample_batch(key, n: int, batch_size: int):
     return jax.random.permutation(key, n)[:batch_size]
 
 
-class SGD(AbstractDiscreteAlgorithm):
-    """Minibatch SGD: each step uses ``batch_size`` samples drawn without replacement.
+SAMPLINGS = ("iid", "reshuffle")
 
-    ``theta_{k+1} = theta_k - lr * grad L_B(theta_k)`` with ``L_B`` the mean loss over a random
-    batch ``B`` (``|B| = batch_size``). The batch of step ``k`` is drawn from
-    ``fold_in(key, k)``: same seed, same batches. ``batch_size >= N`` is full-batch GD.
+
+class SGD(AbstractDiscreteAlgorithm):
+    """Minibatch SGD: ``theta_{k+1} = theta_k - lr * grad L_B(theta_k)``, ``L_B`` the mean loss
+    over a batch ``B`` of ``batch_size`` distinct samples.
+
+    Two samplings of the batches (both deterministic by seed; ``batch_size >= N`` is full-batch
+    GD for both):
+
+    - ``"iid"`` (default): every step draws its batch afresh from ``fold_in(key, k)``, so
+      successive batches are independent (sampling *with* replacement across steps; the SGD of
+      Pesme et al. 2021 and HaoChen et al. 2021).
+    - ``"reshuffle"``: random reshuffling, sampling *without* replacement: at the first step of
+      each epoch the ``N`` indices are permuted (with that step's key) and the next
+      ``floor(N / batch_size)`` steps take consecutive slices, so each sample is used once per
+      epoch (the ``N mod batch_size`` left over are skipped that epoch). The permutation and the
+      position in it are the algorithm's state.
+
+    Args:
+        lr: step size.
+        batch_size: samples per step (``>= 1``).
+        sampling: ``"iid"`` or ``"reshuffle"``.
     """
 
     lr: np.ndarray = eqx.field(default=0.1, converter=as_float)
     batch_size: int = eqx.field(default=1, static=True)
+    sampling: str = eqx.field(default="iid", static=True)
     name: ClassVar[str] = "sgd"
     stochastic: ClassVar[bool] = True
 
@@ -80,9 +98,23 @@ class SGD(AbstractDiscreteAlgorithm):
         check_lr("SGD", self.lr)
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"SGD: batch_size must be a positive integer; received {self.batch_size!r}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"SGD: sampling must be one of {', '.join(SAMPLINGS)}; received {self.sampling!r}")
+
+    def init_state(self, objective, params):
+        if self.sampling == "iid" or self.batch_size >= objective.n:
+            return ()
+        return (jnp.arange(objective.n), jnp.zeros((), dtype=jnp.int32))  # (permutation, step within the epoch)
 
     def step(self, objective, params, state, key):
-        idx = sample_batch(key, objective.n, self.batch_size)
+        n, b = objective.n, self.batch_size
+        if state == ():
+            idx = sample_batch(key, n, b)
+        else:
+            perm, pos = state
+            perm = jnp.where(pos == 0, jax.random.permutation(key, n), perm)
+            idx = jax.lax.dynamic_slice(perm, (pos * b,), (b,))
+            state = (perm, (pos + 1) % (n // b))
         g = jax.grad(objective.batch_value)(params, idx)
         return _tree_axpy(-self.lr, g, params), state, objective.log_value(params)
 
