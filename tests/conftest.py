@@ -15,14 +15,6 @@ import tempfile  # noqa: E402
 
 os.environ.setdefault("IBIAS_STORE", tempfile.mkdtemp(prefix="ibias-test-store-"))
 
-# One on-disk compilation cache for the whole session (created by the first process to import this
-# file, inherited by the xdist workers through the environment, and by the CLI subprocesses of
-# tests/test_cli*.py): a program that another test, worker or subprocess already compiled is read
-# back instead of compiled again. Fresh per session, so the suite stays hermetic.
-# IBIAS_TEST_COMPILATION_CACHE=0 switches it off.
-if os.environ.setdefault("IBIAS_TEST_COMPILATION_CACHE", tempfile.mkdtemp(prefix="ibias-test-jax-cache-")) != "0":
-    implicit_bias.enable_compilation_cache(os.environ["IBIAS_TEST_COMPILATION_CACHE"])
-
 
 # Shared cases of the shallow ReLU net (tests/models/test_relu.py, tests/algorithms/test_width_scaled.py)
 import jax.numpy as jnp  # noqa: E402

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import implicit_bias as ib
 
 IBIAS = [sys.executable, "-m", "implicit_bias.cli"]
-JAX_CACHE = os.environ.get("IBIAS_TEST_COMPILATION_CACHE", "0")  # the session's cache (tests/conftest.py): hermetic, and repeated programs compile once
+JAX_CACHE = tempfile.mkdtemp(prefix="ibias-test-jax-cache-")  # per test process: hermetic, and repeated programs compile once
 
 
 def ibias(*args, check=False, env_extra=None):

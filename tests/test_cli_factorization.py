@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from implicit_bias import matrix_data as md
 from implicit_bias.theory import factorization as tf
 
-JAX_CACHE = os.environ.get("IBIAS_TEST_COMPILATION_CACHE", "0")  # the session's cache (tests/conftest.py): hermetic, and repeated programs compile once
+JAX_CACHE = tempfile.mkdtemp(prefix="ibias-test-jax-cache-")  # per test process: hermetic, and repeated programs compile once
 
 
 def ibias(*args, check=False):
