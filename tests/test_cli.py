@@ -32,9 +32,15 @@ def ibias_in_process(capsys, *args):
 
     from implicit_bias import cli
 
+    import signal
+
     capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        cli.main([str(a) for a in args])
+    prev = signal.getsignal(signal.SIGINT)  # a command may leave Ctrl-C handling changed (Dask); keep this process's
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli.main([str(a) for a in args])
+    finally:
+        signal.signal(signal.SIGINT, prev)
     out = capsys.readouterr()
     return SimpleNamespace(returncode=e.value.code, stdout=out.out, stderr=out.err)
 

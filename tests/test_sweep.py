@@ -421,7 +421,17 @@ def test_unreachable_scheduler_one_line_exit_2_within_the_timeout(tmp_path):
     assert not (tmp_path / "s" / "sweeps").exists()  # nothing written
 
 
-def test_ctrl_c_one_line_exit_130_never_swallowed(tmp_path):
+@pytest.fixture
+def default_sigint():
+    """Python's own Ctrl-C handling in this process for the test (a user's fresh process has it;
+    an earlier test in the same worker may have left SIGINT changed, e.g. ignored, which a
+    subprocess would inherit)."""
+    prev = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, prev)
+
+
+def test_ctrl_c_one_line_exit_130_never_swallowed(tmp_path, default_sigint):
     import yaml
 
     cfg = dict(CFG, name="c", grid={"model.scale": [0.02 * (i + 1) for i in range(40)]}, seeds=[0], stop={"loss": 1e-14, "max_steps": 20000})
@@ -447,7 +457,7 @@ def test_ctrl_c_one_line_exit_130_never_swallowed(tmp_path):
         assert st.state(e["key"]) == "present"
 
 
-def test_an_interrupt_swallowed_inside_a_batch_still_stops_the_sweep(tmp_path, monkeypatch):
+def test_an_interrupt_swallowed_inside_a_batch_still_stops_the_sweep(tmp_path, monkeypatch, default_sigint):
     sw = sys.modules["implicit_bias.sweep"]
     real = sw.run_batch
 
