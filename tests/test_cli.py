@@ -576,3 +576,62 @@ def test_sgd_with_random_reshuffling_keeps_the_min_distance_bias(regression_file
     out = json.loads(p.stdout)
     assert out["status"] == "converged"
     np.testing.assert_allclose(out["predictor"], np.linalg.pinv(ds.X) @ ds.y, atol=1e-8)
+
+
+# ------------------------------------------------------------- --predict auto (issue 19 item 19)
+
+
+def test_predict_auto_runs_what_applies_and_says_why_the_others_do_not(regression_file, capsys):
+    path, ds = regression_file
+    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "auto", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged" and [q["name"] for q in out["predictions"]] == ["min-distance"]
+    w_pinv = np.linalg.pinv(ds.X) @ ds.y  # GD from w0 = 0: the min-norm interpolant, by numpy
+    np.testing.assert_allclose(out["predictions"][0]["predictor"], w_pinv, rtol=1e-8, atol=1e-10)
+    assert out["predictions"][0]["relative_error"] < 1e-5
+    skipped = {s["name"]: s["reason"] for s in out["predictions_skipped"]}
+    assert len(skipped) == len(ib.theory.PREDICTIONS) - 1 and all(r.startswith("needs ") for r in skipped.values())
+    assert "--algorithm mirror" in skipped["bregman"] and "classification data" in skipped["max-margin-l2"]
+    assert "--model diagonal" in skipped["diagonal"] and "--model factorization" in skipped["min-nuclear"]
+    # an explicit name beside auto is compared once, not skipped
+    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "min-l2", "--predict", "auto", "--json")
+    out = json.loads(p.stdout)
+    assert [q["name"] for q in out["predictions"]] == ["min-l2", "min-distance"]
+    assert "min-l2" not in {s["name"] for s in out["predictions_skipped"]}
+    # without auto the field is an empty list
+    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "min-distance", "--json")
+    assert json.loads(p.stdout)["predictions_skipped"] == []
+
+
+def test_predict_auto_on_a_run_that_did_not_converge_compares_nothing(regression_file, capsys):
+    path, _ = regression_file
+    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--max-steps", "3", "--predict", "auto", "--json")
+    out = json.loads(p.stdout)
+    assert out["status"] == "max_steps" and out["predictions"] == []
+    reasons = {s["name"]: s["reason"] for s in out["predictions_skipped"]}
+    assert reasons["min-distance"].endswith("this run ended max_steps") and len(reasons) == len(ib.theory.PREDICTIONS)
+
+
+def test_predict_auto_on_matrix_data_skips_a_prediction_the_data_do_not_allow(tmp_path, capsys):
+    from implicit_bias import matrix_data as md
+
+    d = md.matrix_sensing((3, 3), 1, 4, seed=0)  # Gaussian sensing matrices: the commuting-limit theorem does not cover them
+    path = tmp_path / "s.npz"
+    np.savez(path, A=d.A, y=d.y)
+    p = ibias_in_process(capsys, "fit", path, "--model", "factorization", "--symmetric", "--scale", "0.5", "--algorithm", "flow", "--predict", "auto", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "converged"
+    assert {q["name"] for q in out["predictions"]} == {"min-nuclear", "min-nuclear-psd", "min-frobenius"}
+    reasons = {s["name"]: s["reason"] for s in out["predictions_skipped"]}
+    assert "commut" in reasons["commuting-limit"] and reasons["min-l1"].startswith("needs a diagonal")
+
+
+def test_list_predictions_shows_each_predictions_assumptions(capsys):
+    p = ibias_in_process(capsys, "fit", "--list-predictions")
+    lines = p.stdout.splitlines()
+    assumes = [l for l in lines if l.strip().startswith("assumes:")]
+    assert p.returncode in (0, None) and len(assumes) == len(ib.theory.PREDICTIONS)
+    i = next(k for k, l in enumerate(lines) if l.startswith("q-delta "))
+    assert "single hidden linear neuron" in lines[i + 1] and "delta" in lines[i + 1] and lines[i + 1].rstrip().endswith("a converged run")

@@ -44,7 +44,7 @@ def fit_factorization(path: str, mc, *, loss: str, algorithm: str, lr: float | N
 
     from . import diagnostics
     from .algorithms import Objective
-    from .config import AlgorithmConfig, StopConfig, build_algorithm, build_loss, build_matrix_data, build_matrix_model, build_predictions, build_stop, prediction_context
+    from .config import AlgorithmConfig, StopConfig, auto_predictions, build_algorithm, build_loss, build_matrix_data, build_matrix_model, build_predictions, build_stop, compare_auto, prediction_context
     from .theory import factorization as tf
     from .theory.factorization import MATRIX_PREDICTIONS
     from .train import train
@@ -56,6 +56,8 @@ def fit_factorization(path: str, mc, *, loss: str, algorithm: str, lr: float | N
         raise ValueError(f"--model factorization supports --algorithm flow or gd; received {algorithm}")
     if not mc.scale > 0:
         raise ValueError(f"--scale must be a finite number > 0 for --model factorization; received {mc.scale}")
+    auto = "auto" in predict  # every prediction whose assumptions this run meets
+    predict = [p for p in predict if p != "auto"]
     bad = [p for p in predict if p not in MATRIX_PREDICTIONS]
     if bad:
         raise ValueError(f"--predict {bad[0]!r} is not a matrix prediction: use one of {', '.join(MATRIX_PREDICTIONS)}")
@@ -70,14 +72,20 @@ def fit_factorization(path: str, mc, *, loss: str, algorithm: str, lr: float | N
         lr = 1.0 / s0 if s0 > 1e-12 else 0.1
     ac = AlgorithmConfig(name=algorithm, lr=lr, solver=solver, **({} if clock in (None, "auto") else {"clock": clock}))  # auto: a loss target runs on time
     stop = build_stop(StopConfig(loss=1e-12 if stop_loss is None else stop_loss, max_steps=max_steps))
+    ctx = prediction_context(ds, model, params0, loss_obj, ac)
+    auto_preds, skipped = auto_predictions(auto, preds, ctx)
     run = train(model, ds, loss_obj, build_algorithm(ac), stop, record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
     W = np.asarray(model.matrix(run.params))
-    ctx = prediction_context(ds, model, params0, loss_obj, ac)
-    pred_out = []
-    for p in preds:
-        v = np.asarray(p.fn(ctx))
-        pred_out.append({"name": p.name, "paper": p.paper, "predictor": v.tolist(), "predictor_shape": list(data.shape),
-                         "relative_error": _finite_or_none(diagnostics.relative_error(W.reshape(-1), v)), "cosine": _finite_or_none(diagnostics.cosine(W.reshape(-1), v))})
+
+    def compare(ps):
+        out = []
+        for p in ps:
+            v = np.asarray(p.fn(ctx))
+            out.append({"name": p.name, "paper": p.paper, "predictor": v.tolist(), "predictor_shape": list(data.shape),
+                        "relative_error": _finite_or_none(diagnostics.relative_error(W.reshape(-1), v)), "cosine": _finite_or_none(diagnostics.cosine(W.reshape(-1), v))})
+        return out
+
+    pred_out = compare(preds) + compare_auto(auto_preds, ctx, run, skipped, compare)
     diag = {
         "sharpness": _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None,
         "singular_values": [float(v) for v in tf.singular_values(W)],
@@ -92,6 +100,7 @@ def fit_factorization(path: str, mc, *, loss: str, algorithm: str, lr: float | N
         "params": {k: np.asarray(v).tolist() for k, v in run.params.items()},
         "outputs_eval": None,
         "predictions": pred_out,
+        "predictions_skipped": skipped,
         "diagnostics": diag,
         "message": run.message,
         "model": "factorization",
@@ -116,5 +125,7 @@ def _print(result, data, model, symmetric, run):
     c.print(f"[bold]factorization[/bold] ({data.kind}, {data.shape[0]}x{data.shape[1]}, depth {model.depth}{', symmetric' if symmetric else ''}) / {result['algorithm']}: status [bold]{run.status}[/bold] ({run.message})")
     c.print(f"final loss {run.final_loss:.4g}, steps {run.steps}, time {run.time:.6g}")
     c.print(f"singular values (top 8): {np.array2string(np.asarray(diag['singular_values'][:8]), precision=5)}; effective rank {diag['effective_rank']:.4g}")
+    for p in result["predictions_skipped"]:
+        c.print(f"prediction {p['name']} skipped: {p['reason']}")
     for p in result["predictions"]:
         c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}")

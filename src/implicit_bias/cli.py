@@ -294,8 +294,8 @@ def fit_cmd(
     stop_accuracy: Optional[float] = typer.Option(None, "--stop-accuracy", help="Stop when -log L >= this (default 20 for classification)."),
     max_steps: int = typer.Option(100_000, "--max-steps", help="Step budget."),
     seed: int = typer.Option(0, "--seed", help="Seed for initialization and batches."),
-    predict: list[str] = typer.Option([], "--predict", help="Prediction to compare with (repeatable); see --list-predictions."),
-    list_predictions: bool = typer.Option(False, "--list-predictions", help="List the prediction names and exit."),
+    predict: list[str] = typer.Option([], "--predict", help="Prediction to compare with (repeatable); 'auto': every prediction whose assumptions this run meets, the others listed with the one that fails (predictions_skipped); see --list-predictions."),
+    list_predictions: bool = typer.Option(False, "--list-predictions", help="List the predictions with their assumptions and exit."),
     want_sharpness: bool = typer.Option(False, "--sharpness", help="Report the top Hessian eigenvalue at the end."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (fields and meanings: docs/contract.md)."),
     bias: str = typer.Option("first", "--bias", help="mlp: first | none | all (biases after the first layer make it non-homogeneous)."),
@@ -325,13 +325,14 @@ def fit_cmd(
                                  seed=seed, predict=predict, want_sharpness=want_sharpness, as_json=as_json, quiet=quiet)
     if symmetric:
         raise UserError(f"--symmetric applies to --model factorization, not {model}")
-    from .config import DataConfig, build_algorithm, build_data, build_loss, build_model, build_predictions, build_stop, prediction_context
+    from .config import DataConfig, auto_predictions, build_algorithm, build_data, build_loss, build_model, build_predictions, build_stop, compare_auto, prediction_context
 
     ds = build_data(DataConfig(path=data))
     loss_obj = build_loss(loss, ds.task)
     if loss_obj.task == "classification" and ds.task != "classification":
         raise UserError(f"--loss {loss_obj.name} needs labels in {{-1, +1}}; the targets in {data} are real-valued (use --loss square)")
-    preds = build_predictions(predict)
+    auto = "auto" in predict  # every prediction whose assumptions this run meets (theory.select_predictions)
+    preds = build_predictions([n for n in predict if n != "auto"])
     mc = _model_config(model, depth, scale, shape, tied, init, widths, activation, slope, width, skip, sigma_w, sigma_b, a_w, a_b, bias, outputs, antisymmetric)
     _check_width_scaled_flags(algorithm, affine, mc, ds, loss_obj)
     mdl = build_model(mc, ds.dim, init_label="--init")
@@ -369,15 +370,17 @@ def fit_cmd(
     from .train import train
 
     alg = build_algorithm(ac, ds)
-    if any(p.name == "effective-init" for p in preds):
+    auto_preds, skipped = auto_predictions(auto, preds, prediction_context(ds, mdl, params0, loss_obj, ac))
+    if any(p.name == "effective-init" for p in preds + auto_preds):
         from .algorithms import GainTrackedGD
 
         alg = GainTrackedGD(lr=lr)  # GD's update, carrying the gain sums the prediction needs
     run = train(mdl, ds, loss_obj, alg, build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
     ctx = dataclasses.replace(prediction_context(ds, mdl, params0, loss_obj, ac), lr=lr, state=run.state)
     pred_out = _compare(preds, ctx, run.predictor, run=run, X_eval=ds.X_eval)
+    pred_out += compare_auto(auto_preds, ctx, run, skipped, lambda ps: _compare(ps, ctx, run.predictor, run=run, X_eval=ds.X_eval))
     sharp = _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None
-    result = _fit_result(run, ds, pred_out, sharp, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr, clock=ac.clock if algorithm in FLOW_NAMES else None, task=loss_obj.task)
+    result = _fit_result(run, ds, pred_out, sharp, skipped=skipped, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr, clock=ac.clock if algorithm in FLOW_NAMES else None, task=loss_obj.task)
     result["diagnostics"].update(_kkt_diagnostics(mdl, run.params, ds, loss_obj) if kkt else dict.fromkeys(KKT_KEYS))
     if as_json:
         sys.stdout.write(dumps(result, "result", nonfinite="null") + "\n")
@@ -390,6 +393,7 @@ def _print_predictions():
 
     for p in theory.PREDICTIONS.values():
         print(f"{p.name:<16} {p.task:<14} {p.paper:<13} {p.where:<8} {p.description}")
+        print(f"{'':<16} assumes: {p.describe_assumptions()}")
 
 
 def _steepest_smooth_lr(algorithm, model, loss_obj, ds, norm, normalize, objective, params0):
@@ -644,7 +648,7 @@ def _fraction_correct(run, ds, task):
     return float(np.mean(np.sign(f.reshape(-1)) == y))
 
 
-def _fit_result(run, ds, pred_out, sharpness, *, model, loss, algorithm, lr, clock=None, task=None) -> dict:
+def _fit_result(run, ds, pred_out, sharpness, *, skipped=(), model, loss, algorithm, lr, clock=None, task=None) -> dict:
     """The ``ibias fit --json`` object (docs/contract.md)."""
     w = run.predictor
     return {
@@ -662,6 +666,7 @@ def _fit_result(run, ds, pred_out, sharpness, *, model, loss, algorithm, lr, clo
         "outputs_eval": None if ds.X_eval is None else np.asarray(run.outputs(ds.X_eval), dtype=np.float64).tolist(),
         "test_error": None if ds.X_test is None else _finite_or_none(ds.test_error(run.outputs(ds.X_test))),
         "predictions": pred_out,
+        "predictions_skipped": list(skipped),
         "diagnostics": {"sharpness": sharpness},
         "message": run.message,
         "model": model,
@@ -682,6 +687,8 @@ def _print_fit(result, run):
     c.print(f"final loss {run.final_loss:.4g} (log {run.final_log_loss:.6g}), steps {run.steps}, time {run.time:.6g}")
     if w is not None:
         c.print(f"predictor (first 8 of {len(w)}): {np.array2string(np.asarray(w)[:8], precision=5)}")
+    for p in result.get("predictions_skipped", ()):
+        c.print(f"prediction {p['name']} skipped: {p['reason']}")
     for p in result["predictions"]:
         l2 = f", L2 error {p['l2_error']:.3g} ({p['eval_points']})" if p.get("l2_error") is not None else ""
         c.print(f"prediction {p['name']} ({p['paper']}): relative error {p['relative_error']:.3g}, cosine {p['cosine']:.6f}{l2}")

@@ -54,6 +54,8 @@ __all__ = [
     "build_predictions",
     "prediction_context",
     "make_model",
+    "auto_predictions",
+    "compare_auto",
     "load_init",
     "RECORDABLE",
     "MODEL_NAMES",
@@ -610,6 +612,35 @@ def build_predictions(names) -> list:
     return [get_prediction(n) for n in names]
 
 
+def auto_predictions(auto: bool, explicit: list, ctx) -> tuple[list, list[dict]]:
+    """``--predict auto``: the predictions (besides the ``explicit`` ones) whose assumptions the
+    run's model, loss, algorithm and initialization meet, and ``{"name", "reason"}`` for the
+    others (``predictions_skipped``); ``([], [])`` without ``auto``."""
+    if not auto:
+        return [], []
+    from .theory import PREDICTIONS, select_predictions
+
+    named = {p.name for p in explicit}
+    return select_predictions(ctx, [n for n in PREDICTIONS if n not in named])
+
+
+def compare_auto(auto_preds: list, ctx, run, skipped: list, compare) -> list:
+    """The comparisons of the ``--predict auto`` predictions once the run has ended: none unless it
+    ``converged`` (each is then skipped with that reason); a prediction that cannot be computed for
+    these data (e.g. ``commuting-limit`` on non-commuting sensing) is skipped with its error."""
+    from .theory import select_predictions
+
+    kept, late = select_predictions(ctx, [p.name for p in auto_preds], status=run.status)
+    skipped.extend(late)
+    out = []
+    for p in kept:
+        try:
+            out += compare([p])
+        except ValueError as e:
+            skipped.append({"name": p.name, "reason": str(e)})
+    return out
+
+
 def prediction_context(ds, model, params0, loss, ac: AlgorithmConfig):
     """What a prediction may use (:class:`implicit_bias.theory.predictions.Context`).
 
@@ -628,6 +659,10 @@ def prediction_context(ds, model, params0, loss, ac: AlgorithmConfig):
         model=model,
         params0=params0,
         polynomial_k=float(loss.k) if isinstance(loss, Polynomial) else None,
+        task=ds.task,
+        loss=loss.name,
+        algorithm=ac.name,
+        norm=ac.norm if ac.name == "steepest" else None,
     )
 
 

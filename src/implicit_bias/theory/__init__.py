@@ -25,6 +25,7 @@ from .margins import (
     polynomial_tail_direction as polynomial_tail_direction,
 )
 from .predictions import PREDICTIONS as PREDICTIONS, Prediction as Prediction, get_prediction as get_prediction
+from .predictions import Assumption as Assumption, select_predictions as select_predictions
 
 
 # mulayoff2021: minima stability of univariate shallow ReLU nets

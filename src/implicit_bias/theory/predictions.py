@@ -8,6 +8,13 @@ A ``function`` prediction (the univariate splines of wide ReLU nets, montufar202
 function of the input, not a predictor: its ``fn`` returns a vectorised callable
 ``g(x (P,)) -> (P,)``, compared with the trained net's outputs on evaluation points
 (:func:`function_eval_points`).
+
+Each prediction states its **assumptions** (:class:`Assumption`): the model, loss, algorithm and
+initialization its theorem covers, and whether it is a limit (initialization scale to 0 or to
+infinity) that a run approaches rather than meets. :func:`select_predictions` (``ibias fit
+--predict auto``) keeps the predictions whose conditions a run meets and gives one reason for each
+of the others; every theorem here is about the trained limit, so a run that did not end
+``converged`` meets none (:data:`CONVERGED`).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from .diagonal import diagonal_interpolant, min_l1_interpolant, ntk_norm_interpo
 from .interpolants import bregman_interpolant, min_distance_interpolant
 from .margins import max_margin, polynomial_tail_direction
 
-__all__ = ["Prediction", "PREDICTIONS", "get_prediction", "Context", "function_eval_points", "EVAL_GRID"]
+__all__ = ["Prediction", "PREDICTIONS", "get_prediction", "Context", "function_eval_points", "EVAL_GRID", "Assumption", "select_predictions", "CONVERGED"]
 
 #: Number of evenly spaced points on ``S = [min x, max x]`` at which a ``function`` prediction is
 #: compared when the data give no ``X_eval`` (the experiments' grid, ``experiments.splines``).
@@ -41,6 +48,27 @@ class Context:
     params0: dict | None = None  # the initial parameters (needed by the q-delta family)
     lr: float | None = None  # the constant step size of a discrete algorithm (effective-init)
     state: object | None = None  # the algorithm's state after training (effective-init: GD's gain sums)
+    task: str | None = None  # "regression" or "classification" (the data's, ``Dataset.task``)
+    loss: str | None = None  # the loss name (``losses.get_loss``): square, exponential, logistic, polynomial, ...
+    algorithm: str | None = None  # the algorithm name of ``ibias fit --algorithm`` / ``algorithm.name``
+    norm: str | None = None  # steepest descent's norm (l1, linf, lp:P)
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumption:
+    """One assumption of a prediction's theorem.
+
+    Attributes:
+        text: what it needs, as ``ibias fit --list-predictions`` shows it (with the flags that give it).
+        holds: ``holds(ctx) -> bool`` on the run's :class:`Context` (model, loss, algorithm, initial
+            parameters); ``None`` for a limit.
+        limit: a limit the run approaches (e.g. initialization scale -> 0) rather than a condition
+            it meets: never a reason to skip; the prediction's error says how far the run is from it.
+    """
+
+    text: str
+    holds: Callable[[Context], bool] | None = None
+    limit: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +80,138 @@ class Prediction:
     task: str  # "regression" or "classification"
     description: str
     fn: Callable[[Context], np.ndarray]
+    assumptions: tuple = ()  # (Assumption, ...): what the theorem needs beyond ``task`` and a converged run
+
+    def unmet(self, ctx: Context) -> str | None:
+        """The first assumption ``ctx`` does not meet, as ``"needs ..."``; None when all hold.
+        The data's task is the first condition; limits are never unmet."""
+        if ctx.task is not None and ctx.task != self.task:
+            return f"needs {self.task} data (these data are {ctx.task})"
+        for a in self.assumptions:
+            if a.holds is not None and not a.holds(ctx):
+                return f"needs {a.text}"
+        return None
+
+    def describe_assumptions(self) -> str:
+        """The assumptions in one line (``ibias fit --list-predictions``)."""
+        parts = [f"{self.task} data"] + [("limit: " if a.limit else "") + a.text for a in self.assumptions] + ["a converged run"]
+        return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------ assumptions
+
+#: What every prediction needs of the run itself: the theorems describe the trained limit.
+CONVERGED = "a converged run (status converged: the theorems describe the trained limit)"
+
+_GRADIENT = ("flow", "reduced", "gd", "sgd")  # gradient flow and (stochastic) gradient descent on the loss
+_L2_STEEPEST = _GRADIENT + ("normalized-gd", "loss-scaled-gd")  # steepest descent w.r.t. l2, any step schedule
+
+
+def _is(c: Context, cls: str, **attrs) -> bool:
+    from .. import models
+
+    m = c.model
+    return isinstance(m, getattr(models, cls)) and all(getattr(m, k, None) == v for k, v in attrs.items())
+
+
+def _delta_nonnegative(c: Context) -> bool:
+    from . import linear_networks as ln
+
+    if c.params0 is None:
+        return False
+    return ln.neuron_init_quantities({k: np.asarray(v, dtype=np.float64) for k, v in c.params0.items()}).delta >= 0
+
+
+def _uniform_covers(c: Context) -> bool:
+    m = c.model
+    x = np.abs(np.asarray(c.X, dtype=np.float64)).max() if np.size(c.X) else 0.0
+    return getattr(m, "init_dist", None) == "uniform" and float(m.a_b) >= float(m.a_w) * x
+
+
+_SQUARE = Assumption("the square loss (--loss square)", lambda c: c.loss == "square")
+_EXP_TAIL = Assumption("an exponentially-tailed loss (--loss exponential|logistic)", lambda c: c.loss in ("exponential", "logistic"))
+_POLY_TAIL = Assumption("a polynomially-tailed loss (--loss polynomial:K)", lambda c: c.polynomial_k is not None)
+_LINEAR = Assumption("the linear model (--model linear)", lambda c: _is(c, "Linear"))
+_GRAD = Assumption("gradient descent or flow (--algorithm flow|reduced|gd|sgd)", lambda c: c.algorithm in _GRADIENT)
+_FLOW = Assumption("gradient flow (--algorithm flow|reduced)", lambda c: c.algorithm in ("flow", "reduced"))
+_DIAGONAL_FLOW = Assumption("gradient flow (--algorithm flow|reduced; for constant-step GD see effective-init)", _FLOW.holds)
+_L2_DESCENT = Assumption("a gradient method (--algorithm flow|reduced|gd|sgd|normalized-gd|loss-scaled-gd)", lambda c: c.algorithm in _L2_STEEPEST)
+_MIRROR = Assumption("mirror descent with a potential (--algorithm mirror --potential P)", lambda c: c.algorithm == "mirror" and c.potential is not None)
+_DIAGONAL = Assumption("a diagonal linear network (--model diagonal)", lambda c: _is(c, "Diagonal"))
+_DIAGONAL2 = Assumption("the tied depth-2 diagonal network (--model diagonal --depth 2, not --untied)", lambda c: _is(c, "Diagonal", depth=2, tied=True))
+_GD = Assumption("constant-step gradient descent (--algorithm gd)", lambda c: c.algorithm == "gd")
+_NEURON = Assumption("a single hidden linear neuron (--model fc --widths 1 --activation linear)", lambda c: _is(c, "FullyConnected", widths=(1,), activation="linear", bias=False))
+_DELTA = Assumption("delta = a(0)^2 - ||w(0)||^2 >= 0 at the initialization (--shape s >= 0)", _delta_nonnegative)
+_FC_LINEAR = Assumption("a fully-connected linear network (--model fc --activation linear)", lambda c: _is(c, "FullyConnected", activation="linear", bias=False))
+_RELU1 = Assumption("a univariate shallow ReLU net with a skip connection (--model relu --skip, data X (N, 1))", lambda c: _is(c, "ShallowReLU", input_dim=1, activation="relu", skip=True))
+_WIDTH_GD = Assumption("width-scaled GD (--algorithm width-scaled-gd)", lambda c: c.algorithm == "width-scaled-gd")
+_ANTISYMMETRIC = Assumption("f(., theta_0) = 0 (--antisymmetric)", lambda c: bool(getattr(c.model, "antisymmetric", False)))
+_UNIFORM = Assumption("the uniform init with a_b >= a_w max|x| (--init uniform --a-b, --a-w): zeta constant on the data's interval", _uniform_covers)
+_CONV = Assumption("a depth-2 linear convolutional network (--model conv --depth 2)", lambda c: _is(c, "LinearConv", depth=2))
+_FACTORIZATION = Assumption("a matrix factorization (--model factorization)", lambda c: _is(c, "MatrixFactorization"))
+_SYMMETRIC = Assumption("the PSD factorization U U^T (--model factorization --symmetric)", lambda c: _is(c, "MatrixFactorization", symmetric=True))
+_IDENTITY = Assumption("U(0) = scale I (--init identity, the default of --symmetric)", lambda c: getattr(c.model, "initialization", None) in (None, "identity"))
+_SMALL = Assumption("initialization scale -> 0 (the rich regime)", limit=True)
+_LARGE = Assumption("initialization scale -> infinity (the kernel regime)", limit=True)
+
+
+def _steepest(norm: str) -> Assumption:
+    return Assumption(f"steepest descent w.r.t. {norm} (--algorithm steepest --norm {norm})", lambda c: c.algorithm == "steepest" and c.norm == norm)
+
+
+#: The assumptions of each prediction (beyond its task and a converged run).
+ASSUMPTIONS = {
+    "min-distance": (_LINEAR, _SQUARE, _GRAD),
+    "bregman": (_LINEAR, _SQUARE, _MIRROR),
+    "diagonal": (_DIAGONAL, _SQUARE, _DIAGONAL_FLOW),
+    "effective-init": (_DIAGONAL2, _SQUARE, _GD),
+    "min-l1": (_DIAGONAL, _SQUARE, _GRAD, _SMALL),
+    "ntk-norm": (_DIAGONAL, _SQUARE, _GRAD, _LARGE),
+    "q-delta": (_NEURON, _DELTA, _SQUARE, _FLOW),
+    "min-l2": (_FC_LINEAR, _SQUARE, _GRAD, _SMALL),
+    "fc-ntk": (_NEURON, _DELTA, _SQUARE, _FLOW, _LARGE),
+    "max-margin-l2": (_LINEAR, _EXP_TAIL, _L2_DESCENT),
+    "max-margin-l1": (_LINEAR, _EXP_TAIL, _steepest("l1")),
+    "max-margin-linf": (_LINEAR, _EXP_TAIL, _steepest("linf")),
+    "polynomial-tail": (_LINEAR, _POLY_TAIL, _GRAD),
+    "weighted-spline": (_RELU1, _SQUARE, _WIDTH_GD),
+    "natural-spline": (_RELU1, _ANTISYMMETRIC, _UNIFORM, _SQUARE, _WIDTH_GD),
+    "min-nuclear": (_FACTORIZATION, _SQUARE, _GRAD, _SMALL),
+    "min-nuclear-psd": (_SYMMETRIC, _SQUARE, _GRAD, _SMALL),
+    "min-frobenius": (_FACTORIZATION, _SQUARE, _GRAD, _LARGE),
+    "commuting-limit": (_SYMMETRIC, _IDENTITY, _SQUARE, _FLOW),
+    "dft-l1": (_CONV, _EXP_TAIL, _L2_DESCENT),
+}
+
+
+def select_predictions(ctx: Context, names=None, *, status: str | None = None) -> tuple[list, list[dict]]:
+    """The predictions among ``names`` (all by default) whose assumptions ``ctx`` meets, and one
+    ``{"name", "reason"}`` for each of the others (``ibias fit --predict auto``).
+
+    ``status`` is the run's final status once known: every prediction needs ``converged``
+    (:data:`CONVERGED`), so any other status skips them all.
+
+    Example:
+        >>> import numpy as np
+        >>> from implicit_bias import models
+        >>> ctx = Context(np.eye(2), np.ones(2), model=models.Linear(2), task="regression", loss="square", algorithm="gd")
+        >>> keep, skipped = select_predictions(ctx)
+        >>> [p.name for p in keep]
+        ['min-distance']
+        >>> next(s["reason"] for s in skipped if s["name"] == "bregman")
+        'needs mirror descent with a potential (--algorithm mirror --potential P)'
+    """
+    keep, skipped = [], []
+    for name in PREDICTIONS if names is None else names:
+        p = get_prediction(name)
+        why = p.unmet(ctx)
+        if why is None and status is not None and status != "converged":
+            why = f"needs {CONVERGED}; this run ended {status}"
+        if why is None:
+            keep.append(p)
+        else:
+            skipped.append({"name": p.name, "reason": why})
+    return keep, skipped
 
 
 def _min_distance(c: Context):
@@ -255,3 +415,7 @@ def _dft_l1(c: Context):
 PREDICTIONS["dft-l1"] = Prediction(
     "dft-l1", "gunasekar2018", "Thm 2", "direction", "classification", "argmin ||F beta||_1 s.t. y_n <beta, x_n> >= 1, F the unitary DFT (depth-2 linear conv nets, --model conv)", _dft_l1
 )
+
+# every prediction carries its assumptions (``ASSUMPTIONS``; tests/theory/test_predictions.py: one entry each)
+for _name, _p in list(PREDICTIONS.items()):
+    PREDICTIONS[_name] = dataclasses.replace(_p, assumptions=ASSUMPTIONS[_name])
