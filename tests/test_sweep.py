@@ -1,6 +1,7 @@
 """Sweeps: grid expansion, the three backends (identical numbers), the store (cached points,
 resume after SIGKILL), Dask with a lost worker, netCDF export."""
 
+import importlib
 import os
 import random
 import signal
@@ -478,6 +479,7 @@ def test_an_interrupt_swallowed_inside_a_batch_still_stops_the_sweep(tmp_path, m
 # ------------------------------------------------------------ issue 20: concurrent sweeps
 
 TWO = """
+import importlib
 import json, sys
 from implicit_bias.sweep import SweepSummary, sweep
 s = SweepSummary()
@@ -590,3 +592,34 @@ def test_ctrl_c_stops_inside_a_long_batch_between_steps(tmp_path):
     assert elapsed < 15, elapsed  # the batch alone would run for hours, 20,000 of its steps ~20 s or more
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err
     assert Store(tmp_path / "s").entries() == []  # nothing partial
+
+
+def test_sweep_eta_from_measured_rates():
+    sw = importlib.import_module("implicit_bias.sweep")  # the module (ib.sweep is the function)
+
+    # issue 19 item 12: 240 points, batches of 32; the first batch took 19 s (compilation included)
+    assert sw.sweep_eta(208, 0, 5.0) is None  # nothing measured yet
+    assert sw.sweep_eta(208, 32, 19.0, (32, 19.0)) == pytest.approx(208 * 19.0 / 32)  # the overall rate: an upper bound
+    assert sw.sweep_eta(176, 64, 21.0, (32, 19.0)) == pytest.approx(176 / 16.0)  # 32 points in 2 s since the first batch
+    assert sw.sweep_eta(10, 20, 4.0) == pytest.approx(2.0)
+
+
+def test_sweep_bar_shows_a_compile_phase_then_an_eta_from_measured_rates(monkeypatch):
+    sw = importlib.import_module("implicit_bias.sweep")  # the module (ib.sweep is the function)
+
+    now = [0.0]
+    monkeypatch.setattr(sw.time, "perf_counter", lambda: now[0])
+    bar = sw.SweepProgress(True, 240, 0)
+    try:
+        fields = bar.p.tasks[0].fields
+        assert sw.SWEEP_COMPILING in fields["info"] and fields["eta"] == "ETA -"
+        now[0] = 19.0
+        bar.advance(32)  # the whole first batch at once: rich's own estimate said 0:00:01 here
+        fields = bar.p.tasks[0].fields
+        assert sw.SWEEP_COMPILING not in fields["info"] and fields["eta"] == "ETA 0:02:04"  # 208 * 19 / 32 = 123.5 s
+        now[0] = 21.0
+        bar.advance(32, failed=True)
+        fields = bar.p.tasks[0].fields
+        assert fields["eta"] == "ETA 0:00:11" and "32 failed" in fields["info"] and bar.p.tasks[0].completed == 64
+    finally:
+        bar.close()

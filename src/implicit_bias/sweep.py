@@ -75,7 +75,7 @@ from ._json import dumps
 from .config import RunConfig, SweepConfig, build, load_sweep_config
 from .store import Store
 
-__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "INTERRUPT_STEPS", "STATUSES", "run_batch", "plan_batches", "point_run", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS"]
+__all__ = ["sweep", "expand", "iter_points", "iter_batches", "count_points", "describe_points", "check_size", "validate_grid", "DEFAULT_MAX_POINTS", "INTERRUPT_STEPS", "STATUSES", "run_batch", "plan_batches", "point_run", "load_sweep", "local_cluster", "SweepSummary", "BACKENDS", "SweepProgress", "sweep_eta", "SWEEP_COMPILING"]
 
 BACKENDS = ("vmap", "local", "dask")
 #: The status words of a sweep's points, the same in ``ibias sweep``, ``runs ls``, ``runs show``
@@ -538,7 +538,7 @@ def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summ
         "backend": backend,
     }
     st.put_sweep(cfg.name, meta)
-    bar = _SweepProgress(progress, n_points, summ.cached)
+    bar = SweepProgress(progress, n_points, summ.cached)
     held: set[str] = set()  # claims this call holds
     others: list[int] = []  # points another live sweep is computing
 
@@ -568,12 +568,12 @@ def _sweep(cfg, st, *, n_points, backend, workers, client, batch, progress, summ
         for i, _run, _r in mine:
             if error is not None:
                 summ.failed[keys[i]] = error
-                bar.advance(failed=True)
             else:
                 summ.done += 1
-                bar.advance()
             st.release(keys[i])
             held.discard(keys[i])
+        if mine:
+            bar.advance(len(mine), failed=error is not None)
 
     def run_round(batches):
         if backend == "vmap":
@@ -878,22 +878,61 @@ def load_sweep(name: str, store="ibias-runs") -> xr.Dataset:
     return _assemble(cfg, axes, meta["keys"], st, {})
 
 
-class _SweepProgress:
+#: What the sweep bar says until its first batch returns (tracing and compiling the batch's program).
+SWEEP_COMPILING = "compiling and running the first batch"
+
+
+def sweep_eta(left: int, done: int, elapsed: float, first: tuple[int, float] | None = None) -> float | None:
+    """Seconds until the ``left`` points still to compute are done, from measured rates.
+
+    ``done`` points were computed in ``elapsed`` seconds; ``first = (n1, t1)``: the first batch
+    (whose time includes tracing and compiling) returned ``n1`` points at ``t1`` seconds. Once a
+    later batch has returned, the rate is the one since then, ``(done - n1) / (elapsed - t1)``
+    (compilation excluded); before, the overall rate ``done / elapsed`` (an upper bound on the
+    time left). ``None`` before any point is done: nothing measured yet.
+
+    Example:
+        >>> sweep_eta(208, 32, 19.0, (32, 19.0))  # only the first batch (19 s, compilation included)
+        123.5
+        >>> sweep_eta(176, 64, 21.0, (32, 19.0))  # the second batch took 2 s: 16 points/s from here
+        11.0
+    """
+    if done <= 0 or elapsed <= 0:
+        return None
+    if first is not None and done > first[0] and elapsed > first[1]:
+        rate = (done - first[0]) / (elapsed - first[1])
+    else:
+        rate = done / elapsed
+    return left / rate
+
+
+class SweepProgress:
+    """The sweep's bar: points done of all (cached included), a compile phase until the first
+    batch returns, and an ETA from measured rates (:func:`sweep_eta`)."""
+
     def __init__(self, enabled, total, cached):
         self.p = None
         self.failed = 0
+        self.total, self.cached, self.done = total, cached, 0
+        self.t0 = time.perf_counter()
+        self.first = None
         if not enabled:
             return
         from ._progress import progress_bar
 
-        self.p, self.task = progress_bar("sweep", "{task.completed}/{task.total} points", total, completed=cached, info=f"{cached} cached")
-        self.cached = cached
+        self.p, self.task = progress_bar("sweep", "{task.completed}/{task.total} points", total, own_eta=True, completed=cached, info=f"{cached} cached; {SWEEP_COMPILING}" if cached < total else f"{cached} cached", eta="ETA -")
 
-    def advance(self, failed=False):
+    def advance(self, n=1, failed=False):
+        """``n`` points of one batch have finished (``failed``: with an error)."""
+        self.done += n
+        self.failed += n if failed else 0
+        elapsed = time.perf_counter() - self.t0
+        if self.first is None:
+            self.first = (self.done, elapsed)
         if self.p is None:
             return
-        self.failed += int(failed)
-        self.p.update(self.task, advance=1, info=f"{self.cached} cached, {self.failed} failed")
+        eta = sweep_eta(self.total - self.cached - self.done, self.done, elapsed, self.first)
+        self.p.update(self.task, advance=n, info=f"{self.cached} cached, {self.failed} failed", eta="ETA -" if eta is None else f"ETA {datetime.timedelta(seconds=round(eta))}")
 
     def close(self):
         if self.p is not None:

@@ -228,11 +228,13 @@ class Run:
         """Equivalent linear predictor ``(d,)``, or ``None`` if the model has none."""
         if not self.model.has_predictor:
             return None
-        return np.asarray(self.model.predictor(self.params))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's non-finite entries: its status says so, not a warning
+            return np.asarray(self.model.predictor(self.params))
 
     def outputs(self, X) -> np.ndarray:
         """Model outputs at ``X (M, d)``."""
-        return np.asarray(self.model.apply(self.params, jnp.asarray(X, dtype=jnp.float64)))
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite outputs of a diverged run: its status says so
+            return np.asarray(self.model.apply(self.params, jnp.asarray(X, dtype=jnp.float64)))
 
     @property
     def converged(self) -> bool:
