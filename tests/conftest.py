@@ -55,3 +55,41 @@ def plain_apply():
 def zero_preactivation_net():
     """``zero_preactivation_net(k, d, skip, seed) -> (model, params, X, y)`` with exact kinks on data."""
     return _net_with_zero_preactivations
+
+
+# The ``ibias`` commands in the test process (tests/test_cli.py, tests/test_cli_factorization.py)
+@pytest.fixture
+def cli(capsys):
+    """``cli(*args, check=False)``: :func:`ibias_in_process` with this test's ``capsys`` (the
+    success paths of the commands run in the test process: no interpreter start-up, and the
+    worker's compiled programs are reused)."""
+
+    def run(*args, check=False):
+        p = ibias_in_process(capsys, *args)
+        if check:
+            assert p.returncode == 0, p.stderr
+        return p
+
+    return run
+
+
+def ibias_in_process(capsys, *args):
+    """``ibias ARGS`` through ``cli.main(argv)`` in this process (the entry point's own error
+    handling, without a new interpreter's start-up): ``(returncode, stdout, stderr)``. The error
+    paths run here; the installed program's exit codes are tested through subprocesses
+    (``test_the_program_exits_2_on_bad_input`` and the tests that call ``ibias``)."""
+    from types import SimpleNamespace
+
+    import signal
+
+    from implicit_bias import cli
+
+    capsys.readouterr()
+    prev = signal.getsignal(signal.SIGINT)  # a command may leave Ctrl-C handling changed (Dask); keep this process's
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli.main([str(a) for a in args])
+    finally:
+        signal.signal(signal.SIGINT, prev)
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=e.value.code or 0, stdout=out.out, stderr=out.err)  # sys.exit(None) is 0

@@ -23,43 +23,6 @@ def ibias(*args, check=False, env_extra=None):
     return p
 
 
-@pytest.fixture
-def cli(capsys):
-    """``cli(*args, check=False)``: :func:`ibias_in_process` with this test's ``capsys`` (the
-    success paths of the commands run in the test process: no interpreter start-up, and the
-    worker's compiled programs are reused)."""
-
-    def run(*args, check=False):
-        p = ibias_in_process(capsys, *args)
-        if check:
-            assert p.returncode == 0, p.stderr
-        return p
-
-    return run
-
-
-def ibias_in_process(capsys, *args):
-    """``ibias ARGS`` through ``cli.main(argv)`` in this process (the entry point's own error
-    handling, without a new interpreter's start-up): ``(returncode, stdout, stderr)``. The error
-    paths run here; the installed program's exit codes are tested through subprocesses
-    (``test_the_program_exits_2_on_bad_input`` and the tests that call ``ibias``)."""
-    from types import SimpleNamespace
-
-    from implicit_bias import cli
-
-    import signal
-
-    capsys.readouterr()
-    prev = signal.getsignal(signal.SIGINT)  # a command may leave Ctrl-C handling changed (Dask); keep this process's
-    try:
-        with pytest.raises(SystemExit) as e:
-            cli.main([str(a) for a in args])
-    finally:
-        signal.signal(signal.SIGINT, prev)
-    out = capsys.readouterr()
-    return SimpleNamespace(returncode=e.value.code or 0, stdout=out.out, stderr=out.err)  # sys.exit(None) is 0
-
-
 def test_the_program_exits_2_on_bad_input(regression_file):
     path, _ = regression_file
     p = ibias("fit", path, "--model", "linear", "--lr", "-1")
@@ -298,7 +261,7 @@ def test_list_predictions_and_list(cli):
         (["fit", "{reg}", "--predict", "natural-spline", "--max-steps", "1"], "univariate"),
     ],
 )
-def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file, capsys):
+def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_file, cli):
     path, _ = regression_file
     np.savez(tmp_path / "bad_init.npz", w=np.ones(3))
     np.savez(tmp_path / "nan.npz", X=np.array([[1.0, np.nan]]), y=np.ones(1))
@@ -307,7 +270,7 @@ def test_user_errors_are_one_line_exit_2(args, fragment, tmp_path, regression_fi
     (tmp_path / "hdr.csv").write_text("1,2,x\n3,4,5\n6,7,8\n1,1,2\n")
     np.savez(tmp_path / "tiny.npz", X=np.eye(3, 4) * 1e-300, y=np.array([1e-300, -2e-300, 3e-300]))
     subs = {"{tiny}": tmp_path / "tiny.npz", "{hdr}": tmp_path / "hdr.csv", "{reg}": path, "{bad_init}": tmp_path / "bad_init.npz", "{nan}": tmp_path / "nan.npz", "{shape}": tmp_path / "shape.npz", "{xor}": tmp_path / "xor.npz"}
-    p = ibias_in_process(capsys, *[subs.get(a, a) for a in args])
+    p = cli(*[subs.get(a, a) for a in args])
     assert p.returncode == 2, (p.stdout, p.stderr)
     err = p.stderr.strip().splitlines()
     assert len(err) == 1, p.stderr
@@ -587,10 +550,10 @@ def test_gd_on_a_diagonal_net_reaches_its_effective_init_interpolant_and_reports
     assert out["test_error"] == pytest.approx(np.mean((te.X @ w - te.y) ** 2), rel=1e-12)
 
 
-def test_sgd_with_random_reshuffling_keeps_the_min_distance_bias(regression_file, capsys):
+def test_sgd_with_random_reshuffling_keeps_the_min_distance_bias(regression_file, cli):
     # montufar2024 Thm 1 holds for any batch order: the iterates stay in w0 + rowspace(X)
     path, ds = regression_file
-    p = ibias_in_process(capsys, "fit", path, "--algorithm", "sgd", "--sampling", "reshuffle", "--batch-size", "2", "--lr", "0.05", "--stop-loss", "1e-20", "--max-steps", "400000", "--predict", "min-distance", "--json")
+    p = cli("fit", path, "--algorithm", "sgd", "--sampling", "reshuffle", "--batch-size", "2", "--lr", "0.05", "--stop-loss", "1e-20", "--max-steps", "400000", "--predict", "min-distance", "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "converged"
@@ -600,9 +563,9 @@ def test_sgd_with_random_reshuffling_keeps_the_min_distance_bias(regression_file
 # ------------------------------------------------------------- --predict auto (issue 19 item 19)
 
 
-def test_predict_auto_runs_what_applies_and_says_why_the_others_do_not(regression_file, capsys):
+def test_predict_auto_runs_what_applies_and_says_why_the_others_do_not(regression_file, cli):
     path, ds = regression_file
-    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "auto", "--json")
+    p = cli("fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "auto", "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "converged" and [q["name"] for q in out["predictions"]] == ["min-distance"]
@@ -614,31 +577,31 @@ def test_predict_auto_runs_what_applies_and_says_why_the_others_do_not(regressio
     assert "--algorithm mirror" in skipped["bregman"] and "classification data" in skipped["max-margin-l2"]
     assert "--model diagonal" in skipped["diagonal"] and "--model factorization" in skipped["min-nuclear"]
     # an explicit name beside auto is compared once, not skipped
-    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "min-l2", "--predict", "auto", "--json")
+    p = cli("fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "min-l2", "--predict", "auto", "--json")
     out = json.loads(p.stdout)
     assert [q["name"] for q in out["predictions"]] == ["min-l2", "min-distance"]
     assert "min-l2" not in {s["name"] for s in out["predictions_skipped"]}
     # without auto the field is an empty list
-    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "min-distance", "--json")
+    p = cli("fit", path, "--model", "linear", "--algorithm", "gd", "--predict", "min-distance", "--json")
     assert json.loads(p.stdout)["predictions_skipped"] == []
 
 
-def test_predict_auto_on_a_run_that_did_not_converge_compares_nothing(regression_file, capsys):
+def test_predict_auto_on_a_run_that_did_not_converge_compares_nothing(regression_file, cli):
     path, _ = regression_file
-    p = ibias_in_process(capsys, "fit", path, "--model", "linear", "--algorithm", "gd", "--max-steps", "3", "--predict", "auto", "--json")
+    p = cli("fit", path, "--model", "linear", "--algorithm", "gd", "--max-steps", "3", "--predict", "auto", "--json")
     out = json.loads(p.stdout)
     assert out["status"] == "max_steps" and out["predictions"] == []
     reasons = {s["name"]: s["reason"] for s in out["predictions_skipped"]}
     assert reasons["min-distance"].endswith("this run ended max_steps") and len(reasons) == len(ib.theory.PREDICTIONS)
 
 
-def test_predict_auto_on_matrix_data_skips_a_prediction_the_data_do_not_allow(tmp_path, capsys):
+def test_predict_auto_on_matrix_data_skips_a_prediction_the_data_do_not_allow(tmp_path, cli):
     from implicit_bias import matrix_data as md
 
     d = md.matrix_sensing((3, 3), 1, 4, seed=0)  # Gaussian sensing matrices: the commuting-limit theorem does not cover them
     path = tmp_path / "s.npz"
     np.savez(path, A=d.A, y=d.y)
-    p = ibias_in_process(capsys, "fit", path, "--model", "factorization", "--symmetric", "--scale", "0.5", "--algorithm", "flow", "--predict", "auto", "--json")
+    p = cli("fit", path, "--model", "factorization", "--symmetric", "--scale", "0.5", "--algorithm", "flow", "--predict", "auto", "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["status"] == "converged"
@@ -647,8 +610,8 @@ def test_predict_auto_on_matrix_data_skips_a_prediction_the_data_do_not_allow(tm
     assert "commut" in reasons["commuting-limit"] and reasons["min-l1"].startswith("needs a diagonal")
 
 
-def test_list_predictions_shows_each_predictions_assumptions(capsys):
-    p = ibias_in_process(capsys, "fit", "--list-predictions")
+def test_list_predictions_shows_each_predictions_assumptions(cli):
+    p = cli("fit", "--list-predictions")
     lines = p.stdout.splitlines()
     assumes = [l for l in lines if l.strip().startswith("assumes:")]
     assert p.returncode in (0, None) and len(assumes) == len(ib.theory.PREDICTIONS)
