@@ -33,7 +33,7 @@ points/s): 1.86x. Same end points (seed 0 of every width: same step counts, max 
 ``eta_bar = 0.8 M / lambda_max`` the runs are short (317-507 steps), so the first call is 84%
 compilation and first-call overhead (27.7 of 32.9 s): ``model.width`` changes array shapes, so
 the sweep compiles one program per width (5), ~5 s each here; and the step (autodiff of the
-model, then the refit) costs 0.67 ms per point-step on average against torch's 0.8-3.5 ms. What
+model, then the refit) costs 0.8 ms per point-step on average (5.2 s for 6458 point-steps) against torch's 0.65-3.5 ms. What
 would close the gap: a width axis of width-scaled points run as one zero-padded program (as
 ``experiments.wide.train_power_nets(pad_to=...)`` does; one compilation) and a hand-fused
 ``d``-dimensional step as ``WidthScaledGD``'s (one pass over the units: ~50 us per seed-step at
