@@ -159,7 +159,7 @@ def test_surface_panels_show_the_widest_net_g_star_and_their_difference():
     f, g = rng.normal(size=(2, 2, 9)), rng.normal(size=9)
     ds = xr.Dataset({"f": (("width", "seed", "point"), f), "g_star": (("point",), g)}, coords={"width": [4, 16], "seed": [0, 1]})
     fig, ax = figure(3, 1)
-    wide._surface_panels(fig, ax[0, :3], ds, np.zeros((2, 2)))
+    wide.surface_panels(fig, ax[0, :3], ds, np.zeros((2, 2)))
     imgs = [a.get_images()[0].get_array() for a in ax[0, :3]]
     np.testing.assert_array_equal(imgs[0], f[1, 0].reshape(3, 3))  # widest net, seed 0
     np.testing.assert_array_equal(imgs[1], g.reshape(3, 3))

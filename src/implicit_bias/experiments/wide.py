@@ -59,7 +59,7 @@ from .registry import CheckResult, ExperimentResult, register
 from ..univariate import evaluate, evaluate_power_net, fit_affine_power, pad_units, unpad_units
 from .splines import draw_inits, norm_on_interval, spline_data, train_nets
 
-__all__ = ["train_power_nets", "natural_spline_errors", "thm8_data", "noisy_rate_data", "early_stopping_penalty"]
+__all__ = ["train_power_nets", "natural_spline_errors", "thm8_data", "noisy_rate_data", "early_stopping_penalty", "surface_panels"]
 
 PAPER = "jin-montufar2023"
 _GRID = 401
@@ -867,14 +867,23 @@ def thm8_multivariate(profile):
         )
     )
     fig, ax = figure(3, 1, width=3.3)
-    _surface_panels(fig, ax[0, :3], data, ds.X)
+    surface_panels(fig, ax[0, :3], data, ds.X)
     caption(fig, "jin-montufar2023 (montufar2024 Thm 8), d = 2: wide net by width-scaled GD (affine part free) vs the arc-cosine kernel interpolant g*.")
     return ExperimentResult(data.drop_vars("status"), checks, fig)
 
 
-def _surface_panels(fig, axes, data: xr.Dataset, X) -> None:
-    """Three images on ``[-1, 1]^2`` from :func:`_thm8_data`'s dataset: the widest net (seed 0),
-    ``g*`` and their difference, with the data points ``X (M, 2)``."""
+def surface_panels(fig, axes, data: xr.Dataset, X) -> None:
+    """Draw the Thm 8 surfaces on ``[-1, 1]^2``: the widest net (seed 0), ``g*`` and their difference.
+
+    Used by the check ``jin-montufar2023-thm8-multivariate`` and the figure ``jin-montufar2023-thm8``.
+
+    Args:
+        fig: the matplotlib figure (for the colour bars).
+        axes: three axes.
+        data: a dataset with ``f (width, seed, point)`` and ``g_star (point,)`` on a square grid of
+            ``point = n * n`` points in row-major ``(x2, x1)`` order (``meshgrid`` of ``[-1, 1]``).
+        X: the data points ``(M, 2)``, drawn as dots.
+    """
     n = int(round(math.sqrt(data.sizes["point"])))
     f_big = data.f.isel(width=-1, seed=0).values.reshape(n, n)
     g_img = data.g_star.values.reshape(n, n)
@@ -914,7 +923,7 @@ def thm8_figure(profile):
     sup = np.abs(diff).max("point").mean("seed").values
     widths = data.width.values
     fig, ax = figure(4, 1, width=3.3)
-    _surface_panels(fig, ax[0, :3], data, thm8_data().X)
+    surface_panels(fig, ax[0, :3], data, thm8_data().X)
     a = ax[0, 3]
     a.loglog(widths, rms, "o-", color=COLORS[0], label="RMS over the grid")
     a.loglog(widths, sup, "s-", color=COLORS[1], label="sup over the grid")
