@@ -256,7 +256,7 @@ def test_list_predictions_and_list(cli):
         (["fit", "{reg}", "--model", "relu", "--width", "7", "--antisymmetric"], "--width must be even; received 7"),
         (["fit", "{reg}", "--algorithm", "width-scaled-gd"], "width-scaled-gd trains --model relu --skip"),
         (["fit", "{reg}", "--model", "relu", "--algorithm", "width-scaled-gd"], "without --skip"),
-        (["fit", "{reg}", "--model", "relu", "--skip", "--algorithm", "width-scaled-gd"], "univariate data"),
+        (["fit", "{reg}", "--model", "relu", "--skip", "--algorithm", "width-scaled-gd"], "points by itself"),  # d = 12, M = 5: the free affine part fits them (issue 24: d >= 2 trains)
         (["fit", "{reg}", "--algorithm", "gd", "--affine", "exact"], "--affine applies to --algorithm width-scaled-gd, not gd"),
         (["fit", "{reg}", "--predict", "natural-spline", "--max-steps", "1"], "univariate"),
     ],

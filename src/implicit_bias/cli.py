@@ -344,6 +344,7 @@ def fit_cmd(
     from .algorithms import Objective
 
     params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
+    _precompute_function_predictions(preds, ds, mdl, params0)
     objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
     _check_flow_flags(algorithm, solver, clock)
     lr_smooth = _steepest_smooth_lr(algorithm, model, loss_obj, ds, norm, normalize, objective, params0)
@@ -352,7 +353,10 @@ def fit_cmd(
             from .theory import stable_eta_bar
 
             exact = affine in (None, "exact")  # eta_bar = fraction M / lambda_max of the limit kernel (projected with the affine part eliminated)
-            lr = stable_eta_bar(np.asarray(ds.X)[:, 0], mdl, projected=exact, fraction=0.8 if exact else 0.9)
+            if ds.dim == 1 and mdl.activation == "relu":
+                lr = stable_eta_bar(np.asarray(ds.X)[:, 0], mdl, projected=exact, fraction=0.8 if exact else 0.9)
+            else:
+                lr = _power_eta_bar(ds, mdl)
         elif lr_smooth is not None:
             lr = lr_smooth  # steepest descent on a linear model: 1 / B^2, the smoothness in the norm
         else:
@@ -369,7 +373,7 @@ def fit_cmd(
     _check_target_against_data(sc, loss_obj, np.asarray(ds.y), stop_loss is None)
     from .train import train
 
-    alg = build_algorithm(ac, ds)
+    alg = build_algorithm(ac, ds, mdl)
     auto_preds, skipped = auto_predictions(auto, preds, prediction_context(ds, mdl, params0, loss_obj, ac))
     if any(p.name == "effective-init" for p in preds + auto_preds):
         from .algorithms import GainTrackedGD
@@ -478,19 +482,51 @@ def _model_config(model, depth, scale, shape, tied, init, widths, activation, sl
     )  # fmt: skip
 
 
+def _power_eta_bar(ds, mdl) -> float:
+    """The default ``eta_bar = 0.8 M / lambda_max(P K P)`` of ``--algorithm width-scaled-gd`` for
+    ``relu_power:k`` (``K = theory.relu_power_kernel``, d = 1) or ``d >= 2`` inputs (``K =
+    theory.multivariate.relu_feature_kernel``, Gaussian init, relu), ``P`` the projector off the
+    affine functions of the data: the setting of the ``jin-montufar2023`` Thm 8 and 9 checks."""
+    from .models import activation_degree
+
+    X = np.asarray(ds.X, dtype=np.float64)
+    if ds.dim == 1:
+        from .theory.relu_power import relu_power_kernel
+
+        K = relu_power_kernel(X[:, 0], X[:, 0], mdl, mdl.activation)
+    elif activation_degree(mdl.activation) == 1 and mdl.init_dist == "gaussian":
+        from .theory.multivariate import relu_feature_kernel
+
+        K = relu_feature_kernel(X, X, mdl)
+    else:
+        raise UserError(f"--algorithm width-scaled-gd on d = {ds.dim} inputs: the default step is derived from the limit kernel, known in closed form for --activation relu "
+                        "with --init gaussian; give --lr ETA_BAR (the width-normalised step)")
+    D = np.column_stack([X, np.ones(ds.n)])
+    P = np.eye(ds.n) - D @ np.linalg.pinv(D)
+    return float(0.8 * ds.n / np.linalg.eigvalsh(P @ K @ P)[-1])
+
+
 def _check_width_scaled_flags(algorithm, affine, mc, ds, loss_obj):
-    """``--algorithm width-scaled-gd`` trains a univariate ``--model relu --skip`` (relu activation)
-    on the square loss; ``--affine exact|gd`` applies to it only."""
+    """``--algorithm width-scaled-gd`` trains ``--model relu --skip`` (``relu`` or ``relu_power:k``;
+    ``d >= 2`` inputs: more points than the free affine part fits alone) on the square loss;
+    ``--affine exact|gd`` applies to it only, ``gd`` to univariate ``relu`` nets only."""
     if affine is not None and algorithm != "width-scaled-gd":
         raise UserError(f"--affine applies to --algorithm width-scaled-gd, not {algorithm}")
     if affine not in (None, "exact", "gd"):
         raise UserError(f"--affine {affine!r} is not available: use exact or gd")
     if algorithm != "width-scaled-gd":
         return
-    if mc.name != "relu" or not mc.skip or mc.activation not in (None, "relu"):
-        raise UserError(f"--algorithm width-scaled-gd trains --model relu --skip (activation relu); received --model {mc.name}" + (" without --skip" if mc.name == "relu" and not mc.skip else ""))
-    if ds.dim != 1:
-        raise UserError(f"--algorithm width-scaled-gd is for univariate data (X (N, 1), montufar2024 Thm 5); these data have d = {ds.dim}")
+    if mc.name != "relu" or not mc.skip:
+        raise UserError(f"--algorithm width-scaled-gd trains --model relu --skip (activation relu or relu_power:k); received --model {mc.name}" + (" without --skip" if mc.name == "relu" and not mc.skip else ""))
+    power = mc.activation not in (None, "relu")
+    if (ds.dim != 1 or power) and affine == "gd":
+        why = f"d = {ds.dim} inputs" if ds.dim != 1 else f"--activation {mc.activation}"
+        raise UserError(f"--affine gd (plain GD on the affine part) is for univariate relu nets; with {why} width-scaled-gd eliminates the affine part (montufar2024 Thms 8, 9): use --affine exact or omit it")
+    if ds.dim > 1 and np.linalg.matrix_rank(np.column_stack([np.asarray(ds.X), np.ones(ds.n)])) == ds.n:
+        raise UserError(
+            f"--algorithm width-scaled-gd frees the affine part, which on d = {ds.dim} inputs fits these M = {ds.n} points by itself (they are affinely independent, "
+            f"M <= d + 1 = {ds.dim + 1}): the hidden units would not train; use data with more points than d + 1 (montufar2024 Thm 8)"
+        )
     if loss_obj.name != "square":
         raise UserError(f"--algorithm width-scaled-gd steps on the square loss; received --loss {loss_obj.name}")
 
@@ -618,6 +654,9 @@ def _compare(preds, ctx, w, run=None, X_eval=None) -> list:
 
     out = []
     for p in preds:
+        if p.kind == "function" and np.shape(ctx.X)[1] > 1:  # d >= 2 (montufar2024 Thm 8): X_eval or a grid of the data's box
+            out.append(_compare_nd(p, ctx, run, X_eval))
+            continue
         if p.kind == "function":
             xe = function_eval_points(ctx.X, X_eval)
             g = np.asarray(p.fn(ctx)(xe), dtype=np.float64)
@@ -633,6 +672,35 @@ def _compare(preds, ctx, w, run=None, X_eval=None) -> list:
             err = diagnostics.relative_error(w, pw)
         out.append({"name": p.name, "paper": p.paper, "predictor": pw.tolist(), "relative_error": _finite_or_none(err), "cosine": _finite_or_none(diagnostics.cosine(w, pw))})
     return out
+
+
+def _precompute_function_predictions(preds, ds, mdl, params0):
+    """Compute every ``function`` prediction (splines, Thm 8's ``g*``: from the data, the model and
+    its initial parameters only) before training, so that its errors (a model it is not for, the
+    wrong input dimension, ``zeta`` vanishing on the data range) stop the command before any work."""
+    from .theory.predictions import Context
+
+    ctx = Context(X=np.asarray(ds.X), y=np.asarray(ds.y), model=mdl, params0=params0)
+    for p in preds:
+        if p.kind == "function":
+            p.fn(ctx)
+
+
+def _compare_nd(p, ctx, run, X_eval) -> dict:
+    """A ``function`` prediction on ``d >= 2`` inputs, compared with the net on
+    :func:`~implicit_bias.theory.predictions.box_eval_points`: ``relative_error`` ``||f - g|| /
+    ||g||`` on those points, ``l2_error`` ``sqrt(volume * mean (f - g)^2)`` on the grid of the
+    data's bounding box (``null`` on ``X_eval``)."""
+    from . import diagnostics
+    from .theory.predictions import box_eval_points
+
+    Xe, vol = box_eval_points(ctx.X, X_eval)
+    g = np.asarray(p.fn(ctx)(Xe), dtype=np.float64).reshape(-1)
+    f = np.asarray(run.outputs(Xe), dtype=np.float64).reshape(-1)
+    l2 = None if vol is None else math.sqrt(vol * float(np.mean((f - g) ** 2)))
+    where = "X_eval" if vol is None else f"grid {Xe.shape[0]} on the data's bounding box [{', '.join(f'{a:.6g}..{b:.6g}' for a, b in zip(Xe.min(0), Xe.max(0)))}]"
+    return {"name": p.name, "paper": p.paper, "predictor": g.tolist(), "relative_error": _finite_or_none(diagnostics.relative_error(f, g)),
+            "cosine": _finite_or_none(diagnostics.cosine(f, g)), "l2_error": _finite_or_none(l2) if l2 is not None else None, "eval_points": where}
 
 
 def _fraction_correct(run, ds, task):

@@ -554,7 +554,7 @@ def build_loss(name: str, task: str | None = None):
     return get_loss(name)
 
 
-def build_algorithm(ac: AlgorithmConfig, data=None):
+def build_algorithm(ac: AlgorithmConfig, data=None, model=None):
     """The algorithm of an algorithm config (:func:`implicit_bias.algorithms.get_algorithm`).
 
     Flows get ``clock`` and, when set, ``rtol``, ``atol`` and ``solver``; ``flow`` with
@@ -564,14 +564,28 @@ def build_algorithm(ac: AlgorithmConfig, data=None):
     ``norm`` and ``normalize`` for steepest, ``noise`` for the noisy ones and ``batch_size`` for
     label-noise-sgd); ``width-scaled-gd`` is :class:`~implicit_bias.algorithms.WidthScaledGD`
     built on the training data ``data`` (a :class:`~implicit_bias.data.Dataset`, required) with
-    ``eta_bar = lr`` and ``affine`` (default ``exact``).
+    ``eta_bar = lr`` and ``affine`` (default ``exact``); for data with ``d > 1`` inputs or a
+    ``model`` with the ``relu_power:k`` activation it is
+    :class:`~implicit_bias.algorithms.PowerWidthScaledGD` (the same step for montufar2024 Thms 8
+    and 9; ``affine`` must be ``exact`` there).
     """
     from .algorithms import get_algorithm, get_solver
 
     if ac.name == "width-scaled-gd":
         if data is None:
             raise ValueError("algorithm width-scaled-gd is built on the training data: call build_algorithm(ac, data)")
-        return get_algorithm(ac.name, X=np.asarray(data.X), y=np.asarray(data.y), eta_bar=ac.lr, affine=ac.affine or "exact")
+        X = np.asarray(data.X)
+        from .algorithms import PowerWidthScaledGD
+        from .models import ShallowReLU
+
+        power = isinstance(model, ShallowReLU) and model.activation != "relu"
+        if (X.ndim == 2 and X.shape[1] > 1) or power:
+
+            if ac.affine == "gd":
+                why = f"d = {X.shape[1]} inputs" if not power else f"activation {model.activation}"
+                raise ValueError(f"algorithm.affine gd (plain GD on the affine part) is for univariate relu nets; with {why} width-scaled-gd eliminates the affine part: use affine exact (or omit it)")
+            return PowerWidthScaledGD(X, np.asarray(data.y), ac.lr)
+        return get_algorithm(ac.name, X=X, y=np.asarray(data.y), eta_bar=ac.lr, affine=ac.affine or "exact")
 
     kw = {}
     if ac.name in FLOW_NAMES:
@@ -670,7 +684,7 @@ def build(run: RunConfig):
     """Turn a :class:`RunConfig` into ``(dataset, model, loss, algorithm, stop)`` objects."""
     ds = build_data(run.data)
     model = build_model(run.model, ds.dim)
-    return ds, model, build_loss(run.loss), build_algorithm(run.algorithm, ds), build_stop(run.stop)
+    return ds, model, build_loss(run.loss), build_algorithm(run.algorithm, ds, model), build_stop(run.stop)
 
 
 def build_matrix_data(path: str):

@@ -855,11 +855,13 @@ def _assemble(cfg: SweepConfig, axes, keys, st, failed: Mapping[str, str]) -> xr
             continue
         proto = next(x for x in items if x is not None)
         adims, arr0 = proto
-        full = np.full((n,) + arr0.shape, np.nan)
+        # points of different shapes (a width axis) are NaN-padded to the largest along each axis
+        big = tuple(max(x[1].shape[j] for x in items if x is not None and x[1].ndim == arr0.ndim) for j in range(arr0.ndim))
+        full = np.full((n,) + big, np.nan)
         for i, x in enumerate(items):
-            if x is not None and x[1].shape == arr0.shape:
-                full[i] = x[1]
-        data_vars[name] = (dims + list(adims), full.reshape(shape + list(arr0.shape)))
+            if x is not None and x[1].ndim == arr0.ndim:
+                full[(i,) + tuple(slice(0, m) for m in x[1].shape)] = x[1]
+        data_vars[name] = (dims + list(adims), full.reshape(shape + list(big)))
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs.update({"sweep": cfg.name, "config": dumps(cfg.model_dump(), "config"), "keys": dumps(keys, "keys")})
     return ds

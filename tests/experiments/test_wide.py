@@ -138,3 +138,30 @@ def test_rate_noisy_check_quick_profile_passes():
     assert all(c.passed for c in res.checks)
     slope = next(c for c in res.checks if c.id.endswith("/spline-slope"))
     assert slope.details["bias2_slope"] < -1.0  # the bias falls faster than the variance: the variance sets the rate
+
+
+def test_thm9_and_thm8_figures_registered():
+    assert runner.get("jin-montufar2023-thm9").kind == "figure"
+    assert runner.get("jin-montufar2023-thm8").kind == "figure"
+
+
+def test_surface_panels_show_the_widest_net_g_star_and_their_difference():
+    """The one surface helper of the Thm 8 check and figure, on a tiny synthetic dataset (3 x 3 grid)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import xarray as xr
+
+    from implicit_bias.experiments import wide
+    from implicit_bias.plotting import figure
+
+    rng = np.random.default_rng(0)
+    f, g = rng.normal(size=(2, 2, 9)), rng.normal(size=9)
+    ds = xr.Dataset({"f": (("width", "seed", "point"), f), "g_star": (("point",), g)}, coords={"width": [4, 16], "seed": [0, 1]})
+    fig, ax = figure(3, 1)
+    wide.surface_panels(fig, ax[0, :3], ds, np.zeros((2, 2)))
+    imgs = [a.get_images()[0].get_array() for a in ax[0, :3]]
+    np.testing.assert_array_equal(imgs[0], f[1, 0].reshape(3, 3))  # widest net, seed 0
+    np.testing.assert_array_equal(imgs[1], g.reshape(3, 3))
+    np.testing.assert_allclose(imgs[2], (f[1, 0] - g).reshape(3, 3))
+    assert ax[0, 0].get_title() == "trained net, n = 16"

@@ -329,8 +329,10 @@ class PowerWidthScaledGD(AbstractDiscreteAlgorithm):
     which the affine part of the limit ``g*`` is free (Thm 5's eq. (5) for ``d = 1``, ``k = 1``;
     Thm 9's weighted spline of degree ``2k+1`` for ``[x]_+^k``, trained on targets adjusted by the
     null-space polynomial, :func:`implicit_bias.theory.null_space_polynomial`; Thm 8's ``g*`` for
-    ``d >= 2``, :func:`implicit_bias.theory.multivariate.multivariate_interpolant`). Start it from
-    parameters whose affine part is fitted (:func:`implicit_bias.univariate.fit_affine_power`).
+    ``d >= 2``, :func:`implicit_bias.theory.multivariate.multivariate_interpolant`). The gradient is
+    taken with ``(s, b2)`` at their least-squares fit (the residual ``P (f_hidden - y)``), so the
+    start's own affine part does not matter: from ``model.init`` (sweeps, ``ibias fit``) or from
+    :func:`implicit_bias.univariate.fit_affine_power`'s parameters, the same iterates.
     Nets zero-padded to one width (:func:`implicit_bias.univariate.pad_units`) train as one batch.
 
     For the univariate ReLU net (``d = 1``, ``k = 1``) this is the iteration of
@@ -398,7 +400,18 @@ class PowerWidthScaledGD(AbstractDiscreteAlgorithm):
     def step(self, objective, params, state, key):
         k, d = activation_degree(objective.model.activation), len(self.X[0])
         X, y, dpinv = jnp.asarray(self.X), jnp.asarray(self.ys), jnp.asarray(self.dpinv)
-        lv, g = jax.value_and_grad(objective.value)(params)
+        D = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
+
+        def projected(hidden):
+            # the square loss with (s, b2) at their least-squares fit: r = P (F - y), P = I - D pinv(D);
+            # equal to objective.value(params) when params' affine part is fitted (every step after the
+            # first), and at the first step it also fits an unfitted start (as WidthScaledGD does), so
+            # the start's own (s, b2) do not matter (sweeps and `ibias fit` start from model.init)
+            r = power_activation(X @ hidden["w1"].T + hidden["b1"][None, :], k) @ hidden["w2"] - y
+            r = r - D @ (dpinv @ r)
+            return 0.5 * jnp.mean(r * r)
+
+        lv, g = jax.value_and_grad(projected)({name: params[name] for name in ("w1", "b1", "w2")})
         new = {name: params[name] - state.lr * g[name] for name in ("w1", "b1", "w2")}
         F = power_activation(X @ new["w1"].T + new["b1"][None, :], k) @ new["w2"]
         coef = dpinv @ (y - F)

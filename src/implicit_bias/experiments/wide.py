@@ -59,7 +59,7 @@ from .registry import CheckResult, ExperimentResult, register
 from ..univariate import evaluate, evaluate_power_net, fit_affine_power, pad_units, unpad_units
 from .splines import draw_inits, norm_on_interval, spline_data, train_nets
 
-__all__ = ["train_power_nets", "natural_spline_errors", "thm8_data", "noisy_rate_data", "early_stopping_penalty"]
+__all__ = ["train_power_nets", "natural_spline_errors", "thm8_data", "noisy_rate_data", "early_stopping_penalty", "surface_panels"]
 
 PAPER = "jin-montufar2023"
 _GRID = 401
@@ -103,6 +103,14 @@ def _zeta_quadrature_error(ks) -> dict:
     return out
 
 
+def _eta_bar_k(x, init, k: int) -> float:
+    """``eta_bar = 0.8 M / lambda_max(P K_k P)``: the width-normalised step of the Thm 9 runs
+    (``K_k`` the limit kernel of ``[.]_+^k``, ``P`` the projector off affine functions of ``x``)."""
+    D = np.stack([x, np.ones_like(x)], 1)
+    P = np.eye(x.size) - D @ np.linalg.pinv(D)
+    return float(0.8 * x.size / np.linalg.eigvalsh(P @ relu_power_kernel(x, x, init, k) @ P)[-1])
+
+
 @functools.lru_cache(maxsize=2)
 def _thm9_data(profile_name: str) -> xr.Dataset:
     quick = profile_name == "quick"
@@ -120,10 +128,7 @@ def _thm9_data(profile_name: str) -> xr.Dataset:
         p = null_space_polynomial(x, y, init, k)
         ya = y - p(x)
         g = relu_power_spline(x, ya, init, k)(xe)
-        D = np.stack([x, np.ones_like(x)], 1)
-        P = np.eye(x.size) - D @ np.linalg.pinv(D)
-        lam = np.linalg.eigvalsh(P @ relu_power_kernel(x, x, init, k) @ P)[-1]
-        eta.append(0.8 * x.size / lam)
+        eta.append(_eta_bar_k(x, init, k))
         pnorm.append(float(norm_on_interval(p(xe), xe)))
         p0 = draw_inits(widths, seeds, tag=9, antisymmetric=True, **kw)
         f0 = max(float(np.max(np.abs(evaluate_power_net({**q, "skip": np.zeros(1)}, xe, k)))) for q in p0)
@@ -200,6 +205,96 @@ def thm9_relu_power(profile):
     ax[0, 0].set(xlabel="width n", ylabel="RMS ||f - g*||_L2", title="Thm 9: error vs width (dotted: n^-1/2)")
     ax[0, 0].legend(fontsize=7)
     caption(fig, "jin-montufar2023 (montufar2024 Thm 9): wide ReLU^k nets trained by width-scaled GD on y - p vs the weighted spline of degree 2k+1.")
+    return ExperimentResult(data.drop_vars("status"), checks, fig)
+
+
+@functools.lru_cache(maxsize=2)
+def _thm9_curves(profile_name: str) -> xr.Dataset:
+    """One seed of nets per width and ``k = 1, 2, 3`` on the Thm 9 check's data, and ``g*``."""
+    quick = profile_name == "quick"
+    widths = [32, 256] if quick else [64, 512, 4096]
+    stop = {"loss": 1e-6, "max_steps": 2000} if quick else {"loss": 1e-10, "max_steps": 200_000}
+    ds = spline_data(5, target="sin3")
+    x, y = ds.X[:, 0], ds.y
+    xe = np.linspace(-1.0, 1.0, _GRID)
+    init, kw = Gaussian(sigma_w=1.0, sigma_b=1.0), {"init_dist": "gaussian", "sigma_w": 1.0, "sigma_b": 1.0}
+    ks = (1, 2, 3)
+    f = np.zeros((len(ks), len(widths), xe.size))
+    g, ya, steps, loss = np.zeros((len(ks), xe.size)), np.zeros((len(ks), x.size)), np.zeros((len(ks), len(widths))), np.zeros((len(ks), len(widths)))
+    status = np.empty((len(ks), len(widths)), dtype=object)
+    p0 = draw_inits(widths, [0], tag=19, antisymmetric=True, **kw)
+    for a, k in enumerate(ks):
+        ya[a] = y - null_space_polynomial(x, y, init, k)(x)
+        g[a] = relu_power_spline(x, ya[a], init, k)(xe)
+        params, runs = train_power_nets(ds.X, ya[a], p0, k, _eta_bar_k(x, init, k), pad_to=max(widths), **stop)
+        for b, (q, r) in enumerate(zip(params, runs)):
+            f[a, b] = evaluate_power_net(q, xe, k)
+            steps[a, b], loss[a, b], status[a, b] = r.steps, r.final_loss, r.status
+    return xr.Dataset(
+        {"f": (("k", "width", "x"), f), "g_star": (("k", "x"), g), "y_adjusted": (("k", "sample"), ya), "steps": (("k", "width"), steps),
+         "final_loss": (("k", "width"), loss), "status": (("k", "width"), status.astype(str))},
+        coords={"k": list(ks), "width": widths, "x": xe, "x_data": (("sample",), x)},
+        attrs={"setting": "ReLU^k, skip, antisymmetric Gaussian (1, 1) init (seed 0), width-scaled GD with the affine part refitted every step, trained on y - p(x)",
+               "stop": f"loss {stop['loss']:g} or {stop['max_steps']} steps"},
+    )
+
+
+@register(
+    "jin-montufar2023-thm9",
+    paper=PAPER,
+    kind="figure",
+    where="Thm 9 (montufar2024 slides)",
+    title="Thm 9: trained ReLU^k nets (k = 1, 2, 3) beside the weighted spline g* of degree 2k+1",
+)
+def thm9_figure(profile):
+    r"""Trained wide ``ReLU^k`` nets beside Thm 9's ``g*`` for ``k = 1, 2, 3``, one seed.
+
+    Top row: the nets ``f(., theta*)`` of a few widths (32, 256 quick; 64, 512, 4096 full),
+    trained as in ``jin-montufar2023-thm9-relu-power`` (:func:`train_power_nets`: width-scaled GD,
+    affine part refitted every step, antisymmetric Gaussian ``(1, 1)`` init, targets ``y - p(x)``
+    with Thm 9's null-space polynomial ``p``; ``eta_bar = 0.8 M / lambda_max(P K_k P)``), the
+    weighted spline ``g*`` of degree ``2k+1`` (``theory.relu_power.relu_power_spline``) and the
+    adjusted data. Bottom row: ``f - g*``. The quick profile stops at loss ``1e-6`` or 2000 steps
+    (an illustration: the stopping status and loss of every net are in the data), the full
+    profile at ``1e-10``. The rate is ``jin-montufar2023-thm9-relu-power``'s check; here check
+    ``/k1-is-thm5``: for ``k = 1`` the plotted ``g*`` (``theory.relu_power``, spline-kernel route)
+    equals Thm 5's weighted cubic spline (``theory.splines.weighted_spline_interpolant``, banded
+    route), relative sup difference, tolerance 1e-8.
+    """
+    data = _thm9_curves(profile.name)
+    xe, x = data.x.values, data.x_data.values
+    fig, ax = figure(3, 2, width=3.4, height=2.7)
+    for a, k in enumerate(data.k.values):
+        top, bot = ax[0, a], ax[1, a]
+        for b, n in enumerate(data.width.values):
+            fn = data.f.sel(k=k, width=n).values
+            top.plot(xe, fn, color=COLORS[b + 1], lw=1.0, label=f"net, n = {int(n)}")
+            bot.plot(xe, fn - data.g_star.sel(k=k).values, color=COLORS[b + 1], lw=1.0, label=f"n = {int(n)}")
+        top.plot(xe, data.g_star.sel(k=k).values, "k--", lw=1.0, label=f"g* (degree {2 * k + 1})")
+        top.plot(x, data.y_adjusted.sel(k=k).values, "ko", ms=4, label="data y - p(x)")
+        top.set(title=f"ReLU^{k}" if k > 1 else "ReLU (k = 1)", xlabel="x")
+        bot.set(xlabel="x", ylabel="f - g*" if a == 0 else None)
+        bot.axhline(0.0, color="k", lw=0.5)
+        for j in x:
+            bot.axvline(j, color="0.7", lw=0.5)
+    ax[0, 0].legend(fontsize=6)
+    ax[1, 0].legend(fontsize=6)
+    # k = 1: g* from theory.relu_power (Green's-function interpolant with the spline kernel K_S) and
+    # Thm 5's weighted cubic spline from theory.splines (banded B-spline form): two routes, one g*
+    init = Gaussian(sigma_w=1.0, sigma_b=1.0)
+    g5 = weighted_spline_interpolant(x, data.y_adjusted.sel(k=1).values, init)(xe)
+    rel = float(np.max(np.abs(data.g_star.sel(k=1).values - g5)) / np.max(np.abs(g5)))
+    checks = [
+        CheckResult.compare(
+            "jin-montufar2023-thm9/k1-is-thm5",
+            "for k = 1 the weighted spline of Thm 9 (theory.relu_power, spline-kernel route) is Thm 5's weighted cubic spline (theory.splines, "
+            "banded route) for the same Gaussian (1, 1) init (error: relative sup difference on the plotted grid)",
+            PAPER, "Thm 9 with k = 1 = Thm 5", measured=rel, predicted=0.0, error=rel, tolerance=1e-8,
+            net_final_loss=data.final_loss.values.tolist(), net_steps=data.steps.values.tolist(), net_status=data.status.values.tolist(),  # the plotted nets (not this check's)
+        )
+    ]
+    caption(fig, f"jin-montufar2023 (montufar2024 Thm 9): wide ReLU^k nets (seed 0; stop: {data.attrs['stop']}) approach the weighted spline of degree 2k+1 "
+            "of the data adjusted by the null-space polynomial p.")
     return ExperimentResult(data.drop_vars("status"), checks, fig)
 
 
@@ -771,15 +866,82 @@ def thm8_multivariate(profile):
             PAPER, "Thm 8", measured=rel, predicted=0.0, error=rel, tolerance=1e-3, n_angles=128, n_offsets=256,
         )
     )
-    n = _GRID2
-    ext = (-1.0, 1.0, -1.0, 1.0)
-    f_big = data.f.isel(width=-1, seed=0).values.reshape(n, n)
-    g_img = data.g_star.values.reshape(n, n)
     fig, ax = figure(3, 1, width=3.3)
-    for a, img, title in ((ax[0, 0], f_big, f"trained net, n = {int(widths[-1])}"), (ax[0, 1], g_img, "g* (Thm 8)"), (ax[0, 2], f_big - g_img, "f - g*")):
-        im = a.imshow(img, origin="lower", extent=ext, cmap="RdBu_r")
-        a.plot(ds.X[:, 0], ds.X[:, 1], "k.", ms=4)
-        a.set(title=title, xlabel="x1", ylabel="x2")
-        fig.colorbar(im, ax=a, shrink=0.8)
+    surface_panels(fig, ax[0, :3], data, ds.X)
     caption(fig, "jin-montufar2023 (montufar2024 Thm 8), d = 2: wide net by width-scaled GD (affine part free) vs the arc-cosine kernel interpolant g*.")
     return ExperimentResult(data.drop_vars("status"), checks, fig)
+
+
+def surface_panels(fig, axes, data: xr.Dataset, X) -> None:
+    """Draw the Thm 8 surfaces on ``[-1, 1]^2``: the widest net (seed 0), ``g*`` and their difference.
+
+    Used by the check ``jin-montufar2023-thm8-multivariate`` and the figure ``jin-montufar2023-thm8``.
+
+    Args:
+        fig: the matplotlib figure (for the colour bars).
+        axes: three axes.
+        data: a dataset with ``f (width, seed, point)`` and ``g_star (point,)`` on a square grid of
+            ``point = n * n`` points in row-major ``(x2, x1)`` order (``meshgrid`` of ``[-1, 1]``).
+        X: the data points ``(M, 2)``, drawn as dots.
+    """
+    n = int(round(math.sqrt(data.sizes["point"])))
+    f_big = data.f.isel(width=-1, seed=0).values.reshape(n, n)
+    g_img = data.g_star.values.reshape(n, n)
+    panels = ((f_big, f"trained net, n = {int(data.width.values[-1])}"), (g_img, "g* (Thm 8)"), (f_big - g_img, "f - g*"))
+    for a, (img, title) in zip(axes, panels):
+        im = a.imshow(img, origin="lower", extent=(-1.0, 1.0, -1.0, 1.0), cmap="RdBu_r")
+        a.plot(X[:, 0], X[:, 1], "k.", ms=4)
+        a.set(title=title, xlabel="x1", ylabel="x2")
+        a.grid(False)
+        fig.colorbar(im, ax=a, shrink=0.8)
+
+
+@register(
+    "jin-montufar2023-thm8",
+    paper=PAPER,
+    kind="figure",
+    where="Thm 8 (montufar2024 slides)",
+    title="Thm 8 (d = 2): the trained net, g* and the error map; sup and RMS errors vs width",
+)
+def thm8_figure(profile):
+    r"""The 2-D picture of Thm 8 from the runs of ``jin-montufar2023-thm8-multivariate``, and its sup rate.
+
+    The same cached runs (:func:`_thm8_data`: ``thm8_data()``'s 9 points, ``ShallowReLU(n,
+    input_dim=2, skip=True)``, antisymmetric Gaussian ``(1, 1)`` init, width-scaled GD with the
+    affine part refitted every step, loss ``<= 1e-10``; widths ``2^6..2^10``, 4 seeds quick,
+    ``2^9..2^13``, 8 seeds full): in one process the check and this figure train once. Panels:
+    the widest net (seed 0), ``g*`` (``theory.multivariate.multivariate_interpolant``), ``f - g*``
+    on a 41 x 41 grid of ``[-1, 1]^2``, and the RMS and sup grid errors (means over seeds) vs the
+    width with an ``n^{-1/2}`` guide. Check ``/sup-rate`` (the sup half of the issue's "sup/L2
+    error ... slope -1/2 +- 0.15"; the RMS half is the check's): the fitted log-log slope of the
+    sup grid error (mean over seeds) vs the width, predicted -1/2, tolerance 0.15, every run
+    ``converged``. Measured: -0.58 (quick).
+    """
+    data = _thm8_data(profile.name)
+    diff = data.f - data.g_star
+    rms = np.sqrt((diff**2).mean("point").mean("seed")).values  # RMS over seeds of the RMS grid error, as the check
+    sup = np.abs(diff).max("point").mean("seed").values
+    widths = data.width.values
+    fig, ax = figure(4, 1, width=3.3)
+    surface_panels(fig, ax[0, :3], data, thm8_data().X)
+    a = ax[0, 3]
+    a.loglog(widths, rms, "o-", color=COLORS[0], label="RMS over the grid")
+    a.loglog(widths, sup, "s-", color=COLORS[1], label="sup over the grid")
+    a.loglog(widths, rms[0] * (widths / widths[0]) ** -0.5, "k:", label="n^-1/2")
+    a.set(xlabel="width n", ylabel="||f - g*|| (mean over seeds)", title="error vs width")
+    a.legend(fontsize=7)
+    ok = bool(np.all(data.status.values == "converged"))
+    slope, se = loglog_slope(widths, sup)
+    checks = [
+        CheckResult.compare(
+            "jin-montufar2023-thm8/sup-rate",
+            f"d = 2: the sup over a 41 x 41 grid of |f - g*| (mean over seeds) falls like n^(-1/2) (error: |fitted log-log slope + 1/2|; all runs converged: {ok})",
+            PAPER, "Thm 8", measured=slope, predicted=-0.5, error=abs(slope + 0.5) if ok else math.inf, tolerance=_RATE_TOL,
+            slope_standard_error=se, widths=[int(w) for w in widths], sup_errors=sup.tolist(), rms_errors=rms.tolist(),
+            statuses=data.status.values.ravel().tolist(),  # Thm 8 is about the trained limit
+        )
+    ]
+    caption(fig, "jin-montufar2023 (montufar2024 Thm 8), d = 2: the trained net, g* (arc-cosine kernel interpolant, affine part free), the error map, "
+            "and the grid errors vs width (statuses: " + ", ".join(sorted(set(data.status.values.ravel().tolist()))) + ").")
+    out = xr.Dataset({"rms_error": (("width",), rms), "sup_error": (("width",), sup)}, coords={"width": widths})
+    return ExperimentResult(xr.merge([data.drop_vars("status"), out]), checks, fig)

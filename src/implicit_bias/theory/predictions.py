@@ -28,7 +28,7 @@ from .diagonal import diagonal_interpolant, min_l1_interpolant, ntk_norm_interpo
 from .interpolants import bregman_interpolant, min_distance_interpolant
 from .margins import max_margin, polynomial_tail_direction
 
-__all__ = ["Prediction", "PREDICTIONS", "get_prediction", "Context", "function_eval_points", "EVAL_GRID", "Assumption", "select_predictions", "CONVERGED"]
+__all__ = ["Prediction", "PREDICTIONS", "get_prediction", "Context", "function_eval_points", "EVAL_GRID", "box_eval_points", "EVAL_POINTS_ND", "Assumption", "select_predictions", "CONVERGED"]
 
 #: Number of evenly spaced points on ``S = [min x, max x]`` at which a ``function`` prediction is
 #: compared when the data give no ``X_eval`` (the experiments' grid, ``experiments.splines``).
@@ -144,6 +144,13 @@ _NEURON = Assumption("a single hidden linear neuron (--model fc --widths 1 --act
 _DELTA = Assumption("delta = a(0)^2 - ||w(0)||^2 >= 0 at the initialization (--shape s >= 0)", _delta_nonnegative)
 _FC_LINEAR = Assumption("a fully-connected linear network (--model fc --activation linear)", lambda c: _is(c, "FullyConnected", activation="linear", bias=False))
 _RELU1 = Assumption("a univariate shallow ReLU net with a skip connection (--model relu --skip, data X (N, 1))", lambda c: _is(c, "ShallowReLU", input_dim=1, activation="relu", skip=True))
+_RELU_K1 = Assumption(
+    "a univariate shallow ReLU net with a skip connection (--model relu --skip, data X (N, 1)); for relu_power:k, k >= 2, Thm 9's g* is the limit of "
+    "the net trained on y - p (its null-space polynomial), which ibias fit does not do",
+    lambda c: _is(c, "ShallowReLU", input_dim=1, activation="relu", skip=True),
+)
+_RELU_SKIP = Assumption("a shallow ReLU net with a skip connection (--model relu --skip)", lambda c: _is(c, "ShallowReLU", activation="relu", skip=True))
+_GAUSSIAN = Assumption("the Gaussian init (--init gaussian): the arc-cosine kernel of Thm 8's g*", lambda c: getattr(c.model, "init_dist", None) == "gaussian")
 _WIDTH_GD = Assumption("width-scaled GD (--algorithm width-scaled-gd)", lambda c: c.algorithm == "width-scaled-gd")
 _ANTISYMMETRIC = Assumption("f(., theta_0) = 0 (--antisymmetric)", lambda c: bool(getattr(c.model, "antisymmetric", False)))
 _UNIFORM = Assumption("the uniform init with a_b >= a_w max|x| (--init uniform --a-b, --a-w): zeta constant on the data's interval", _uniform_covers)
@@ -415,6 +422,89 @@ def _dft_l1(c: Context):
 PREDICTIONS["dft-l1"] = Prediction(
     "dft-l1", "gunasekar2018", "Thm 2", "direction", "classification", "argmin ||F beta||_1 s.t. y_n <beta, x_n> >= 1, F the unitary DFT (depth-2 linear conv nets, --model conv)", _dft_l1
 )
+
+# ---------------------------------------------------------------------------------------
+# Wide nets beyond univariate ReLU (issue 24): Thm 9 (ReLU^k) and Thm 8 (d >= 2)
+# ---------------------------------------------------------------------------------------
+
+#: Points per ``d >= 2`` evaluation grid of :func:`box_eval_points` (41 x 41 for ``d = 2``).
+EVAL_POINTS_ND = 1681
+
+
+def box_eval_points(X, X_eval=None, points: int = EVAL_POINTS_ND) -> tuple[np.ndarray, float | None]:
+    """The points ``(P, d)`` at which a ``function`` prediction is compared with a net on ``d >= 2``
+    inputs, and the volume of the region they grid: ``(X_eval, None)`` if given, else a regular grid
+    of ``round(points^(1/d))`` points per axis on the data's bounding box and the box's volume
+    (``sqrt(volume * mean((f - g)^2))`` is then a Riemann sum of ``||f - g||_{L2(box)}``)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X_eval is not None:
+        return np.asarray(X_eval, dtype=np.float64), None
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    m = max(2, int(round(points ** (1.0 / X.shape[1]))))
+    axes = [np.linspace(a, b, m) for a, b in zip(lo, hi)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, X.shape[1])
+    return grid, float(np.prod(hi - lo))
+
+
+def _initial_function(c: Context):
+    """``f(., theta_0)`` of a ``ShallowReLU`` (any activation ``[.]_+^k``, any ``d``) as a numpy callable, or None."""
+    from ..models import activation_degree
+    from ..univariate import evaluate_power_net
+
+    if c.params0 is None:
+        return None
+    p0 = {k: np.asarray(v, dtype=np.float64) for k, v in c.params0.items()}
+    k = activation_degree(c.model.activation)
+    return lambda t: evaluate_power_net(p0, t, k)
+
+
+def _relu_power_spline(c: Context):
+    """``g*`` of montufar2024 Thm 9 for the net's own ``[.]_+^k``, init (``zeta_k``) and ``f(., theta_0)``."""
+    from ..models import ShallowReLU
+    from .relu_power import relu_power_spline
+
+    m = c.model
+    if not isinstance(m, ShallowReLU):
+        raise ValueError(
+            "prediction 'relu-power-spline' (montufar2024 Thm 9) needs an activation with a known Green's operator L: use --model relu "
+            f"with --activation relu or relu_power:k (L = D^(k+1)/k!); received --model {type(m).__name__}"
+        )
+    if m.input_dim != 1:
+        raise ValueError(f"prediction 'relu-power-spline' (montufar2024 Thm 9) is for univariate data X (N, 1); these data have d = {m.input_dim}: use --predict multivariate (Thm 8)")
+    x = np.asarray(c.X, dtype=np.float64)[:, 0]
+    if np.unique(x).size != x.size:
+        raise ValueError("prediction 'relu-power-spline' interpolates: the inputs x_j must be distinct")
+    order = np.argsort(x)
+    return relu_power_spline(x[order], np.asarray(c.y, dtype=np.float64)[order], m, m.activation, f0=_initial_function(c))
+
+
+def _multivariate(c: Context):
+    """``g*`` of montufar2024 Thm 8 (the arc-cosine kernel interpolant, affine part free) for the net's Gaussian init and ``f(., theta_0)``."""
+    from ..models import ShallowReLU
+    from .multivariate import multivariate_interpolant
+
+    m = c.model
+    if not (isinstance(m, ShallowReLU) and m.activation == "relu"):
+        got = f"--activation {m.activation}" if isinstance(m, ShallowReLU) else f"--model {type(m).__name__}"
+        raise ValueError(f"prediction 'multivariate' (montufar2024 Thm 8) is for shallow ReLU nets: use --model relu --activation relu; received {got}")
+    g = multivariate_interpolant(np.asarray(c.X, dtype=np.float64), np.asarray(c.y, dtype=np.float64), m, f0=_initial_function(c))
+    return lambda Z: g(np.asarray(Z, dtype=np.float64).reshape(np.shape(Z)[0], -1))
+
+
+PREDICTIONS["relu-power-spline"] = Prediction(
+    "relu-power-spline", "montufar2024", "Thm 9", "function", "regression",
+    "g* of Thm 9: the weighted spline of degree 2k+1, argmin int (L(g - f0))^2 / zeta_k s.t. g(x_j) = y_j, L = D^(k+1)/k!, for --model relu "
+    "--activation relu_power:k --skip --algorithm width-scaled-gd (univariate; trained on y, not y - p, the net differs by Thm 9's null-space term)",
+    _relu_power_spline,
+)
+PREDICTIONS["multivariate"] = Prediction(
+    "multivariate", "montufar2024", "Thm 8", "function", "regression",
+    "g* of Thm 8 for d >= 1 inputs: the arc-cosine kernel interpolant with the affine part free (Gaussian --init; --model relu --skip --algorithm width-scaled-gd)",
+    _multivariate,
+)
+
+ASSUMPTIONS["relu-power-spline"] = (_RELU_K1, _SQUARE, _WIDTH_GD)
+ASSUMPTIONS["multivariate"] = (_RELU_SKIP, _GAUSSIAN, _SQUARE, _WIDTH_GD)
 
 # every prediction carries its assumptions (``ASSUMPTIONS``; tests/theory/test_predictions.py: one entry each)
 for _name, _p in list(PREDICTIONS.items()):
