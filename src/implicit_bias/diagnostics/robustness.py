@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -81,13 +82,28 @@ def _check(model, X, y, who):
     return X, y
 
 
+@eqx.filter_jit
+def _apply(model, params, Z):
+    return model.apply(params, Z)
+
+
+@eqx.filter_jit
+def _value_and_grad(model, params, Z):
+    return jax.vmap(jax.value_and_grad(lambda x: model.apply(params, x[None, :])[0]))(Z)
+
+
 def _scorer(model, params, X, y, who):
-    """``Z -> y f(Z)`` for row-aligned batches (jitted once) and its check of the output shape."""
-    f = jax.jit(lambda Z: model.apply(params, Z))
-    out = f(jnp.asarray(X))
+    """``Z -> f(Z)`` as a NumPy array (one compiled function per model and batch shape, reused
+    across parameters and calls), after checking that the model returns one score per row."""
+    params = jax.tree_util.tree_map(jnp.asarray, params)
+
+    def f(Z):
+        return np.asarray(_apply(model, params, jnp.asarray(Z)))
+
+    out = f(X)
     if out.shape != (X.shape[0],):
         raise ValueError(f"{who}: the model must return one score per row (a binary classifier, outputs=1); its output has shape {out.shape}")
-    return f
+    return f, params
 
 
 def universal_direction(X, y) -> np.ndarray:
@@ -110,26 +126,36 @@ def universal_direction(X, y) -> np.ndarray:
     return z / nz
 
 
+#: grid points of the line scan evaluated per call (the scan stops once every row has flipped)
+_CHUNK = 16
+
+
 def _first_flip(f, X, y, U, t_max, grid, iters):
     """Smallest ``t in (0, t_max_n]`` with ``y_n f(x_n + t u_n) <= 0`` per row (``inf`` if none)."""
     n, d = X.shape
     ts = np.linspace(0.0, 1.0, grid + 1)[1:]
-    P = X[:, None, :] + (ts[None, :, None] * t_max[:, None, None]) * U[:, None, :]
-    vals = np.asarray(f(jnp.asarray(P.reshape(-1, d)))).reshape(n, grid) * y[:, None]
-    flips = vals <= 0.0
-    found = flips.any(axis=1)
-    first = np.argmax(flips, axis=1)
-    hi = np.where(found, ts[first], 1.0) * t_max
+    first = np.full(n, -1)
+    for start in range(0, grid, _CHUNK):
+        c = ts[start : start + _CHUNK]
+        c = np.concatenate([c, np.full(_CHUNK - c.size, c[-1])])  # one batch shape for every chunk
+        P = X[:, None, :] + (c[None, :, None] * t_max[:, None, None]) * U[:, None, :]
+        flips = (f(P.reshape(-1, d)).reshape(n, _CHUNK) * y[:, None] <= 0.0)[:, : min(_CHUNK, grid - start)]
+        new = (first < 0) & flips.any(axis=1)
+        first[new] = start + np.argmax(flips[new], axis=1)
+        if np.all(first >= 0):
+            break
+    found = first >= 0
+    hi = np.where(found, ts[np.maximum(first, 0)], 1.0) * t_max
     lo = np.where(first > 0, ts[np.maximum(first - 1, 0)], 0.0) * t_max
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
-        flip = np.asarray(f(jnp.asarray(X + mid[:, None] * U))) * y <= 0.0
+        flip = f(X + mid[:, None] * U) * y <= 0.0
         hi, lo = np.where(flip, mid, hi), np.where(flip, lo, mid)
     return np.where(found, hi, np.inf)
 
 
 def _result(X, y, f, t, U, method):
-    t = np.where(np.asarray(f(jnp.asarray(X))) * y <= 0.0, 0.0, t)
+    t = np.where(f(X) * y <= 0.0, 0.0, t)
     ok = np.isfinite(t)
     delta = np.where(ok[:, None], np.where(ok, t, 0.0)[:, None] * U, 0.0)
     return AttackResult(distance=t, relative=t / np.linalg.norm(X, axis=1), perturbation=delta, method=method)
@@ -166,7 +192,7 @@ def line_attack(model: AbstractModel, params: dict, X, y, direction=None, *, t_m
         [1.490712, 0.745356]
     """
     X, y = _check(model, X, y, "line_attack")
-    f = _scorer(model, params, X, y, "line_attack")
+    f, _ = _scorer(model, params, X, y, "line_attack")
     n, d = X.shape
     if direction is None:
         direction = universal_direction(X, y)
@@ -217,22 +243,21 @@ def gradient_attack(model: AbstractModel, params: dict, X, y, *, max_iter: int =
         [1.414214, 0.707107]
     """
     X, y = _check(model, X, y, "gradient_attack")
-    f = _scorer(model, params, X, y, "gradient_attack")
+    f, jparams = _scorer(model, params, X, y, "gradient_attack")
     if not (np.isfinite(overshoot) and overshoot >= 0) or int(max_iter) < 1:
         raise ValueError(f"gradient_attack: overshoot must be >= 0 and max_iter >= 1; received overshoot={overshoot!r}, max_iter={max_iter!r}")
-    val_grad = jax.jit(jax.vmap(jax.value_and_grad(lambda x: model.apply(params, x[None, :])[0])))
     r_tot = np.zeros_like(X)
     x = X.copy()
-    done = np.asarray(f(jnp.asarray(X))) * y <= 0.0
+    done = f(X) * y <= 0.0
     for _ in range(int(max_iter)):
         if done.all():
             break
-        v, g = (np.asarray(a) for a in val_grad(jnp.asarray(x)))
+        v, g = (np.asarray(a) for a in _value_and_grad(model, jparams, jnp.asarray(x)))
         g2 = np.sum(g * g, axis=1)
         step = np.where((~done & (g2 > 0))[:, None], -(v / np.where(g2 > 0, g2, 1.0))[:, None] * g, 0.0)
         r_tot = r_tot + step
         x = np.where(done[:, None], x, X + (1.0 + overshoot) * r_tot)
-        done = done | (np.asarray(f(jnp.asarray(x))) * y <= 0.0)
+        done = done | (f(x) * y <= 0.0)
     delta = x - X
     length = np.linalg.norm(delta, axis=1)
     moved = length > 0
