@@ -48,3 +48,12 @@ def test_quick_check_measures_what_it_claims():
     # the trained perturbation is near ||x||/sqrt(N) (the linear orthogonal-data value) and settled along the run
     assert np.all(np.abs(ds.rel_pert * np.sqrt(ds.n) - 1) < 0.2)
     assert np.all(ds.drift < 0.05)
+
+
+@pytest.mark.slow
+def test_full_profile_n_scaling():
+    r = runner.get("vardi2022-non-robust").fn(Profile("full"))
+    assert all(c.passed for c in r.checks), [(c.id, c.error) for c in r.checks]
+    n_check = r.checks[-1]
+    assert n_check.id.endswith("n-scaling") and -0.6 < n_check.measured < -0.4
+    assert n_check.details["ratio"][-1] < 0.3  # N = 64: the trained net flips at < 30% of the robust radius

@@ -32,7 +32,25 @@ the two is an upper bound on the true smallest perturbation. Robust side
 exact for this construction). Both bounds point the conservative way: the measured ratio is an
 upper bound on (smallest trained perturbation) / (robust radius).
 
-**Measured** (seed 0; numbers in each check's docstring).
+**Measured** (seed 0, ``N = 32``; relative = median over training points of ``||δ_n|| / ||x_n||``).
+Quick (width 32, ``-log L = 100``), ``d = 256 / 1024 / 4096``: trained 0.198 / 0.193 / 0.185
+(``1/sqrt(N) = 0.177``), robust certified 0.452 / 0.489 / 0.498, ratio 0.44 / 0.40 / 0.37,
+slope vs ``d`` -0.03. Full (width 100, ``-log L = 1000``), ``d = 256 ... 16384``: trained 0.195 /
+0.196 / 0.188 / 0.189, robust 0.452 / 0.489 / 0.498 / 0.499, ratio 0.44 / 0.40 / 0.38 / 0.38,
+slope vs ``d`` -0.01; at ``d = 8192``, ``N = 8 / 16 / 32 / 64``: trained 0.375 / 0.256 / 0.192 /
+0.140 (``1/sqrt(N)`` = 0.354 / 0.250 / 0.177 / 0.125), fitted slope -0.47, ratio 0.75 / 0.51 /
+0.39 / 0.28 (the gap opens with ``N``, not with ``d``). The line attack along ``z`` always found
+the smaller perturbation (DeepFool: 0.22-0.30), the perturbation moved by < 3% between
+``-log L`` = a third of the target and the target, and DeepFool on the robust net lands within
+3% of its certificate (the certificate is its radius). Quick wall time about 40 s on the shared
+2-core machine under load, most of it compiling the training loop (one vmapped batch) and the
+attacks; full about 11 min.
+
+**Where the scaling sits.** The ratio is governed by ``N``: the trained perturbation is
+``≈ ||x|| / sqrt(N)`` whatever ``d`` (once ``d >> N``), the robust radius ``≈ ||x|| / 2``, so
+the ratio is ``≈ 2 / sqrt(N)`` and "much smaller" needs many points; growing ``d`` at fixed
+``N`` only brings the robust radius up to ``||x|| / 2`` (its ``O(N/d)`` loss) and the data closer
+to orthogonal. In absolute terms (the figure) both grow like ``sqrt(d)``.
 """
 
 from __future__ import annotations
@@ -180,6 +198,8 @@ def _figure(ds, nds=None):
     a.loglog(d, ds.rel_best_possible * np.sqrt(d), "--", color="gray", label="half distance to the other class")
     a.loglog(d, np.sqrt(d / ds.n), ":", color="k", label="sqrt(d/N) = ||x||/sqrt(N)")
     a.set(xlabel="input dimension d", ylabel="l2 perturbation (median over training points)", title=f"N={ds.n}: perturbation size vs d")
+    a.set_xticks(d, [str(int(v)) for v in d], minor=False)
+    a.set_xticks([], minor=True)
     a.legend(fontsize=7)
     if nds is not None:
         b = ax[0, 1]
@@ -187,6 +207,8 @@ def _figure(ds, nds=None):
         b.loglog(nds.n, nds.rel_robust, "s-", label="robust: radius / ||x||")
         b.loglog(nds.n, 1 / np.sqrt(nds.n.values), ":", color="k", label="1/sqrt(N)")
         b.set(xlabel="number of points N", ylabel="relative perturbation", title=f"d={nds.d}: vs N")
+        b.set_xticks(nds.n.values, [str(int(v)) for v in nds.n.values], minor=False)
+        b.set_xticks([], minor=True)
         b.legend(fontsize=7)
     caption(fig, f"Vardi, Yehudai & Shamir 2022: two-layer ReLU MLP width {ds.width} (bias first layer, init scale {INIT_SCALE}), logistic loss, LossScaledGD(lr={LR}) to -log L = {ds.target_accuracy:g}; N points uniform on the sphere of radius sqrt(d), random labels.")
     return fig
