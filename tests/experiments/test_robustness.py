@@ -26,7 +26,7 @@ def test_sphere_data():
 
 def test_padded_batch_equals_the_d_dimensional_training():
     n, width, acc = 6, 5, 20.0
-    (X, y, run, p, _, _), _unused = train_dimension_grid([(n, 8), (n, 16)], width, acc)
+    (X, y, run, p, _, _), _unused = train_dimension_grid([(n, 8), (n, 16)], width, acc, lr_at=None)
     m = models.MLP(8, (width,), activation="relu", bias="first", scale=INIT_SCALE)
     p0 = models.MLP(8, (width,), activation="relu", bias="first", scale=INIT_SCALE).init(0)  # the grid's init for d = 8
     ref = train(m, (X, y), "logistic", LossScaledGD(lr=LR), Stop(training_accuracy=acc, max_steps=100_000), seed=0, init=p0)

@@ -62,7 +62,7 @@ import xarray as xr
 
 from .. import models
 from ..algorithms import LossScaledGD
-from ..diagnostics import gradient_attack, line_attack, loglog_slope
+from ..diagnostics import alignment, gradient_attack, line_attack, loglog_slope
 from ..plotting import caption, figure
 from ..theory import robust_network
 from ..train import Record, Stop, train_many
@@ -71,10 +71,15 @@ from .registry import CheckResult, ExperimentResult, register
 #: per profile: N, width m, the d grid, target -log L; then the N grid (fixed d) of the full profile
 SIZES = {
     "quick": dict(n=32, width=32, dims=(256, 1024, 4096), accuracy=100.0),
-    "full": dict(n=32, width=100, dims=(256, 1024, 4096, 16384), accuracy=1000.0),
+    "full": dict(n=32, width=50, dims=(256, 1024, 4096, 16384), accuracy=200.0),
 }
-N_GRID = dict(dim=8192, ns=(8, 16, 32, 64), width=100, accuracy=1000.0)
-INIT_SCALE, LR, GROWTH = 0.01, 0.2, 2.0
+N_GRID = dict(dim=8192, ns=(8, 16, 32, 64), width=50, accuracy=200.0)
+#: the step at dimension d is ``LR * LR_AT / d``: the pre-activations move by ``∝ lr ||x||^2 = lr d``
+#: per step, so this keeps the effective step the same across the grid (with one ``lr`` for all d
+#: the d = 4096 run took 45 huge steps and ended far from a KKT direction, 1 - cos(θ, -∇L) = 0.28)
+INIT_SCALE, LR, LR_AT, GROWTH = 0.01, 0.2, 256, 2.0
+#: the Clarke alignment (a convex QP over the near-kinks) is computed up to this many parameters
+CLARKE_MAX_PARAMS = 150_000
 #: the stability of the measured perturbation along the run is read at this fraction of the target -log L
 EARLY_FRACTION = 1.0 / 3.0
 
@@ -92,9 +97,10 @@ def sphere_data(n: int, d: int, seed: int = 0):
     return X, y
 
 
-def train_dimension_grid(cases, width, accuracy, seed=0):
+def train_dimension_grid(cases, width, accuracy, seed=0, lr_at=LR_AT):
     """Train one network per ``(n, d)`` of ``cases`` (same ``n``) as one vmapped batch padded to
-    ``d_max`` (module docstring: each point is exactly the ``d``-dimensional training, tested).
+    ``d_max`` (module docstring: each point is exactly the ``d``-dimensional training, tested),
+    with step ``LR * lr_at / d`` (``lr_at=None``: ``LR`` for every ``d``).
 
     Returns:
         ``[(X (n, d), y (n,), run, params, params_early, accuracy_early)]``: the final params and
@@ -109,7 +115,7 @@ def train_dimension_grid(cases, width, accuracy, seed=0):
         p = models.MLP(d, (width,), activation="relu", bias="first", scale=INIT_SCALE).init(seed)  # the d-dimensional net's own init
         inits.append({"W1": np.pad(np.asarray(p["W1"]), ((0, 0), (0, d_max - d))), "b1": np.asarray(p["b1"]), "W2": np.asarray(p["W2"])})
     runs = train_many(
-        [m] * len(cases), datas, "logistic", [LossScaledGD(lr=LR)] * len(cases), Stop(training_accuracy=accuracy, max_steps=1_000_000),
+        [m] * len(cases), datas, "logistic", [LossScaledGD(lr=LR if lr_at is None else LR * lr_at / d) for _, d in cases], Stop(training_accuracy=accuracy, max_steps=1_000_000),
         Record(fields=("log_loss", "params"), growth=GROWTH), [seed] * len(cases), inits=inits,
     )
     out = []
@@ -125,7 +131,7 @@ def train_dimension_grid(cases, width, accuracy, seed=0):
     return out
 
 
-def _measure(X, y, run, params, early, width):
+def _measure(X, y, run, params, early, width, clarke=False):
     """Per-point perturbations (trained net), robust radii and references, as a dict of arrays / numbers."""
     n, d = X.shape
     m = models.MLP(d, (width,), activation="relu", bias="first")
@@ -149,6 +155,8 @@ def _measure(X, y, run, params, early, width):
         ratio=float(np.median(pert / net.radius)),
         ratio_max=float(np.max(pert / net.radius)),
         drift=float(np.median(np.abs(pert - pert_early) / pert)),
+        alignment=alignment(m, params, X, y, "logistic"),  # 1 - cos(θ, -∇L): -> 0 at a KKT direction (Ji & Telgarsky 2020)
+        alignment_clarke=alignment(m, params, X, y, "logistic", clarke=True) if clarke and width * (d + 2) <= CLARKE_MAX_PARAMS else float("nan"),
         max_cos=float(np.max(np.abs(cos - np.eye(n)))),
         status=run.status,
         steps=run.steps,
@@ -160,11 +168,11 @@ def _measure(X, y, run, params, early, width):
 def _d_sweep(profile_name):
     s = SIZES[profile_name]
     res = train_dimension_grid([(s["n"], d) for d in s["dims"]], s["width"], s["accuracy"])
-    rows = [_measure(X, y, run, p, early, s["width"]) | {"early_accuracy": acc_e} for X, y, run, p, early, acc_e in res]
+    rows = [_measure(X, y, run, p, early, s["width"], clarke=profile_name == "full") | {"early_accuracy": acc_e} for X, y, run, p, early, acc_e in res]
     fields = [k for k in rows[0] if k != "status"]
     ds = xr.Dataset({k: ("d", np.array([r[k] for r in rows], dtype=float)) for k in fields}, coords={"d": list(s["dims"])})
     ds["status"] = ("d", np.array([r["status"] for r in rows], dtype=object))
-    ds.attrs.update(n=s["n"], width=s["width"], target_accuracy=s["accuracy"], init_scale=INIT_SCALE, lr=LR)
+    ds.attrs.update(n=s["n"], width=s["width"], target_accuracy=s["accuracy"], init_scale=INIT_SCALE, lr=f"{LR} * {LR_AT} / d")
     return ds
 
 
@@ -210,7 +218,7 @@ def _figure(ds, nds=None):
         b.set_xticks(nds.n.values, [str(int(v)) for v in nds.n.values], minor=False)
         b.set_xticks([], minor=True)
         b.legend(fontsize=7)
-    caption(fig, f"Vardi, Yehudai & Shamir 2022: two-layer ReLU MLP width {ds.width} (bias first layer, init scale {INIT_SCALE}), logistic loss, LossScaledGD(lr={LR}) to -log L = {ds.target_accuracy:g}; N points uniform on the sphere of radius sqrt(d), random labels.")
+    caption(fig, f"Vardi, Yehudai & Shamir 2022: two-layer ReLU MLP width {ds.width} (bias first layer, init scale {INIT_SCALE}), logistic loss, LossScaledGD(lr={LR}*{LR_AT}/d) to -log L = {ds.target_accuracy:g}; N points uniform on the sphere of radius sqrt(d), random labels.")
     return fig
 
 
@@ -242,7 +250,7 @@ def non_robust(profile):
     per_d = {f"d={int(d)}": dict(rel_pert=float(ds.rel_pert.sel(d=d)), rel_line=float(ds.rel_line.sel(d=d)), rel_deepfool=float(ds.rel_deepfool.sel(d=d)),
                                  rel_robust=float(ds.rel_robust.sel(d=d)), rel_robust_attack=float(ds.rel_robust_attack.sel(d=d)),
                                  rel_best_possible=float(ds.rel_best_possible.sel(d=d)), ratio=float(ds.ratio.sel(d=d)), drift=float(ds.drift.sel(d=d)),
-                                 max_cos=float(ds.max_cos.sel(d=d)), steps=int(ds.steps.sel(d=d))) for d in ds.d.values}
+                                 max_cos=float(ds.max_cos.sel(d=d)), alignment=float(ds.alignment.sel(d=d)), alignment_clarke=float(ds.alignment_clarke.sel(d=d)), steps=int(ds.steps.sel(d=d))) for d in ds.d.values}
     slope_d = loglog_slope(ds.d.values, ds.rel_pert.values)[0]
     checks = [
         CheckResult.compare(
