@@ -56,4 +56,5 @@ def test_full_profile_n_scaling():
     assert all(c.passed for c in r.checks), [(c.id, c.error) for c in r.checks]
     n_check = r.checks[-1]
     assert n_check.id.endswith("n-scaling") and -0.6 < n_check.measured < -0.4
-    assert n_check.details["ratio"][-1] < 0.3  # N = 64: the trained net flips at < 30% of the robust radius
+    # N = 64: predicted 2/sqrt(64) = 0.25 (||x||/sqrt(N) against ||x||/2); measured 0.28
+    assert n_check.details["ratio"][-1] < 0.35

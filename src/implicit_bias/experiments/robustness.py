@@ -17,7 +17,8 @@ bound.)
 (:func:`sphere_data`), a two-layer ReLU :class:`~implicit_bias.models.MLP` of width ``m``
 (bias in the first layer: homogeneous of degree 2) from a small initialization (``scale``), the
 logistic loss and :class:`~implicit_bias.algorithms.LossScaledGD` (the schedule of the
-``lyu-li2020-*`` checks) to a training accuracy ``-log L`` (``converged`` required). The grid
+``lyu-li2020-*`` checks, base step ``0.2 * 256 / d``: :data:`LR_AT`) to a training accuracy
+``-log L`` (``converged`` required). The grid
 over ``d`` is trained as one vmapped ``train_many`` batch: each network lives in ``R^{d_max}``
 with its data and its first-layer weights zero beyond its own ``d``; those weights get a zero
 gradient (every ``x_n`` is zero there), so each point *is* the ``d``-dimensional network (the
@@ -33,18 +34,22 @@ exact for this construction). Both bounds point the conservative way: the measur
 upper bound on (smallest trained perturbation) / (robust radius).
 
 **Measured** (seed 0, ``N = 32``; relative = median over training points of ``||δ_n|| / ||x_n||``).
-Quick (width 32, ``-log L = 100``), ``d = 256 / 1024 / 4096``: trained 0.198 / 0.193 / 0.185
-(``1/sqrt(N) = 0.177``), robust certified 0.452 / 0.489 / 0.498, ratio 0.44 / 0.40 / 0.37,
-slope vs ``d`` -0.03. Full (width 100, ``-log L = 1000``), ``d = 256 ... 16384``: trained 0.195 /
-0.196 / 0.188 / 0.189, robust 0.452 / 0.489 / 0.498 / 0.499, ratio 0.44 / 0.40 / 0.38 / 0.38,
-slope vs ``d`` -0.01; at ``d = 8192``, ``N = 8 / 16 / 32 / 64``: trained 0.375 / 0.256 / 0.192 /
-0.140 (``1/sqrt(N)`` = 0.354 / 0.250 / 0.177 / 0.125), fitted slope -0.47, ratio 0.75 / 0.51 /
-0.39 / 0.28 (the gap opens with ``N``, not with ``d``). The line attack along ``z`` always found
-the smaller perturbation (DeepFool: 0.22-0.30), the perturbation moved by < 3% between
-``-log L`` = a third of the target and the target, and DeepFool on the robust net lands within
-3% of its certificate (the certificate is its radius). Quick wall time about 40 s on the shared
-2-core machine under load, most of it compiling the training loop (one vmapped batch) and the
-attacks; full about 11 min.
+Quick (width 32, ``-log L = 100``), ``d = 256 / 1024 / 4096``: trained 0.198 / 0.201 / 0.189
+(``1/sqrt(N) = 0.177``), robust certified 0.452 / 0.489 / 0.498, ratio 0.44 / 0.41 / 0.38,
+slope vs ``d`` -0.02; ``1 - cos(θ, -∇L)`` 0.038 / 0.020 / 0.013 plain and 2.3e-3 / 1.5e-3 /
+1.3e-3 with the Clarke choice at near-kinks (measured once while choosing the step; the plain
+value stalls at kinks, see ``experiments/homogeneous.py``): the nets are near KKT directions.
+Full (width 50, ``-log L = 200``), ``d = 256 / 1024 / 4096 / 16384``: trained 0.199 / 0.199 /
+0.188 / 0.190, robust 0.452 / 0.489 / 0.498 / 0.499, ratio 0.44 / 0.41 / 0.38 / 0.38, slope vs
+``d`` -0.01, plain alignment 0.033 / 0.013 / 0.006 / 0.004 (Clarke 1.2e-3 / 1.5e-3 at the two
+smaller ``d``); at ``d = 8192``, ``N = 8 / 16 / 32 / 64``: trained 0.367 / 0.259 / 0.191 / 0.139
+(``1/sqrt(N)`` = 0.354 / 0.250 / 0.177 / 0.125), fitted slope -0.46, ratio 0.73 / 0.52 / 0.38 /
+0.28: the gap opens with ``N``, not with ``d``. Full wall time about 10 min under load.
+The line attack along ``z`` always found the smaller perturbation (DeepFool: 0.22-0.30), the
+perturbation moved by < 3% between ``-log L`` = a third of the target and the target, and
+DeepFool on the robust net lands within 3% of its certificate (the certificate is its radius).
+Quick wall time 20-50 s on the shared 2-core machine (about 13 s of CPU past the import), most
+of it compiling the training loop (one vmapped batch) and the attacks.
 
 **Where the scaling sits.** The ratio is governed by ``N``: the trained perturbation is
 ``≈ ||x|| / sqrt(N)`` whatever ``d`` (once ``d >> N``), the robust radius ``≈ ||x|| / 2``, so
