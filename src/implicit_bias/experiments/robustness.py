@@ -213,7 +213,7 @@ def _figure(ds, nds=None):
     a.set(xlabel="input dimension d", ylabel="l2 perturbation (median over training points)", title=f"N={ds.n}: perturbation size vs d")
     a.set_xticks(d, [str(int(v)) for v in d], minor=False)
     a.set_xticks([], minor=True)
-    a.legend(fontsize=7)
+    a.legend(fontsize=7, loc="lower right")
     if nds is not None:
         b = ax[0, 1]
         b.loglog(nds.n, nds.rel_pert, "o-", label="trained: perturbation / ||x||")
