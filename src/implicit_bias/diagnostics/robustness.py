@@ -171,11 +171,14 @@ def line_attack(model: AbstractModel, params: dict, X, y, direction=None, *, t_m
     docstring: a crossing narrower than ``t_max_n / grid`` can be missed).
 
     Args:
-        model, params: the classifier (``apply`` returns ``(N,)`` scores).
-        X: points ``(N, d)``; y: labels ``(N,)`` in ``{-1, +1}``.
+        model: the classifier (``apply`` returns ``(N,)`` scores).
+        params: its parameters.
+        X: points ``(N, d)``.
+        y: labels ``(N,)`` in ``{-1, +1}``.
         direction: ``None``, a shared direction ``(d,)`` or per-point directions ``(N, d)``.
         t_max: search length, a number or ``(N,)``; default ``2 ||x_n||``.
-        grid: scan points (``>= 1``); iters: bisection steps.
+        grid: scan points (``>= 1``).
+        iters: bisection steps.
 
     Returns:
         :class:`AttackResult` (``method="line"``).
@@ -226,10 +229,14 @@ def gradient_attack(model: AbstractModel, params: dict, X, y, *, max_iter: int =
     global minimum).
 
     Args:
-        model, params: the classifier (``apply`` returns ``(N,)`` scores).
-        X: points ``(N, d)``; y: labels ``(N,)`` in ``{-1, +1}``.
-        max_iter: DeepFool steps; overshoot: the step factor ``1 + overshoot`` (``>= 0``).
-        grid, iters: the final line search on the segment.
+        model: the classifier (``apply`` returns ``(N,)`` scores).
+        params: its parameters.
+        X: points ``(N, d)``.
+        y: labels ``(N,)`` in ``{-1, +1}``.
+        max_iter: DeepFool steps.
+        overshoot: the step factor is ``1 + overshoot`` (``>= 0``).
+        grid: scan points of the final line search on the segment.
+        iters: its bisection steps.
 
     Returns:
         :class:`AttackResult` (``method="deepfool"``; ``inf`` where no flip within ``max_iter``).
