@@ -9,20 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from implicit_bias import cli
 from implicit_bias.experiments.wide import thm8_data
 from implicit_bias.models.init import Gaussian
 from implicit_bias.theory.multivariate import multivariate_interpolant
 from implicit_bias.theory.relu_power import relu_power_spline
 
 pytestmark = pytest.mark.xdist_group("wide")
-
-
-def run_cli(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        cli.main([str(a) for a in args])
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +30,10 @@ def files(tmp_path_factory):
     return {k: str(d / f"{k}.npz") for k in ("d1", "d2", "d2few", "wide")}
 
 
-def test_fit_relu_power_net_reports_thm9_spline(files, capsys):
-    code, out, err = run_cli(capsys, "fit", files["d1"], "--model", "relu", "--skip", "--antisymmetric", "--activation", "relu_power:2", "--width", "128",
+def test_fit_relu_power_net_reports_thm9_spline(files, cli):
+    p = cli("fit", files["d1"], "--model", "relu", "--skip", "--antisymmetric", "--activation", "relu_power:2", "--width", "128",
                              "--algorithm", "width-scaled-gd", "--stop-loss", "1e-7", "--predict", "relu-power-spline", "--json")
+    code, out, err = p.returncode, p.stdout, p.stderr
     assert code == 0, err
     res = json.loads(out)
     assert res["status"] == "converged"
@@ -52,9 +45,10 @@ def test_fit_relu_power_net_reports_thm9_spline(files, capsys):
     assert p["l2_error"] < 0.1 and p["relative_error"] < 0.1
 
 
-def test_fit_two_dimensional_net_reports_thm8_g_star(files, capsys):
-    code, out, err = run_cli(capsys, "fit", files["d2"], "--model", "relu", "--skip", "--antisymmetric", "--width", "256",
+def test_fit_two_dimensional_net_reports_thm8_g_star(files, cli):
+    p = cli("fit", files["d2"], "--model", "relu", "--skip", "--antisymmetric", "--width", "256",
                              "--algorithm", "width-scaled-gd", "--predict", "multivariate", "--json")
+    code, out, err = p.returncode, p.stdout, p.stderr
     assert code == 0, err
     res = json.loads(out)
     assert res["status"] == "converged"
@@ -87,8 +81,9 @@ def test_fit_two_dimensional_net_reports_thm8_g_star(files, capsys):
                   "--predict", "relu-power-spline"], "zeta vanishes on [-3, -2.7] inside the data range [-3, 3]"),
     ],
 )
-def test_bad_input_is_one_line_exit_2_before_training(files, key, args, fragment, capsys):
-    code, out, err = run_cli(capsys, "fit", files[key], *args, "--json")
+def test_bad_input_is_one_line_exit_2_before_training(files, key, args, fragment, cli):
+    p = cli("fit", files[key], *args, "--json")
+    code, out, err = p.returncode, p.stdout, p.stderr
     assert code == 2, (out, err)
     assert out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert fragment in err.lower()
