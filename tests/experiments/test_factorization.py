@@ -135,3 +135,44 @@ def test_depth_rank_figure_on_a_tiny_dataset():
     fig = fz.depth_rank_figure(ds, 10)
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_symmetric_sensing_is_symmetric_and_consistent():
+    d = fz.symmetric_sensing(5, 2, 7, seed=1)
+    assert d.kind == "sensing" and d.A.shape == (7, 5, 5)
+    assert np.array_equal(d.A, d.A.transpose(0, 2, 1))
+    assert np.allclose(d.y, np.einsum("kij,ij->k", d.A, d.W_star))
+    ev = np.linalg.eigvalsh(d.W_star)
+    assert np.sum(ev > 1e-9 * ev[-1]) == 2 and ev[0] > -1e-9 * ev[-1]  # PSD of rank 2
+    assert np.linalg.norm(d.W_star) == pytest.approx(5.0)
+
+
+def test_numerical_rank_by_hand():
+    W = np.diag([1.0, 2e-3, 5e-4, 0.0])
+    assert fz.numerical_rank(W, 1.0) == 2
+    assert fz.numerical_rank(W, 1.0, rtol=1e-4) == 3
+    assert fz.numerical_rank(1e-16 * np.eye(3), 1.0) == 0
+
+
+def test_matched_loss_distances_zero_on_the_path_and_the_offset_off_it():
+    from implicit_bias.theory import glrl
+
+    data = fz.symmetric_sensing(4, 2, 5, seed=0)
+    path = glrl.greedy_low_rank(data)
+    L, Ws, _ = path.sample(20)
+    d = fz.matched_loss_distances(path, L, Ws, floor=1e-8 * path.initial_loss)
+    assert np.nanmax(d) < 1e-6
+    # a state paired with another state's loss: the distance is the distance between the two states
+    k = int(np.argmin(np.abs(L - 0.5 * path.initial_loss)))
+    D = np.zeros_like(Ws[k])
+    D[0, 0] = 0.1
+    d2 = fz.matched_loss_distances(path, [L[k]], [Ws[k] + D], floor=0.0)
+    assert d2[0] == pytest.approx(0.1 / np.linalg.norm(path.W), rel=1e-4)
+    # below the floor: left out
+    assert np.isnan(fz.matched_loss_distances(path, [1e-30], [path.W], floor=1e-20)[0])
+
+
+def test_li2021_experiments_are_registered():
+    for id, kind in (("li2021-greedy-low-rank", "check"), ("li2021-glrl", "figure")):
+        e = runner.get(id)
+        assert e.kind == kind and e.paper == "li2021"
