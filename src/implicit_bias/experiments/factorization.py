@@ -32,7 +32,7 @@ from ..theory import glrl as tglrl
 from ..train import Record, Stop, train_many
 from .registry import CheckResult, ExperimentResult, register
 
-__all__ = ["balancedness_drift", "completion_error", "rank_order_violation", "depth_rank_figure", "symmetric_sensing", "matched_loss_distances", "numerical_rank", "glrl_runs", "glrl_measurements", "glrl_figure"]
+__all__ = ["balancedness_drift", "completion_error", "rank_order_violation", "depth_rank_figure", "symmetric_sensing", "matched_loss_distances", "numerical_rank", "glrl_runs", "glrl_measurements", "glrl_figure", "tensor_completion", "tensor_quantities", "active_sequence"]
 
 
 def _rel(a, b) -> float:
@@ -1005,3 +1005,168 @@ def glrl_trajectories(profile):
     alphas = list(R["settings"]["alphas"])
     out = xr.Dataset({"max_distance": (("alpha",), np.asarray(M["max_distance"])), "final_distance": (("alpha",), np.asarray(M["final_distance"]))}, coords={"alpha": alphas})
     return ExperimentResult(out, [check], glrl_figure(R, M))
+
+
+# --------------------------------------------------------------------------------- check 6
+
+
+def tensor_completion(shape, rank: int, n_obs: int, seed: int = 0):
+    """Completion of a random CP-rank-``r`` tensor: ``T* = sum_r a^1_r (x) ... (x) a^p_r`` with iid
+    Gaussian factors, scaled to ``||T*||_F = sqrt(prod n_j)`` (entries of order 1, as
+    :mod:`~implicit_bias.matrix_data`), ``n_obs`` entries drawn uniformly without replacement.
+
+    Returns:
+        ``(Dataset, entries (N, p), T* )``: the :class:`~implicit_bias.data.Dataset` has the index
+        tuples as float64 ``X (N, p)`` (what :class:`~implicit_bias.models.TensorFactorization`
+        reads) and ``y (N,)``.
+    """
+    from ..data import Dataset
+
+    shape = tuple(int(n) for n in shape)
+    rng = np.random.default_rng([seed, 11])
+    F = [rng.standard_normal((rank, n)) for n in shape]
+    letters = "abcdefghij"[: len(shape)]
+    T = np.einsum(",".join(f"r{c}" for c in letters) + "->" + letters, *F)
+    T *= np.sqrt(np.prod(shape)) / np.linalg.norm(T)
+    lin = np.sort(rng.choice(int(np.prod(shape)), size=n_obs, replace=False))
+    E = np.stack(np.unravel_index(lin, shape), axis=1)
+    return Dataset(E.astype(np.float64), T[tuple(E.T)], "regression", name=f"tensor_completion({shape},r={rank},N={n_obs})"), E, T
+
+
+def tensor_quantities(model, data, entries, T_star, trajectory) -> dict:
+    """Along a recorded run of :class:`~implicit_bias.models.TensorFactorization`: component norms
+    ``sigma_r(t)`` ``(T, R)``, their measured rate (the flow's own: ``jax.jvp`` of
+    ``component_norms`` along ``-grad_theta L``) and the formula's
+    (:func:`~implicit_bias.theory.tensor.component_norm_velocity` of the state, with
+    :func:`~implicit_bias.theory.tensor.completion_gradient`), the relative error per component
+    (``max_t |measured - formula| / max_t |formula|``), and the end point's reconstruction error on
+    the unobserved entries."""
+    import jax
+
+    from ..algorithms import Objective
+    from ..losses import get_loss
+    from ..theory import tensor as tt
+
+    objective = Objective(model, get_loss("square"), np.asarray(data.X), np.asarray(data.y))
+    grad = jax.grad(objective.value)
+
+    @jax.jit
+    def rate(params):
+        vel = jax.tree_util.tree_map(lambda g: -g, grad(params))
+        return jax.jvp(model.component_norms, (params,), (vel,))[1]
+
+    names = [f"F{j}" for j in range(1, model.order + 1)]
+    sig, meas, pred = [], [], []
+    for k in range(trajectory.sizes["t"]):
+        P = {p: np.asarray(trajectory[f"param_{p}"][k]) for p in names}
+        T = np.asarray(model.tensor(P))
+        s, v = tt.component_norm_velocity([P[p] for p in names], tt.completion_gradient(model.shape, entries, data.y, T))
+        sig.append(s)
+        pred.append(v)
+        meas.append(np.asarray(rate({p: jax.numpy.asarray(a) for p, a in P.items()})))
+    sig, meas, pred = np.array(sig), np.array(meas), np.array(pred)
+    hidden = np.ones(model.shape, dtype=bool)
+    hidden[tuple(entries.T)] = False
+    T = np.asarray(model.tensor({p: np.asarray(trajectory[f"param_{p}"][-1]) for p in names}))
+    return {
+        "t": np.asarray(trajectory["time"]),
+        "loss": np.asarray(trajectory["loss"]),
+        "sigma": sig,
+        "errors": np.max(np.abs(meas - pred), axis=0) / np.maximum(np.max(np.abs(pred), axis=0), 1e-300),
+        "reconstruction_error": float(np.linalg.norm((T - T_star)[hidden]) / np.linalg.norm(T_star[hidden])),
+    }
+
+
+def active_sequence(sigma, rtol: float = 0.1) -> list:
+    """Number of components with ``sigma_r > rtol * max_r sigma_r(end)`` at each recorded time,
+    consecutive repeats removed (``sigma (T, R)``)."""
+    act = np.sum(np.asarray(sigma) > rtol * float(np.max(sigma[-1])), axis=1)
+    return [int(act[0])] + [int(a) for i, a in enumerate(act[1:]) if a != act[i]]
+
+
+def _tensor_settings(quick: bool) -> list:
+    """(shape, true rank, observations, components, scales) per instance."""
+    first = ((5, 5, 5), 2, 80, 6, (0.3, 0.1, 0.03))
+    return [first] if quick else [first, ((4, 4, 4, 4), 2, 150, 6, (0.3, 0.1, 0.03))]
+
+
+@register(
+    "razin2021-tensor-rank",
+    paper="razin2021",
+    kind="check",
+    where="component-norm dynamics of CP factorization; incremental rank (vardi2022 §4.3, refs. [62, 63])",
+    title="CP tensor completion from small init: d sigma_r/dt = p sigma_r^(2-2/p) <-grad, unit term>; components become active one at a time",
+)
+def tensor_rank(profile):
+    """Implicit regularization towards low tensor rank (razin2021; vardi2022 §4.3).
+
+    Data: :func:`tensor_completion` of a CP-rank-2 tensor, seed 0: order 3, ``5 x 5 x 5`` from
+    80 entries (full: also order 4, ``4 x 4 x 4 x 4`` from 150). Route 1: gradient flow (Tsit5,
+    ``rtol 1e-10``) on :class:`~implicit_bias.models.TensorFactorization` with 6 components
+    from the balanced Gaussian init at scales 0.3, 0.1, 0.03 (factor norms ~scale, component
+    norms ~scale^p), all scales in one :func:`~implicit_bias.train_many` call, to
+    ``L <= 1e-6``, the factors recorded (growth 1.05). Route 2:
+    :func:`~implicit_bias.theory.tensor.component_norm_velocity`, the formula from the state.
+
+    Checks per instance (every run must have converged):
+
+    - ``norm-ode``: along every run, the flow's measured ``d sigma_r/dt`` (``jax.jvp`` of the
+      component norms along ``-grad_theta L``) against the formula; error = the largest
+      ``max_t |measured - formula| / max_t |formula|`` over components and scales, tolerance 1e-8
+      (the formula needs balanced components, which the flow conserves: the error measures that
+      conservation along the solver's path).
+    - ``incremental``: at the smallest scale the number of active components (``sigma_r > 0.1
+      max sigma(end)``) rises one at a time, ``0, 1, ..., k``, with ``k`` the true CP rank (2), and
+      the fitted rank is non-increasing as the scale shrinks; the end point recovers ``T*``:
+      error = reconstruction error on the unobserved entries at the smallest scale, tolerance 0.05;
+      inf unless the activation sequence and the rank ordering hold.
+
+    Measured (quick): formula errors ~3e-15; activation sequence 0, 1, 2 at every scale;
+    reconstruction errors 0.0036, 0.0060, 0.0061 at scales 0.3, 0.1, 0.03 (floored by the
+    ``L <= 1e-6`` stop: they do *not* fall with the scale here, where every scale recovers
+    ``T*``; the issue's claim that the error falls with smaller init and more observations is not
+    checked). Full, order 4: formula errors up to 3.6e-12 (scale 0.03), sequences 0, 1, 2,
+    reconstruction errors 0.0024, 0.0039, 0.0039; the full profile took 131 s here. The
+    tolerances 1e-8 and 0.05 were set after these measurements. Not built: the order-4,
+    dimension-10, rank-5, 2000-observation grid of the issue (trends over observation counts).
+    """
+    checks, rows = [], []
+    for shape, rank, n_obs, R, scales in _tensor_settings(profile.quick):
+        p = len(shape)
+        data, E, T = tensor_completion(shape, rank, n_obs, seed=0)
+        ms = [models.TensorFactorization(shape, components=R, scale=s) for s in scales]
+        k = len(ms)
+        runs = train_many(ms, [data] * k, "square", [GradientFlow(rtol=1e-10, atol=1e-14)] * k, Stop(loss=1e-6, max_steps=200_000),
+                          Record(fields=("loss", "params"), growth=1.05, first=1e-1), seeds=[0] * k)
+        qs = [tensor_quantities(m, data, E, T, run.trajectory) for m, run in zip(ms, runs)]
+        seqs = [active_sequence(q["sigma"]) for q in qs]
+        ranks = [s[-1] for s in seqs]
+        ode = float(max(np.max(q["errors"]) for q in qs))
+        rec = [q["reconstruction_error"] for q in qs]
+        order_ok = bool(np.all(np.diff(ranks) <= 0))
+        seq_ok = seqs[-1] == list(range(rank + 1))
+        tag = f"order{p}"
+        common = dict(statuses=runs, scales=list(scales), shape=list(shape), observations=n_obs, components=R, true_rank=rank)
+        checks.append(CheckResult.compare(
+            f"razin2021-tensor-rank/norm-ode-{tag}",
+            f"order-{p} CP completion {shape}, N = {n_obs}: along GF from balanced inits the measured d sigma_r/dt matches p sigma_r^(2-2/p) <-grad, unit term> "
+            "(error: max over components and scales of max_t |measured - formula| / max_t |formula|)",
+            "razin2021", "component-norm dynamics", measured=ode, predicted=0.0, error=ode, tolerance=1e-8,
+            errors_per_scale=[float(np.max(q["errors"])) for q in qs], **common))
+        checks.append(CheckResult.compare(
+            f"razin2021-tensor-rank/incremental-{tag}",
+            f"order-{p} CP completion: at scale {scales[-1]:g} the components become active one at a time (0, 1, ..., {rank}), the fitted rank is non-increasing as the "
+            "scale shrinks, and T* is recovered (error: reconstruction error on the unobserved entries; inf unless the sequence and ordering hold)",
+            "razin2021", "incremental rank (vardi2022 §4.3)", measured=rec[-1], predicted=0.0, error=rec[-1] if (seq_ok and order_ok) else float("inf"), tolerance=0.05,
+            activation_sequences=seqs, fitted_ranks=ranks, reconstruction_errors=rec, **common))
+        rows.append((tag, scales, qs))
+    fig, ax = figure(len(rows), 1)
+    for i, (tag, scales, qs) in enumerate(rows):
+        q = qs[-1]
+        for r in range(q["sigma"].shape[1]):
+            ax[0, i].loglog(q["t"][1:], np.maximum(q["sigma"][1:, r], 1e-17), "-", color=COLORS[r % len(COLORS)], label=f"component {r + 1}")
+        ax[0, i].set(xlabel="flow time t", ylabel="component norm sigma_r", title=f"{tag}, scale {scales[-1]:g}")
+        ax[0, i].legend(fontsize=6)
+    caption(fig, "razin2021: CP tensor completion from small balanced init, GF (Tsit5): the components grow one at a time.")
+    out = xr.Dataset({"final_sigma": (("component",), rows[0][2][-1]["sigma"][-1])}, coords={"component": np.arange(1, rows[0][2][-1]["sigma"].shape[1] + 1)})
+    return ExperimentResult(out, checks, fig)
