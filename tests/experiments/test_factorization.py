@@ -135,3 +135,82 @@ def test_depth_rank_figure_on_a_tiny_dataset():
     fig = fz.depth_rank_figure(ds, 10)
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_symmetric_sensing_is_symmetric_and_consistent():
+    d = fz.symmetric_sensing(5, 2, 7, seed=1)
+    assert d.kind == "sensing" and d.A.shape == (7, 5, 5)
+    assert np.array_equal(d.A, d.A.transpose(0, 2, 1))
+    assert np.allclose(d.y, np.einsum("kij,ij->k", d.A, d.W_star))
+    ev = np.linalg.eigvalsh(d.W_star)
+    assert np.sum(ev > 1e-9 * ev[-1]) == 2 and ev[0] > -1e-9 * ev[-1]  # PSD of rank 2
+    assert np.linalg.norm(d.W_star) == pytest.approx(5.0)
+
+
+def test_numerical_rank_by_hand():
+    W = np.diag([1.0, 2e-3, 5e-4, 0.0])
+    assert fz.numerical_rank(W, 1.0) == 2
+    assert fz.numerical_rank(W, 1.0, rtol=1e-4) == 3
+    assert fz.numerical_rank(1e-16 * np.eye(3), 1.0) == 0
+
+
+def test_matched_loss_distances_zero_on_the_path_and_the_offset_off_it():
+    from implicit_bias.theory import glrl
+
+    data = fz.symmetric_sensing(4, 2, 5, seed=0)
+    path = glrl.greedy_low_rank(data)
+    L, Ws, _ = path.sample(20)
+    d = fz.matched_loss_distances(path, L, Ws, floor=1e-8 * path.initial_loss)
+    assert np.nanmax(d) < 1e-6
+    # a state paired with another state's loss: the distance is the distance between the two states
+    k = int(np.argmin(np.abs(L - 0.5 * path.initial_loss)))
+    D = np.zeros_like(Ws[k])
+    D[0, 0] = 0.1
+    d2 = fz.matched_loss_distances(path, [L[k]], [Ws[k] + D], floor=0.0)
+    assert d2[0] == pytest.approx(0.1 / np.linalg.norm(path.W), rel=1e-4)
+    # below the floor: left out
+    assert np.isnan(fz.matched_loss_distances(path, [1e-30], [path.W], floor=1e-20)[0])
+
+
+def test_li2021_experiments_are_registered():
+    for id, kind in (("li2021-greedy-low-rank", "check"), ("li2021-glrl", "figure")):
+        e = runner.get(id)
+        assert e.kind == kind and e.paper == "li2021"
+
+
+def test_tensor_completion_observes_distinct_entries_of_a_low_rank_tensor():
+    ds, E, T = fz.tensor_completion((4, 5, 3), 2, 30, seed=1)
+    assert E.shape == (30, 3) and ds.X.shape == (30, 3)
+    assert len({tuple(e) for e in E.tolist()}) == 30
+    assert np.allclose(ds.y, T[tuple(E.T)]) and np.array_equal(ds.X, E.astype(float))
+    assert np.linalg.norm(T) == pytest.approx(np.sqrt(60.0))
+    # CP rank 2: every unfolding has rank 2
+    assert np.linalg.matrix_rank(T.reshape(4, 15), tol=1e-9) == 2 and np.linalg.matrix_rank(T.transpose(2, 0, 1).reshape(3, 20), tol=1e-9) == 2
+
+
+def test_active_sequence_by_hand():
+    sigma = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [2.0, 0.05, 0.0], [2.0, 1.0, 0.0], [2.0, 1.0, 0.1]])
+    assert fz.active_sequence(sigma) == [0, 1, 2]  # threshold 0.1 * 2 = 0.2: the third never counts
+    assert fz.active_sequence(sigma, rtol=0.01) == [0, 1, 2, 3]
+
+
+def test_tensor_quantities_formula_error_is_small_on_balanced_states_and_large_off_them():
+    from implicit_bias import models
+
+    ds, E, T = fz.tensor_completion((3, 3, 3), 1, 12, seed=0)
+    m = models.TensorFactorization((3, 3, 3), components=2, scale=0.5)
+    p0 = {k: np.asarray(v) for k, v in m.init(0).items()}
+    traj = xr.Dataset({f"param_{k}": (("t", f"{k}_0", f"{k}_1"), v[None]) for k, v in p0.items()})
+    traj["time"] = ("t", [0.0])
+    traj["loss"] = ("t", [1.0])
+    q = fz.tensor_quantities(m, ds, E, T, traj)
+    assert np.max(q["errors"]) < 1e-12
+    pu = dict(p0, F1=2.0 * p0["F1"], F2=0.5 * p0["F2"])  # same tensor, unbalanced factors
+    traj_u = xr.Dataset({f"param_{k}": (("t", f"{k}_0", f"{k}_1"), v[None]) for k, v in pu.items()})
+    traj_u["time"], traj_u["loss"] = ("t", [0.0]), ("t", [1.0])
+    assert np.max(fz.tensor_quantities(m, ds, E, T, traj_u)["errors"]) > 1e-2
+
+
+def test_razin2021_check_is_registered():
+    e = runner.get("razin2021-tensor-rank")
+    assert e.kind == "check" and e.paper == "razin2021"

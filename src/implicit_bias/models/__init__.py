@@ -13,6 +13,7 @@ from ._mlp import MLP as MLP
 from ._factorization import MatrixFactorization as MatrixFactorization
 from ._conv import LinearConv as LinearConv
 from ._sum import Sum as Sum
+from ._tensor import TensorFactorization as TensorFactorization
 
 # The public names above, for tools that read __all__ statically (the API docs).
-__all__ = ['AbstractModel', 'check_params', 'Diagonal', 'Linear', 'ShallowReLU', 'init', 'ACTIVATIONS', 'FullyConnected', 'SingleNeuron', 'POWER_ACTIVATIONS', 'activation_degree', 'power_activation', 'MLP', 'MatrixFactorization', 'LinearConv', 'Sum']
+__all__ = ['AbstractModel', 'check_params', 'Diagonal', 'Linear', 'ShallowReLU', 'init', 'ACTIVATIONS', 'FullyConnected', 'SingleNeuron', 'POWER_ACTIVATIONS', 'activation_degree', 'power_activation', 'MLP', 'MatrixFactorization', 'LinearConv', 'Sum', 'TensorFactorization']
