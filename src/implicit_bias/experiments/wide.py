@@ -9,10 +9,12 @@ activation functions", Thm 9). Route 1 is training through :func:`implicit_bias.
 (``zeta_k``, the null-space polynomial ``p``, the weighted spline of degree ``2k+1``), computed
 without training.
 
-Registered: checks ``jin-montufar2023-thm9-relu-power``, ``jin-montufar2023-rate-noiseless`` (the
+Registered: checks ``jin-montufar2023-thm9-relu-power`` (with the figure ``jin-montufar2023-thm9``: nets
+vs the weighted splines for k = 1, 2, 3), ``jin-montufar2023-rate-noiseless`` (the
 natural spline interpolation error: ``h^4`` inside, ``h^2`` at the ends, a correction to the slide),
 ``jin-montufar2023-thm8-multivariate`` (d = 2: ``ShallowReLU(input_dim=2)`` by the same
-width-scaled GD vs Thm 8's ``g*`` from ``theory.multivariate``, with the 2-D surface figure),
+width-scaled GD vs Thm 8's ``g*`` from ``theory.multivariate``, with the 2-D surface; figure
+``jin-montufar2023-thm8``: surfaces and errors vs width from the same cached runs),
 ``jin-montufar2023-rate-noisy`` (early stopping at ``t ~ M^{4/5}``: the smoothing spline at the
 time-mapped penalty has risk ``~ M^{-4/5}``; nets stopped at that step match it, with
 :class:`~implicit_bias.algorithms.WidthScaledGD` through ``experiments.splines.train_nets``);
