@@ -344,7 +344,7 @@ def fit_cmd(
     from .algorithms import Objective
 
     params0 = mdl.init(jax.random.fold_in(jax.random.key(seed), 0))
-    _precompute_function_predictions(preds, ds, mdl, params0)
+    functions = _precompute_function_predictions(preds, ds, mdl, params0)
     objective = Objective(mdl, loss_obj, np.asarray(ds.X), np.asarray(ds.y))
     _check_flow_flags(algorithm, solver, clock)
     lr_smooth = _steepest_smooth_lr(algorithm, model, loss_obj, ds, norm, normalize, objective, params0)
@@ -381,7 +381,7 @@ def fit_cmd(
         alg = GainTrackedGD(lr=lr)  # GD's update, carrying the gain sums the prediction needs
     run = train(mdl, ds, loss_obj, alg, build_stop(sc), record=("loss",), seed=seed, init=params0, progress=not (quiet or as_json))
     ctx = dataclasses.replace(prediction_context(ds, mdl, params0, loss_obj, ac), lr=lr, state=run.state)
-    pred_out = _compare(preds, ctx, run.predictor, run=run, X_eval=ds.X_eval)
+    pred_out = _compare(preds, ctx, run.predictor, run=run, X_eval=ds.X_eval, functions=functions)
     pred_out += compare_auto(auto_preds, ctx, run, skipped, lambda ps: _compare(ps, ctx, run.predictor, run=run, X_eval=ds.X_eval))
     sharp = _finite_or_none(diagnostics.sharpness(objective, run.params)) if want_sharpness else None
     result = _fit_result(run, ds, pred_out, sharp, skipped=skipped, model=model, loss=loss_obj.name, algorithm=algorithm, lr=lr, clock=ac.clock if algorithm in FLOW_NAMES else None, task=loss_obj.task)
@@ -501,9 +501,9 @@ def _power_eta_bar(ds, mdl) -> float:
     else:
         raise UserError(f"--algorithm width-scaled-gd on d = {ds.dim} inputs: the default step is derived from the limit kernel, known in closed form for --activation relu "
                         "with --init gaussian; give --lr ETA_BAR (the width-normalised step)")
-    D = np.column_stack([X, np.ones(ds.n)])
-    P = np.eye(ds.n) - D @ np.linalg.pinv(D)
-    return float(0.8 * ds.n / np.linalg.eigvalsh(P @ K @ P)[-1])
+    from .theory import kernel_eta_bar
+
+    return kernel_eta_bar(K, X, fraction=0.8)
 
 
 def _check_width_scaled_flags(algorithm, affine, mc, ds, loss_obj):
@@ -641,25 +641,29 @@ def _check_predictions(preds, task, mdl, model, algorithm):
                 raise UserError(f"prediction 'effective-init' needs the gain sums of constant-step GD: use --algorithm gd, not {algorithm}")
 
 
-def _compare(preds, ctx, w, run=None, X_eval=None) -> list:
+def _compare(preds, ctx, w, run=None, X_eval=None, functions=None) -> list:
     """One entry per prediction: its predictor, relative error (or direction distance) and cosine.
 
     A ``function`` prediction (a spline ``g``) is compared with the trained net's outputs ``f`` on
     :func:`~implicit_bias.theory.predictions.function_eval_points` (``X_eval`` or a grid on the
     data's interval): its ``predictor`` is ``g`` there, ``relative_error`` is
     ``||f - g|| / ||g||`` on those points, ``l2_error`` is ``sqrt(trapezoid((f - g)^2))``
-    (``||f - g||_{L2(S)}`` on the grid)."""
+    (``||f - g||_{L2(S)}`` on the grid). ``functions``: the function predictions already computed
+    (by name; :func:`_precompute_function_predictions`), not solved again."""
     from . import diagnostics
     from .theory.predictions import function_eval_points
 
+    functions = functions or {}
     out = []
     for p in preds:
+        if p.kind == "function":
+            gfun = functions[p.name] if p.name in functions else p.fn(ctx)
         if p.kind == "function" and np.shape(ctx.X)[1] > 1:  # d >= 2 (montufar2024 Thm 8): X_eval or a grid of the data's box
-            out.append(_compare_nd(p, ctx, run, X_eval))
+            out.append(_compare_nd(p, gfun, ctx, run, X_eval))
             continue
         if p.kind == "function":
             xe = function_eval_points(ctx.X, X_eval)
-            g = np.asarray(p.fn(ctx)(xe), dtype=np.float64)
+            g = np.asarray(gfun(xe), dtype=np.float64)
             f = np.asarray(run.outputs(xe[:, None]), dtype=np.float64).reshape(-1)
             l2 = math.sqrt(float(np.trapezoid((f - g) ** 2, xe))) if xe.size > 1 else float(np.abs(f - g).max())
             out.append({"name": p.name, "paper": p.paper, "predictor": g.tolist(), "relative_error": _finite_or_none(diagnostics.relative_error(f, g)),
@@ -674,19 +678,17 @@ def _compare(preds, ctx, w, run=None, X_eval=None) -> list:
     return out
 
 
-def _precompute_function_predictions(preds, ds, mdl, params0):
+def _precompute_function_predictions(preds, ds, mdl, params0) -> dict:
     """Compute every ``function`` prediction (splines, Thm 8's ``g*``: from the data, the model and
     its initial parameters only) before training, so that its errors (a model it is not for, the
     wrong input dimension, ``zeta`` vanishing on the data range) stop the command before any work."""
     from .theory.predictions import Context
 
     ctx = Context(X=np.asarray(ds.X), y=np.asarray(ds.y), model=mdl, params0=params0)
-    for p in preds:
-        if p.kind == "function":
-            p.fn(ctx)
+    return {p.name: p.fn(ctx) for p in preds if p.kind == "function"}  # reused by _compare after training
 
 
-def _compare_nd(p, ctx, run, X_eval) -> dict:
+def _compare_nd(p, gfun, ctx, run, X_eval) -> dict:
     """A ``function`` prediction on ``d >= 2`` inputs, compared with the net on
     :func:`~implicit_bias.theory.predictions.box_eval_points`: ``relative_error`` ``||f - g|| /
     ||g||`` on those points, ``l2_error`` ``sqrt(volume * mean (f - g)^2)`` on the grid of the
@@ -695,7 +697,7 @@ def _compare_nd(p, ctx, run, X_eval) -> dict:
     from .theory.predictions import box_eval_points
 
     Xe, vol = box_eval_points(ctx.X, X_eval)
-    g = np.asarray(p.fn(ctx)(Xe), dtype=np.float64).reshape(-1)
+    g = np.asarray(gfun(Xe), dtype=np.float64).reshape(-1)
     f = np.asarray(run.outputs(Xe), dtype=np.float64).reshape(-1)
     l2 = None if vol is None else math.sqrt(vol * float(np.mean((f - g) ** 2)))
     where = "X_eval" if vol is None else f"grid {Xe.shape[0]} on the data's bounding box [{', '.join(f'{a:.6g}..{b:.6g}' for a, b in zip(Xe.min(0), Xe.max(0)))}]"

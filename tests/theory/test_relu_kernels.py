@@ -124,3 +124,16 @@ def test_affine_projector_removes_affine_functions_only():
 def test_docstring_examples_run():
     res = doctest.testmod(RK)
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_kernel_eta_bar_is_the_projected_step_for_any_input_dimension():
+    # 0.8 M / lambda_max(P K P) with P = I - D D^+, D = [X, 1], by numpy; stable_eta_bar is its 1-D case
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 2))
+    A = rng.normal(size=(7, 7))
+    K = A @ A.T
+    D = np.column_stack([X, np.ones(7)])
+    P = np.eye(7) - D @ np.linalg.pinv(D)
+    assert np.isclose(theory.kernel_eta_bar(K, X, fraction=0.8), 0.8 * 7 / np.linalg.eigvalsh(P @ K @ P)[-1], rtol=1e-12)
+    assert np.isclose(theory.kernel_eta_bar(K, X, projected=False, fraction=0.8), 0.8 * 7 / np.linalg.eigvalsh(K)[-1], rtol=1e-12)
+    assert np.allclose(theory.affine_projector(X) @ (X @ np.array([2.0, -1.0]) + 3.0), 0.0)

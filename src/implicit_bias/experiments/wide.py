@@ -53,7 +53,7 @@ from ..models import ShallowReLU
 from ..models.init import Gaussian, Uniform
 from ..plotting import COLORS, caption, figure
 from ..theory.multivariate import multivariate_interpolant, radon_minimizer, relu_feature_kernel
-from ..theory.relu_kernels import linearized_trajectory, stable_eta_bar
+from ..theory.relu_kernels import kernel_eta_bar, linearized_trajectory, stable_eta_bar
 from ..theory.splines import lambda_from_time, smoothing_spline_path, time_from_lambda, weighted_spline_interpolant
 from ..theory.relu_power import null_space_polynomial, relu_power_kernel, relu_power_spline, relu_power_zeta
 from ..train import Record, Stop, train_many
@@ -108,9 +108,7 @@ def _zeta_quadrature_error(ks) -> dict:
 def _eta_bar_k(x, init, k: int) -> float:
     """``eta_bar = 0.8 M / lambda_max(P K_k P)``: the width-normalised step of the Thm 9 runs
     (``K_k`` the limit kernel of ``[.]_+^k``, ``P`` the projector off affine functions of ``x``)."""
-    D = np.stack([x, np.ones_like(x)], 1)
-    P = np.eye(x.size) - D @ np.linalg.pinv(D)
-    return float(0.8 * x.size / np.linalg.eigvalsh(P @ relu_power_kernel(x, x, init, k) @ P)[-1])
+    return kernel_eta_bar(relu_power_kernel(x, x, init, k), x, fraction=0.8)
 
 
 @functools.lru_cache(maxsize=2)
@@ -790,11 +788,8 @@ def _thm8_data(profile_name: str) -> xr.Dataset:
     init = Gaussian(sigma_w=1.0, sigma_b=1.0)
     Xe = _grid2()
     g = multivariate_interpolant(X, y, init)(Xe)
-    M = y.size
-    D = np.concatenate([X, np.ones((M, 1))], 1)
-    P = np.eye(M) - D @ np.linalg.pinv(D)
     K = relu_feature_kernel(X, X, init)
-    eta = 0.8 * M / np.linalg.eigvalsh(P @ K @ P)[-1]
+    eta = kernel_eta_bar(K, X, fraction=0.8)
     gK = relu_feature_kernel(Xe, X, init) @ np.linalg.solve(K, y)  # plain GD's limit: affine part charged
     p0 = draw_inits(widths, seeds, tag=8, antisymmetric=True, input_dim=2, **_GAUSS2)
     params, runs = train_power_nets(X, y, p0, 1, eta, loss=1e-10, pad_to=max(widths))

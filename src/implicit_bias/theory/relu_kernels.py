@@ -36,6 +36,7 @@ __all__ = [
     "linearized_trajectory",
     "stable_eta_bar",
     "affine_projector",
+    "kernel_eta_bar",
 ]
 
 
@@ -187,7 +188,8 @@ def tangent_kernel_fractions(params, X) -> dict:
 
 
 def affine_projector(x) -> np.ndarray:
-    """``P = I - D D^+``, ``D = [x, 1]``: removes the affine functions ``a x + b`` of the data ``x (M,)``; ``(M, M)``.
+    """``P = I - D D^+``, ``D = [x, 1]``: removes the affine functions ``a x + b`` of the data ``x (M,)``
+    (or ``a . x + b`` of inputs ``x (M, d)``); ``(M, M)``.
 
     Example:
         >>> import numpy as np
@@ -196,9 +198,29 @@ def affine_projector(x) -> np.ndarray:
         >>> bool(np.allclose(affine_projector(x) @ (3 * x + 1), 0.0))
         True
     """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    D = np.stack([x, np.ones_like(x)], axis=1)
-    return np.eye(x.size) - D @ np.linalg.pinv(D)
+    x = np.asarray(x, dtype=np.float64)
+    X = x.reshape(x.shape[0], -1) if x.ndim == 2 else x.reshape(-1, 1)
+    D = np.column_stack([X, np.ones(X.shape[0])])
+    return np.eye(X.shape[0]) - D @ np.linalg.pinv(D)
+
+
+def kernel_eta_bar(K, x, *, projected: bool = True, fraction: float = 0.5) -> float:
+    r"""``eta_bar = fraction * M / lambda_max(P K P)`` (``K`` if not ``projected``) for a limit
+    kernel ``K (M, M)`` on the inputs ``x (M,)`` or ``(M, d)`` (``P`` = :func:`affine_projector`):
+    the stable width-normalised step of :func:`stable_eta_bar`, for any kernel (``relu_power_kernel``,
+    ``multivariate.relu_feature_kernel``).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([-1.0, 0.0, 1.0, 2.0])
+        >>> kernel_eta_bar(np.eye(4), x, fraction=0.8)  # P is a projector of rank 2: lambda_max = 1
+        3.2
+    """
+    K = np.asarray(K, dtype=np.float64)
+    if projected:
+        P = affine_projector(x)
+        K = P @ K @ P
+    return float(fraction * K.shape[0] / np.linalg.eigvalsh(K)[-1])
 
 
 def stable_eta_bar(x, zeta, *, projected: bool = True, fraction: float = 0.5) -> float:
@@ -210,11 +232,7 @@ def stable_eta_bar(x, zeta, *, projected: bool = True, fraction: float = 0.5) ->
     eliminated (``projected``, ``affine="exact"``) and of ``K`` otherwise.
     """
     x = np.asarray(x, dtype=np.float64).reshape(-1)
-    K = output_kernel(x, x, zeta)
-    if projected:
-        P = affine_projector(x)
-        K = P @ K @ P
-    return float(fraction * x.size / np.linalg.eigvalsh(K)[-1])
+    return kernel_eta_bar(output_kernel(x, x, zeta), x, projected=projected, fraction=fraction)
 
 
 def linearized_trajectory(x, y, zeta, xe, steps, eps: float, *, f0=None, rho: float = 1.0) -> np.ndarray:
