@@ -144,3 +144,59 @@ def test_kkt_not_optimal_check_measures_what_it_claims():
     slope = np.polyfit(np.log(rad), np.log(imp), 1)[0]
     assert 1.8 < slope < 2.2
     assert np.all(r.data.fc_improvement.values <= 1e-6)
+
+
+# issue 22 figures: lyu-li2020-margin, lyu-li2020-kkt-fig
+
+
+def test_sandwich_error_detects_either_violation():
+    from implicit_bias.experiments.homogeneous import sandwich_error
+
+    m, rho, n = np.array([1.0, 1.0]), np.array([10.0, 10.0]), 12  # log N / rho^2 = 0.0248
+    assert sandwich_error(m, np.array([0.99, 1.0]), rho, n, 2) == 0.0
+    np.testing.assert_allclose(sandwich_error(m, np.array([0.9, 1.0]), rho, n, 2), 1.0 - np.log(12) / 100 - 0.9, rtol=1e-12)  # below the band
+    np.testing.assert_allclose(sandwich_error(m, np.array([1.0, 1.01]), rho, n, 2), 0.01, rtol=1e-12)  # above γ
+
+
+def test_margin_figure_holds_both_runs_and_the_sandwich():
+    from implicit_bias.diagnostics import parameter_margin, smoothed_margin
+    from implicit_bias.experiments.homogeneous import CONST_STEPS, constant_step_run
+
+    r = runner.get("lyu-li2020-margin").fn(Profile("quick"))
+    ds, ls = r.data, runner.get("lyu-li2020-smoothed-margin").fn(Profile("quick")).data  # the module's cached run
+    (c,) = r.checks
+    assert c.passed and c.error == 0.0 and c.tolerance == 1e-9
+    assert 0.1 < c.details["band_used_max"] <= 1.0  # the lower bound is approached: the check could fail
+    np.testing.assert_array_equal(ds.margin_loss_scaled, ls.margin)  # the check's run, reused
+    np.testing.assert_array_equal(ds.accuracy_loss_scaled, ls.accuracy)
+    acc = ds.accuracy_constant.values
+    assert np.all(np.diff(acc) > 0) and acc[-1] < 20.0 <= 1000.0 <= ds.accuracy_loss_scaled.values[-1]  # constant step: -log L ~ log t
+    assert ds.constant_steps == CONST_STEPS["quick"] and ds.constant_status == "max_steps"
+    assert np.all(np.diff(ds.margin_constant.values) > 0)  # the margin grows along the constant-step run too
+    # the last record is the final iterate: its margins recomputed from the run's parameters
+    _, run = constant_step_run("quick")
+    X, y = separable_dataset(12)
+    from implicit_bias import models
+    from implicit_bias.experiments.homogeneous import INIT_SCALE
+
+    m = models.MLP(2, (20,), activation="relu", bias="first", scale=INIT_SCALE)
+    np.testing.assert_allclose(ds.margin_constant.values[-1], parameter_margin(m, run.params, X, y), rtol=1e-12)
+    np.testing.assert_allclose(ds.smoothed_constant.values[-1], smoothed_margin(m, run.params, X, y, "logistic"), rtol=1e-12)
+
+
+def test_kkt_figure_plots_the_check_run_and_its_fitted_rate():
+    from implicit_bias.diagnostics import loglog_slope
+    from implicit_bias.experiments.homogeneous import KKT_RATE_TOL, RATE_FROM
+
+    r = runner.get("lyu-li2020-kkt-fig").fn(Profile("quick"))
+    ds, run = r.data, runner.get("lyu-li2020-kkt").fn(Profile("quick")).data  # the check's data (the module's cached run)
+    (c,) = r.checks
+    assert c.passed and c.tolerance == KKT_RATE_TOL and c.predicted == -0.5
+    np.testing.assert_array_equal(ds.kkt_clarke, run.kkt_clarke)
+    np.testing.assert_array_equal(ds.kkt, run.kkt)
+    sel = ds.accuracy.values >= RATE_FROM
+    slope = loglog_slope(ds.accuracy.values[sel], ds.kkt_clarke.values[sel])[0]
+    assert c.measured == slope
+    # the plotted fit follows the data past -log L = 100 (within 20%) and ends below 1e-3
+    np.testing.assert_allclose(ds.kkt_clarke_fit.values[sel], ds.kkt_clarke.values[sel], rtol=0.2)
+    assert ds.kkt_clarke.values[-1] <= 1e-3 < ds.kkt.values[-1]  # the plain residual stalls (kinks)

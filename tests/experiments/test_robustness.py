@@ -65,3 +65,19 @@ def test_full_profile_n_scaling():
     assert n_check.id.endswith("n-scaling") and -0.6 < n_check.measured < -0.4
     # N = 64: predicted 2/sqrt(64) = 0.25 (||x||/sqrt(N) against ||x||/2); measured 0.28
     assert n_check.details["ratio"][-1] < 0.35
+
+
+def test_figure_plots_the_check_sweep_and_its_bounds_can_fail():
+    r = runner.get("vardi2022-non-robust-fig").fn(Profile("quick"))
+    ds, sweep = r.data, runner.get("vardi2022-non-robust").fn(Profile("quick")).data  # the check's (cached) sweep
+    (c,) = r.checks
+    assert c.id == "vardi2022-non-robust-fig/bounds" and c.passed and c.tolerance == 1e-9
+    np.testing.assert_array_equal(ds.d, sweep.d)
+    for k in ("rel_pert", "rel_line", "rel_robust", "rel_robust_attack", "rel_best_possible", "ratio"):
+        np.testing.assert_array_equal(ds[k], sweep[k])  # the figure is the check's data, not a new run
+    np.testing.assert_allclose(ds.pert, ds.rel_pert * np.sqrt(ds.d), rtol=1e-15)  # absolute sizes: ||x|| = sqrt(d)
+    np.testing.assert_allclose(ds.sqrt_d_over_n, np.sqrt(ds.d / 32), rtol=1e-15)
+    # the bounds are not vacuous: the certificate is below both, and strictly below half the gap
+    ratios = np.array(c.details["certified_over_attack"]), np.array(c.details["certified_over_half_gap"])
+    assert np.all(ratios[0] <= 1.0) and np.all(ratios[0] > 0.9) and np.all(ratios[1] < 0.8)
+    assert r.figure is not None and len(r.figure.axes[0].lines) == 5

@@ -308,3 +308,49 @@ def non_robust(profile):
     if nds is not None:
         out = xr.merge([out, nds.drop_vars("status").rename({k: f"{k}_vs_n" for k in nds.data_vars if k != "status"})], combine_attrs="drop_conflicts")
     return ExperimentResult(out, checks, _figure(ds, nds))
+
+
+@register(
+    "vardi2022-non-robust-fig",
+    paper="vardi2022",
+    kind="figure",
+    where="vardi2022 §7 ([77]: Vardi, Yehudai & Shamir 2022)",
+    title="Perturbation size vs input dimension d: trained two-layer ReLU net vs a robust net for the same data",
+)
+def non_robust_figure(profile):
+    r"""The data of ``vardi2022-non-robust`` (its cached sweep, not retrained) as a figure:
+    the median over training points of the smallest perturbation found on the trained net (and
+    along ``z = Σ_n y_n x_n`` alone), the certified radius of the robust dual-basis net, half the
+    distance to the other class (no classifier is robust beyond it) and ``sqrt(d/N)``, against
+    ``d``; the full profile adds the panel against ``N`` at ``d = 8192``.
+
+    Check ``/bounds``: the robust net's three routes are ordered as they must be, at every ``d``
+    (and every ``N`` in the full profile): certified radius (:func:`~implicit_bias.theory.robust_network`,
+    a lower bound on its true radius) ``<=`` the DeepFool perturbation found on it (an actual
+    flip: an upper bound) and ``<=`` half the distance to the other class (any classifier's
+    upper bound); the per-point inequalities carry over to the plotted medians. Error: the
+    largest relative excess of the certificate over either bound; tolerance 1e-9 (round-off).
+    """
+    ds = _d_sweep(profile.name)
+    nds = None if profile.quick else _n_sweep()
+    parts = [ds] + ([nds] if nds is not None else [])
+    excess = max(float(np.max(np.maximum(p.rel_robust.values - np.minimum(p.rel_robust_attack.values, p.rel_best_possible.values), 0.0) / p.rel_robust.values)) for p in parts)
+    statuses = [s for p in parts for s in p.status.values]
+    check = CheckResult.compare(
+        "vardi2022-non-robust-fig/bounds",
+        "robust net, median over training points: certified radius <= DeepFool perturbation found on it and <= half the distance to the other class, at every d (error: largest relative excess)",
+        "vardi2022",
+        "§7 ([77] Vardi, Yehudai & Shamir 2022); certificate of theory.robust_network",
+        measured=excess,
+        predicted=0.0,
+        error=excess,
+        tolerance=1e-9,
+        statuses=statuses,
+        certified_over_attack=(ds.rel_robust / ds.rel_robust_attack).values.tolist(),
+        certified_over_half_gap=(ds.rel_robust / ds.rel_best_possible).values.tolist(),
+    )
+    keep = ["rel_pert", "rel_line", "rel_deepfool", "rel_robust", "rel_robust_attack", "rel_best_possible", "ratio"]
+    out = ds[keep].assign(pert=ds.rel_pert * np.sqrt(ds.d), robust=ds.rel_robust * np.sqrt(ds.d), sqrt_d_over_n=np.sqrt(ds.d / ds.n)).assign_attrs(statuses=",".join(ds.status.values))
+    if nds is not None:
+        out = xr.merge([out, nds[keep].rename({k: f"{k}_vs_n" for k in keep})], combine_attrs="drop_conflicts")
+    return ExperimentResult(out, [check], _figure(ds, nds))
