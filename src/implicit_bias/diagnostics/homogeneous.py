@@ -265,13 +265,12 @@ def _two_layer_clarke_parts(model: MLP, params, X, y, kink_tol):
         dsig = np.where(Z > 0, 1.0, slope)
         sig = np.where(Z > 0, Z, slope * Z)
     dsig = np.where(kink, slope, dsig)
-    _, unravel = ravel_pytree(params)
 
-    def flat_grad(gW1, ga, gb):
+    def flat_grad(gW1, ga, gb):  # ravel_pytree's order (the flattened leaves), in numpy: no per-call jax dispatch
         g = {"W1": gW1, "W2": ga[None, :]}
         if "b1" in params:
             g["b1"] = gb
-        return np.asarray(ravel_pytree(g)[0])
+        return np.concatenate([np.ravel(v) for v in jax.tree_util.tree_leaves(g)])
 
     J0 = np.stack([flat_grad(yn[n] * (a * dsig[n])[:, None] * Xn[n][None, :], yn[n] * sig[n], yn[n] * a * dsig[n]) for n in range(len(yn))])
     cols, owner = [], []
@@ -296,14 +295,29 @@ def _clarke_solvers():
 def _clarke_fit(J0, C, owner, target, pen):
     """``min ||J0^T λ + C μ - target||^2 + ||pen ⊙ λ||^2`` s.t. ``λ >= 0``, ``0 <= μ_k <= λ_{owner_k}``
     (cvxpy, Clarabel on the second-order-cone form, so the residual itself is solved to the
-    solver's tolerance, not its square)."""
-    import cvxpy as cp
+    solver's tolerance, not its square).
 
-    N = J0.shape[0]
+    The cone is built on the QR-reduced system, the same objective exactly: with
+    ``A = [[J0^T, C], [diag(pen), 0]]`` (``P + N`` rows, ``N + K`` columns) ``= Q R`` and
+    ``b = (target, 0)``, ``||A z - b||^2 = ||R z - Q^T b||^2 + ||b - Q Q^T b||^2``, so the cone
+    has ``min(P + N, N + K) + 1`` entries instead of ``P + N`` (two-layer width-100 net on 200
+    digits, ``P = 6600``, ``K = 170`` near-kinks: Clarabel 6.4 s -> 0.7 s, same ``λ`` to 5e-11
+    relative). The QR runs on one BLAS thread: OpenBLAS threads on a busy 2-core machine took
+    15-28 s for it instead of 0.7 s (measured)."""
+    import cvxpy as cp
+    from threadpoolctl import threadpool_limits
+
+    N, K = J0.shape[0], C.shape[1]
+    A = np.vstack([np.hstack([J0.T, C]), np.hstack([np.diag(pen), np.zeros((N, K))])])
+    b = np.concatenate([target, np.zeros(N)])
+    with threadpool_limits(limits=1, user_api="blas"):
+        Q, R = np.linalg.qr(A)
+        qb = Q.T @ b
+        rest = float(np.linalg.norm(b - Q @ qb))
     lam = cp.Variable(N, nonneg=True)
-    mu = cp.Variable(C.shape[1], nonneg=True)
-    cons = [mu <= lam[owner]] if C.shape[1] else []
-    resid = cp.hstack([J0.T @ lam + C @ mu - target, cp.multiply(pen, lam)])
+    mu = cp.Variable(K, nonneg=True)
+    cons = [mu <= lam[owner]] if K else []
+    resid = cp.hstack([R @ cp.hstack([lam, mu]) - qb, np.array([rest])])
     prob = cp.Problem(cp.Minimize(cp.norm(resid)), cons)
     # An "inaccurate" solver status is harmless here: the residual is recomputed from the
     # returned (clipped, feasible) λ and μ, so it is an exact upper bound whatever the solver did.
