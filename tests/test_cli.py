@@ -400,6 +400,8 @@ def homogeneous_files(tmp_path_factory):
     Xm = centers[lab] + 0.3 * rng.normal(size=(12, 2))
     np.savez(d / "multi.npz", X=Xm, y=lab.astype(float), X_eval=Xm[:2])
     np.savez(d / "multi_bad.npz", X=Xm, y=np.where(lab == 2, 3, lab).astype(float))
+    np.savez(d / "conflict.npz", X=np.vstack([X, X[:1]]), y=np.append(y, -y[0]))  # a point repeated with the other label
+    np.savez(d / "xor.npz", X=np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]), y=np.array([1.0, 1.0, -1.0, -1.0]))
     return d, (X, y), (Xm, lab)
 
 
@@ -458,6 +460,7 @@ def test_fit_mlp_multiclass_cross_entropy(homogeneous_files, cli):
         ("multi_bad.npz", ["--outputs", "3", "--loss", "cross-entropy"], "labels y must be integers in 0..2"),
         ("bin.npz", ["--outputs", "3", "--loss", "logistic"], "--outputs 3 needs --loss cross-entropy"),
         ("bin.npz", ["--bias", "sometimes"], "--bias 'sometimes' is not available"),
+        ("conflict.npz", ["--kkt"], "rows 0 and 12 of X are equal with labels"),
     ],
 )
 def test_fit_homogeneous_bad_input(homogeneous_files, file, extra, fragment, cli):
@@ -468,6 +471,17 @@ def test_fit_homogeneous_bad_input(homogeneous_files, file, extra, fragment, cli
     assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
     assert fragment.lower() in err[0].lower()
     assert p.stdout == ""
+@pytest.mark.parametrize("model", ["diagonal", "linear"])
+def test_fit_kkt_refuses_labels_no_linear_predictor_separates(homogeneous_files, model, cli):
+    # XOR: y_n <x_n, w> >= 1 has no solution (points 0 and 1 force w1 + w2 >= 1 and <= -1), and
+    # these models are linear in x; the separable file passes the same test (no refusal)
+    d, _, _ = homogeneous_files
+    p = cli("fit", d / "xor.npz", "--model", model, "--loss", "logistic", "--kkt", "--json")
+    assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1 and "no linear predictor separates these 4 points" in err[0], p.stderr
+
+
 def _strict_json(text):
     def refuse(token):
         raise AssertionError(f"non-JSON token {token} in --json output")

@@ -791,6 +791,26 @@ def _check_homogeneous_flags(mdl, ds, loss_obj, kkt):
     diagnostics.homogeneity_degree(mdl)  # ValueError naming why the KKT conditions do not apply
     if loss_obj.task != "classification" or n_out != 1:
         raise UserError(f"--kkt needs binary labels -1/+1, one output and --loss logistic or exponential; received --loss {loss_obj.name} with {n_out} output(s)")
+    _check_separable(mdl, np.asarray(ds.X, dtype=np.float64), np.asarray(ds.y, dtype=np.float64))
+
+
+def _check_separable(mdl, X, y):
+    """``--kkt`` certifies a KKT point of ``min ||θ||^2/2 s.t. y_n f(θ; x_n) >= 1``, which has
+    no feasible point on labels no model of this kind separates. Refused before training:
+    equal inputs with opposite labels (no model separates them), and, for a model linear in
+    ``x`` (``has_predictor``: ``f = <w(θ), x>``), labels no linear predictor separates (the
+    feasibility LP ``y_n <x_n, w> >= 1``, scipy HiGHS)."""
+    rows = {}
+    for n, (x, lab) in enumerate(zip(map(bytes, np.ascontiguousarray(X)), y)):
+        m = rows.setdefault(x, n)
+        if y[m] != lab:
+            raise UserError(f"--kkt needs separable labels: rows {m} and {n} of X are equal with labels {y[m]:g} and {lab:g} (no model separates them); remove one of them")
+    if mdl.has_predictor:
+        from scipy.optimize import linprog
+
+        res = linprog(np.zeros(X.shape[1]), A_ub=-(y[:, None] * X), b_ub=-np.ones(len(y)), bounds=(None, None), method="highs")
+        if res.status == 2:
+            raise UserError(f"--kkt needs separable labels: no linear predictor separates these {len(y)} points, and --model {type(mdl).__name__.lower()} is linear in x; use separable data or drop --kkt")
 
 
 def _kkt_diagnostics(mdl, params, ds, loss_obj) -> dict:
