@@ -480,6 +480,8 @@ def test_fit_kkt_refuses_labels_no_linear_predictor_separates(homogeneous_files,
     assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
     err = p.stderr.strip().splitlines()
     assert len(err) == 1 and "no linear predictor separates these 4 points" in err[0], p.stderr
+    ok = cli("fit", d / "bin.npz", "--model", model, "--loss", "logistic", "--kkt", "--max-steps", "5", "--json")
+    assert ok.returncode == 0, ok.stderr
 
 
 def _strict_json(text):
