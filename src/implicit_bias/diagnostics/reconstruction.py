@@ -250,12 +250,16 @@ def reconstruct(
         params: its parameters (the trained ``θ``; normalized here to unit norm).
         labels: ``None`` (``+1, -1, ...``: :func:`candidate_labels`) or ``(K,)`` in ``{-1, +1}``.
         n_candidates: ``K >= 1`` (the paper uses about twice the number of training points).
-        steps, lr: Adam steps and base step.
-        lambda_min, lambda_weight: the ``λ_min`` penalty (the paper's ``L_λ``).
+        steps: Adam steps.
+        lr: Adam base step.
+        lambda_min: the ``λ_min`` of the paper's penalty ``L_λ``.
+        lambda_weight: the weight of ``L_λ``.
         lambda_init: initial ``λ`` (default ``lambda_min``).
-        box, box_weight: the input prior ``[lo, hi]`` per coordinate and its weight.
+        box: the input prior ``(lo, hi)`` per coordinate.
+        box_weight: the weight of the box hinge.
         init_scale: standard deviation of the initial candidates.
-        starts: number of random starts ``S``; seed: their seed.
+        starts: number of random starts ``S``.
+        seed: their seed.
         smooth_relu_beta: ``β`` of the surrogate (``None`` for no surrogate).
 
     Returns:
@@ -317,8 +321,12 @@ def ssim(a, b, *, data_range: float = 2.0, win_size: int = 7, k1: float = 0.01, 
     ``K2 = 0.03``, sample covariance): an 8x8 digit has 4 windows.
 
     Args:
-        a, b: images ``(H, W)`` of the same shape, ``H, W >= win_size``; or flat ``(H*W,)``
-            vectors of a square image.
+        a: an image ``(H, W)`` with ``H, W >= win_size``, or a flat ``(H*W,)`` square image.
+        b: the other image, same shape.
+        data_range: ``R``, max - min of the pixel scale.
+        win_size: the window side ``w``.
+        k1: ``K1``.
+        k2: ``K2``.
 
     Returns:
         SSIM in ``[-1, 1]`` (1 iff the images are equal).
