@@ -134,14 +134,16 @@ def reconstruction_check(profile):
     Checks (thresholds stated in the code: :data:`TRAINED_MIN`, :data:`CONTROL_MAX`,
     :data:`LARGE_LAMBDA_MIN`; set after the first measurements, said here: full N=100 measured
     0.57 recovered (0.24 with 2000 steps instead of 4000), control 0.0; the quick profile (N=40,
-    1000 steps) has a smaller stated claim):
+    1000 steps) has a smaller stated claim; measured there 0.50, control 0.0):
     (trained) fraction recovered >= 0.3 full / 0.15 quick; (control) fraction recovered by the
     same procedure on the untrained net <= 0.05; (large-λ) of the recovered images, the share
     whose candidate has ``λ`` in the top quarter of the candidates' ``λ`` >= 0.8. The run must be
     ``converged``. Details: the residuals, the number of distinct candidates behind the recovered
     images, the strict memorization score (module docstring: 0 in every setting tried) and the
     class-mean SSIM baseline — the score does not separate memorization from class prototypes on
-    8x8 digits.
+    8x8 digits. Measured full: trained 0.57, control 0.0, large-λ share 1.0, residual 0.078
+    (control 4.1), 2 distinct candidates, strict score 0.0, class mean recovers 0.99; about 42 s
+    CPU (quick about 20 s).
     """
     X, y, run, out, class_mean = _run(profile.name)
     s = SIZES[profile.name]
