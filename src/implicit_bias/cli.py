@@ -819,6 +819,95 @@ def _kkt_diagnostics(mdl, params, ds, loss_obj) -> dict:
     return diagnostics.homogeneous_summary(mdl, params, np.asarray(ds.X), np.asarray(ds.y), loss_obj)
 
 
+# ------------------------------------------------------------------------------------ reconstruct
+
+
+def _mlp_from_fit_json(path: str, activation: str, slope: float):
+    """``(MLP, params)`` from the ``ibias fit --model mlp ... --json`` output at ``path``: the
+    widths from the shapes of ``W1..WL`` and the bias mode from the names ``b1, b2, ...`` (the
+    JSON does not store them); the activation is the caller's (``--activation``)."""
+    import json
+
+    try:
+        with open(path) as fh:
+            d = json.load(fh)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read MODEL_JSON {path!r} as JSON ({type(e).__name__}); give the output of `ibias fit --model mlp ... --json`")
+    if not isinstance(d, dict) or d.get("model") != "mlp" or not isinstance(d.get("params"), dict):
+        raise UserError(f"{path} is not an `ibias fit --model mlp ... --json` output (model={d.get('model') if isinstance(d, dict) else None!r}); reconstruct needs a trained mlp")
+    try:
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in d["params"].items()}
+    except (TypeError, ValueError):
+        raise UserError(f"{path}: params must be numeric arrays")
+    depth = sum(1 for k in params if k.startswith("W"))
+    if depth < 2 or any(f"W{j}" not in params or params[f"W{j}"].ndim != 2 for j in range(1, depth + 1)):
+        raise UserError(f"{path}: params must hold W1..WL (L >= 2) as matrices; received {sorted(params)}")
+    widths = tuple(params[f"W{j}"].shape[0] for j in range(1, depth))
+    if params[f"W{depth}"].shape[0] != 1:
+        raise UserError(f"{path}: reconstruction needs a one-output mlp (binary labels); WL has {params[f'W{depth}'].shape[0]} outputs")
+    biases = sorted(k for k in params if k.startswith("b"))
+    bias = "none" if not biases else "first" if biases == ["b1"] else "all"
+    from .models import MLP
+
+    return MLP(int(params["W1"].shape[1]), widths, activation=activation, bias=bias, slope=slope), params
+
+
+@app.command("reconstruct")
+def reconstruct_cmd(
+    model_json: str = typer.Argument(..., help="MODEL_JSON: the output of `ibias fit --model mlp ... --json` (a trained one-output mlp)."),
+    data: str = typer.Argument(..., help="DATA.npz with X (N, d): the training inputs the candidates are matched to (y optional)."),
+    candidates: int = typer.Option(100, "--candidates", help="Number K >= 1 of candidate inputs (the paper uses about 2N)."),
+    steps: int = typer.Option(2000, "--steps", help="Adam steps."),
+    lr: float = typer.Option(0.01, "--lr", help="Adam base step (cosine-decayed to lr/100)."),
+    lambda_min: float = typer.Option(0.05, "--lambda-min", help="The lambda_min penalty of Haim et al. (multipliers below it are penalized)."),
+    box: str = typer.Option("-1,1", "--box", help="LO,HI: the input box of the prior (e.g. -1,1 for pixels scaled to [-1, 1])."),
+    starts: int = typer.Option(2, "--starts", help="Random starts (the best is kept)."),
+    beta: float = typer.Option(100.0, "--beta", help="softplus beta of the smooth ReLU surrogate in the gradient."),
+    activation: str = typer.Option("relu", "--activation", help="The mlp's activation (not stored in the fit JSON): relu | leaky_relu | linear."),
+    slope: float = typer.Option(0.01, "--slope", help="leaky_relu negative-side slope."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random starts."),
+    init_scale: float = typer.Option(0.01, "--init-scale", help="Standard deviation of the initial candidates (the paper starts them near 0)."),
+    lambda_init: Optional[float] = typer.Option(None, "--lambda-init", help="Initial multipliers (default --lambda-min)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: candidates, lambda, labels, residual, and the matching of training points to candidates with scores."),
+):
+    """Reconstruct training inputs from a trained mlp by the KKT stationarity condition (Haim et al. 2022)."""
+    if candidates < 1:
+        raise UserError(f"--candidates must be >= 1; received {candidates}")
+    try:
+        lo, hi = (float(v) for v in box.split(","))
+    except ValueError:
+        raise UserError(f"--box must be LO,HI (two numbers); received {box!r}")
+    _jax_setup()
+    model, params = _mlp_from_fit_json(model_json, activation, slope)
+    try:
+        with np.load(data) as z:
+            X = np.asarray(z["X"], dtype=np.float64)
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"cannot read X from DATA {data!r} ({type(e).__name__}); give a .npz with X (N, d)")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != model.dim:
+        raise UserError(f"DATA X has shape {X.shape}; the model takes inputs of dimension {model.dim} (X must be (N, {model.dim}))")
+    from .diagnostics import match_candidates, reconstruct, ssim
+
+    r = reconstruct(model, params, None, candidates, steps=steps, lr=lr, lambda_min=lambda_min, box=(lo, hi), starts=starts, seed=seed, smooth_relu_beta=beta, init_scale=init_scale, lambda_init=lambda_init)
+    mt = match_candidates(r.candidates, X)
+    side = int(round(math.sqrt(model.dim)))
+    image = side * side == model.dim and side >= 7
+    scores = [ssim(X[n], r.candidates[mt.candidate[n]], data_range=hi - lo) for n in range(X.shape[0])] if image else None
+    out = dict(
+        candidates=r.candidates.tolist(), **{"lambda": r.lam.tolist()}, labels=r.labels.tolist(), residual=r.residual, surrogate_residual=r.surrogate_residual,
+        loss=r.loss, matches=[dict(train=n, candidate=int(mt.candidate[n]), distance=float(mt.distance[n]), normalized_distance=float(mt.normalized_distance[n]),
+                                   candidate_lambda=float(r.lam[mt.candidate[n]]), ssim=None if scores is None else scores[n]) for n in range(X.shape[0])],
+        score="ssim" if image else "normalized_distance", box=[lo, hi], n_candidates=candidates, steps=steps, starts=starts,
+    )
+    if as_json:
+        print(dumps(out))
+        return
+    print(f"residual {r.residual:.3g} (surrogate {r.surrogate_residual:.3g}); {candidates} candidates, largest lambda {float(r.lam.max()):.3g}")
+    for m_ in sorted(out["matches"], key=lambda m_: -m_["candidate_lambda"])[:20]:
+        sc = f"ssim {m_['ssim']:.3f}" if m_["ssim"] is not None else f"normalized distance {m_['normalized_distance']:.3f}"
+        print(f"train {m_['train']:4d} <- candidate {m_['candidate']:4d} (lambda {m_['candidate_lambda']:.3g}): {sc}")
+
+
 # ------------------------------------------------------------------------------------ runs
 
 from ._cli_runs import runs_app  # noqa: E402

@@ -15,7 +15,7 @@ from implicit_bias.experiments import CheckResult
 matplotlib.use("Agg")
 
 EXPERIMENTS = experiments.select()
-PAPERS = {"vardi2022", "mulayoff2021", "azulay2021", "montufar2024", "moroshko2020", "woodworth2020", "cohen2021", "jin-montufar2023", "hastie2019", "even2023", "haochen2021", "gunasekar2017", "gunasekar2018", "razin-cohen2020", "arora2019", "li2021", "razin2021", "lyu-li2020", "ji-telgarsky2020", "soudry2018", "lyu2021", "nacson2019", "barrett-dherin2021", "belkin2019", "nacson2022", "pesme2021"}
+PAPERS = {"vardi2022", "mulayoff2021", "azulay2021", "montufar2024", "moroshko2020", "woodworth2020", "cohen2021", "jin-montufar2023", "hastie2019", "even2023", "haochen2021", "gunasekar2017", "gunasekar2018", "razin-cohen2020", "arora2019", "li2021", "razin2021", "lyu-li2020", "ji-telgarsky2020", "soudry2018", "lyu2021", "nacson2019", "barrett-dherin2021", "belkin2019", "nacson2022", "pesme2021", "haim2022"}
 
 
 def _grouped(exps):

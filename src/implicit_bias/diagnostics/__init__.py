@@ -89,5 +89,16 @@ from .robustness import (
     universal_direction as universal_direction,
 )
 
+# Haim et al. 2022 (vardi2022 §7 [26]): training data from the KKT stationarity condition
+from .reconstruction import (
+    Matching as Matching,
+    Reconstruction as Reconstruction,
+    candidate_labels as candidate_labels,
+    match_candidates as match_candidates,
+    normalized_distance as normalized_distance,
+    reconstruct as reconstruct,
+    ssim as ssim,
+)
+
 # The public names above, for tools that read __all__ statically (the API docs).
-__all__ = ['normalized_margin', 'cosine', 'direction_distance', 'loglog_slope', 'relative_error', 'unit', 'LanczosResult', 'ModeHessians', 'PowerIterationResult', 'hessian_matrix', 'lanczos', 'mode_hessians', 'power_iteration', 'sharpness', 'sharpness_batch', 'top_hessian_eigenpair', 'weighted_curvature', 'curvature_measure', 'evaluate', 'knots', 'merge_knots', 'n_linear_regions', 'slope_jumps', 'smoothed_abs_f2', 'layer_norm_gaps', 'neuron_norm_gaps', 'layer_gram_gaps', 'InvariantDrift', 'invariant_drift', 'PowerLaw', 'growth_exponent', 'stable_rank', 'layer_stable_ranks', 'layer_alignment', 'input_alignment', 'normalized_predictor', 'margin_normalized', 'azimuth_pitch', 'from_azimuth_pitch', 'excess_l1_norm', 'support_vectors', 'SupportChange', 'support_changes', 'support_change_points', 'Condition5Check', 'condition5_holds', 'condition5_ratio', 'KKTCertificate', 'LocalImprovement', 'alignment', 'homogeneity_degree', 'homogeneous_summary', 'kkt_certificate', 'local_improvement', 'loss_weights', 'parameter_margin', 'smoothed_margin', 'AttackResult', 'gradient_attack', 'line_attack', 'smallest_perturbation', 'universal_direction']
+__all__ = ['normalized_margin', 'cosine', 'direction_distance', 'loglog_slope', 'relative_error', 'unit', 'LanczosResult', 'ModeHessians', 'PowerIterationResult', 'hessian_matrix', 'lanczos', 'mode_hessians', 'power_iteration', 'sharpness', 'sharpness_batch', 'top_hessian_eigenpair', 'weighted_curvature', 'curvature_measure', 'evaluate', 'knots', 'merge_knots', 'n_linear_regions', 'slope_jumps', 'smoothed_abs_f2', 'layer_norm_gaps', 'neuron_norm_gaps', 'layer_gram_gaps', 'InvariantDrift', 'invariant_drift', 'PowerLaw', 'growth_exponent', 'stable_rank', 'layer_stable_ranks', 'layer_alignment', 'input_alignment', 'normalized_predictor', 'margin_normalized', 'azimuth_pitch', 'from_azimuth_pitch', 'excess_l1_norm', 'support_vectors', 'SupportChange', 'support_changes', 'support_change_points', 'Condition5Check', 'condition5_holds', 'condition5_ratio', 'KKTCertificate', 'LocalImprovement', 'alignment', 'homogeneity_degree', 'homogeneous_summary', 'kkt_certificate', 'local_improvement', 'loss_weights', 'parameter_margin', 'smoothed_margin', 'AttackResult', 'gradient_attack', 'line_attack', 'smallest_perturbation', 'universal_direction', 'Matching', 'Reconstruction', 'candidate_labels', 'match_candidates', 'normalized_distance', 'reconstruct', 'ssim']

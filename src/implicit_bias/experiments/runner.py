@@ -63,6 +63,7 @@ def load_all() -> dict[str, Experiment]:
     from . import fc  # noqa: F401
     from . import homogeneous  # noqa: F401
     from . import linear  # noqa: F401
+    from . import reconstruction  # noqa: F401
     from . import robustness  # noqa: F401
     from . import splines  # noqa: F401
     from . import stability  # noqa: F401
