@@ -316,3 +316,13 @@ def test_razin2021_tensor_dataset_holds_component_norms_and_activation_times():
         thr = 0.1 * np.nanmax(sig[keep][-1])
         k = int(np.argmax(np.max(sig[keep], axis=1) > thr))
         assert t[keep][k] == ds.activation_time.sel(scale=s).values[0]
+
+
+@pytest.mark.slow
+def test_razin2021_tensor_rank_full_profile_at_the_issues_size():
+    # issue 21 check 6 at its size: order 4, dimension 10, CP rank 5, 2000 observations (plus the smaller instances
+    # and the observation-count check); the full profile: the paper-size instance alone took 2397 s on the shared machine
+    res = runner.get("razin2021-tensor-rank").run("full")
+    ids = {c.id: c for c in res.checks}
+    assert "razin2021-tensor-rank/incremental-order4-dim10" in ids and "razin2021-tensor-rank/norm-ode-order4-dim10" in ids
+    assert all(c.passed for c in res.checks), [(c.id, c.error, c.tolerance) for c in res.checks if not c.passed]
