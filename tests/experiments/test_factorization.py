@@ -214,3 +214,115 @@ def test_tensor_quantities_formula_error_is_small_on_balanced_states_and_large_o
 def test_razin2021_check_is_registered():
     e = runner.get("razin2021-tensor-rank")
     assert e.kind == "check" and e.paper == "razin2021"
+
+
+# ------------------------------------------------------------------ the issue's figures (issue 21, Experiments)
+
+
+def test_crossing_activation_times_and_padding_by_hand():
+    t = np.array([0.0, 1.0, 2.0, 3.0])
+    sigma = np.array([[0.0, 0.0, 0.0], [1.5, 0.1, 0.0], [2.0, 0.6, 0.0], [2.0, 1.0, 0.0]])
+    ct = fz.crossing_times(t, sigma)
+    assert ct[0] == 1.0 and ct[1] == 2.0 and np.isinf(ct[2])  # 0.6 >= 0.5 * 1.0 first at t = 2; a zero column never crosses
+    assert np.array_equal(fz.activation_times(t, sigma), [1.0, 2.0, np.inf])  # threshold 0.1 * 2 = 0.2
+    P = fz.padded_stack([np.ones((2, 3)), np.zeros((3, 3))])
+    assert P.shape == (2, 3, 3) and np.all(np.isnan(P[0, 2])) and np.all(P[1] == 0)
+
+
+def test_singular_value_trace_by_hand():
+    m = models.MatrixFactorization((3, 3), depth=2, scale=1.0)
+    p = {"W1": np.diag([3.0, 2.0, 1.0]), "W2": np.diag([1.0, 0.5, 2.0])}
+    tr = _trajectory([p, p])
+    tr["time"], tr["loss"] = ("t", [0.0, 1.0]), ("t", [1.0, 0.5])
+    q = fz.singular_value_trace(m, tr, top=2)
+    assert q["sigma"].shape == (2, 2) and np.allclose(q["sigma"][1], [3.0, 2.0])  # diag(3, 1, 2) sorted, top 2
+
+
+def _run_quick(id):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = runner.get(id).run("quick")
+    plt.close(res.figure)
+    return res
+
+
+def test_figures_are_registered_with_their_papers():
+    for id, paper in (("arora2019-fig", "arora2019"), ("arora2019-singular-values", "arora2019"), ("razin-cohen2020-fig", "razin-cohen2020"), ("razin2021-tensor", "razin2021")):
+        e = runner.get(id)
+        assert e.kind == "figure" and e.paper == paper
+
+
+def test_figures_draw_the_checks_cached_runs_without_training_again():
+    # each figure reuses its check's runs: after the check, the figure's quick profile adds no cache miss
+    # (if a check's quick settings change, the figure's must follow, or CI pays for the runs twice)
+    for check, fig, caches in (("arora2019-depth-rank", "arora2019-fig", [fz.depth_rank_runs]), ("arora2019-singular-value-ode", "arora2019-singular-values", [fz.singular_value_run]),
+                               ("razin-cohen2020-norms", "razin-cohen2020-fig", [fz.razin_cohen_trace]), ("razin2021-tensor-rank", "razin2021-tensor", [fz.tensor_runs])):
+        _run_quick(check)
+        misses = [c.cache_info().misses for c in caches]
+        res = _run_quick(fig)
+        assert [c.cache_info().misses for c in caches] == misses, fig
+        assert all(c.passed for c in res.checks), fig
+
+
+def test_arora2019_fig_dataset_is_the_depth_rank_grid():
+    ds = _run_quick("arora2019-fig").data
+    assert ds.error.dims == ("observations", "depth", "scale") and list(ds.depth.values) == [2, 3, 4]
+    assert ds.nuclear_error.dims == ("observations",) and ds.sizes["observations"] >= 2
+    assert np.all((ds.error.values > 0) & (ds.error.values < 1)) and np.all(ds.effective_rank.values >= 1)
+
+
+def test_arora2019_singular_values_dataset_holds_the_runs_singular_values():
+    ds = _run_quick("arora2019-singular-values").data
+    shape, rank, n_obs = ds.attrs["shape"], ds.attrs["rank"], ds.attrs["observations"]
+    for N in ds.depth.values:
+        _, run = fz.singular_value_run(tuple(shape), rank, n_obs, int(N))
+        s = ds.sigma.sel(depth=N).values
+        s = s[~np.isnan(s[:, 0])]
+        assert s.shape[0] == run.trajectory.sizes["t"]
+        assert np.all(np.diff(s, axis=1) <= 0)  # sorted, largest first
+        # the last row is the SVD of the trained predictor (numpy, from the run's end point)
+        assert np.allclose(s[-1], np.linalg.svd(np.asarray(run.predictor).reshape(shape), compute_uv=False)[: s.shape[1]], rtol=1e-9, atol=1e-12)
+        ht = ds.half_time.sel(depth=N).values
+        assert np.all(np.diff(ht) > 0)
+
+
+def test_razin_cohen_fig_dataset_holds_w11_and_norms_along_the_runs():
+    ds = _run_quick("razin-cohen2020-fig").data
+    for L in ds.depth.values:
+        run, _ = fz.razin_cohen_trace(int(L), 1e-6)
+        row = ds.sel(depth=L)
+        keep = ~np.isnan(row.loss.values)
+        W = np.asarray(run.predictor).reshape(2, 2)
+        assert row.w11.values[keep][-1] == pytest.approx(abs(W[0, 0]), rel=1e-9)
+        assert np.all(row.det.values[keep] > 0) and row.loss.values[keep][-1] <= 1e-6 * (1 + 1e-12)  # the stop's own round-off
+        sv = np.linalg.svd(W, compute_uv=False)
+        assert row.schatten_1.values[keep][-1] == pytest.approx(sv.sum(), rel=1e-9)
+        assert row.schatten_inf.values[keep][-1] == pytest.approx(sv[0], rel=1e-9)
+
+
+def test_razin2021_tensor_dataset_holds_component_norms_and_activation_times():
+    ds = _run_quick("razin2021-tensor").data
+    assert ds.sigma.dims == ("scale", "point", "component") and ds.attrs["order"] == 3
+    first = ds.activation_time.values[:, 0]
+    assert np.all(np.isfinite(first)) and np.all(np.diff(first) > 0)  # scales decreasing: later activation
+    for s in ds.scale.values:
+        sig = ds.sigma.sel(scale=s).values
+        t = ds.time.sel(scale=s).values
+        keep = ~np.isnan(t)
+        # the recorded activation time is a recorded time at which the first component crossed 0.1 max sigma(end)
+        thr = 0.1 * np.nanmax(sig[keep][-1])
+        k = int(np.argmax(np.max(sig[keep], axis=1) > thr))
+        assert t[keep][k] == ds.activation_time.sel(scale=s).values[0]
+
+
+@pytest.mark.slow
+def test_razin2021_tensor_rank_full_profile_at_the_issues_size():
+    # issue 21 check 6 at its size: order 4, dimension 10, CP rank 5, 2000 observations (plus the smaller instances
+    # and the observation-count check); the full profile: the paper-size instance alone took 2397 s on the shared machine
+    res = runner.get("razin2021-tensor-rank").run("full")
+    ids = {c.id: c for c in res.checks}
+    assert "razin2021-tensor-rank/incremental-order4-dim10" in ids and "razin2021-tensor-rank/norm-ode-order4-dim10" in ids
+    assert all(c.passed for c in res.checks), [(c.id, c.error, c.tolerance) for c in res.checks if not c.passed]
