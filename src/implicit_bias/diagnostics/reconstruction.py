@@ -56,6 +56,7 @@ from jax.flatten_util import ravel_pytree
 
 from .. import _config  # noqa: F401  (float64)
 from ..models import MLP, AbstractModel, check_params
+from ..models._fc import feedforward
 
 __all__ = ["Reconstruction", "Matching", "reconstruct", "match_candidates", "ssim", "normalized_distance", "candidate_labels"]
 
@@ -133,15 +134,8 @@ def _surrogate_apply(model, beta):
     def sigma(z):
         return slope * z + (1.0 - slope) * jax.nn.softplus(beta * z) / beta
 
-    def apply(params, X):
-        h = X
-        for j in range(1, model.depth + 1):
-            h = h @ params[f"W{j}"].T
-            if j in model.bias_layers:
-                h = h + params[f"b{j}"][None, :]
-            if j < model.depth:
-                h = sigma(h)
-        return h[:, 0]
+    def apply(params, X):  # the MLP's own layer loop with the surrogate activation
+        return feedforward(params, X, model.depth, sigma, model.bias_layers)[:, 0]
 
     return apply
 
